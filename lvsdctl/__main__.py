@@ -1,0 +1,3 @@
+from lvsdctl.cli.main import run
+
+run()

@@ -1,0 +1,1 @@
+"""The `lvsdctl` command line: a thin Typer layer over the stage packages."""

@@ -1,0 +1,69 @@
+"""The Typer application object every command module registers on.
+
+Kept free of heavy imports: `lvsdctl --help` and shell completion must be instant.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+from typer.core import TyperGroup
+
+from lvsdctl import __version__
+from lvsdctl.errors import LvsdError
+
+
+class LvsdGroup(TyperGroup):
+    """Turns LvsdError into a one-line message and its exit code (no traceback, so no PHI)."""
+
+    def invoke(self, ctx: typer.Context):  # commands list in main.py's import order
+        try:
+            return super().invoke(ctx)
+        except LvsdError as exc:
+            from lvsdctl.cli.console import err
+
+            err.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+            ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            from lvsdctl.cli.console import err
+
+            err.print("[yellow]interrupted[/]")
+            ctx.exit(130)
+
+
+app = typer.Typer(
+    name="lvsdctl",
+    cls=LvsdGroup,
+    help=(
+        "Detect left ventricular systolic dysfunction (LVEF < 40%) from the ECGs of patients with left "
+        "bundle branch block.\n\n"
+        "Each stage reads and writes HDF5, so a study is a short shell script:\n\n"
+        "  lvsdctl ingest exports/ --echo echo.csv -o raw.h5\n\n"
+        "  lvsdctl preprocess raw.h5 -o pre.h5\n\n"
+        "  lvsdctl split pre.h5 -o split.h5\n\n"
+        "  lvsdctl train split.h5 --model inceptiontime -o incep.h5\n\n"
+        "Run `lvsdctl COMMAND --help` for each stage. `lvsdctl synth` writes a synthetic cohort to try it on."
+    ),
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    # Tracebacks with local variables could print patient data: never show them.
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"lvsdctl {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        Optional[bool],
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit."),
+    ] = None,
+) -> None:
+    """lvsdctl: LVSD detection from LBBB ECGs."""

@@ -1,0 +1,33 @@
+"""Options shared by every command, spelled the same everywhere.
+
+Use these aliases instead of declaring the flags again, e.g. `output: Output` (required) or
+`output: OptionalOutput = None`.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated, Optional
+
+import typer
+
+
+class Device(str, Enum):
+    auto = "auto"
+    cpu = "cpu"
+    cuda = "cuda"
+    mps = "mps"
+
+
+Output = Annotated[
+    str, typer.Option("-o", "--output", help="Output file; '-' writes to stdout (for pipes).", show_default=False)
+]
+OptionalOutput = Annotated[
+    Optional[str], typer.Option("-o", "--output", help="Output file; '-' writes to stdout (for pipes).")
+]
+Json = Annotated[bool, typer.Option("--json", help="Print a machine-readable JSON summary on stdout.")]
+Quiet = Annotated[bool, typer.Option("-q", "--quiet", help="No progress bars or summary tables (errors still show).")]
+Seed = Annotated[int, typer.Option("--seed", help="Random seed; the same seed gives the same result on CPU.")]
+Jobs = Annotated[int, typer.Option("-j", "--jobs", min=1, help="Worker processes.")]
+DeviceOpt = Annotated[Device, typer.Option("--device", help="Where to compute: auto picks cuda, then mps, then cpu.")]
+Strict = Annotated[bool, typer.Option("--strict", help="Exit with code 4 if any input is rejected.")]

@@ -1,0 +1,141 @@
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import h5py
+import numpy as np
+import pandas as pd
+import pytest
+
+from lvsdctl.errors import FormatError, InputError
+from lvsdctl.hdf5 import FORMAT_VERSION, atomic_output, open_input, provenance, read_records, write_records
+from lvsdctl.hdf5.raw import RawWriter, iter_raw_records
+from lvsdctl.io.record import Segment
+
+
+def _records(n):
+    return pd.DataFrame({
+        "record_id": [f"r{i}" for i in range(n)],
+        "patient": [f"p{i // 2}" for i in range(n)],
+        "lvef": np.linspace(20, 60, n),
+        "label": [1, 0] * (n // 2),
+        "sex": ["F", "M"] * (n // 2),
+    })
+
+
+def test_records_roundtrip_plain_h5py_and_pandas(tmp_path):
+    out = tmp_path / "a.h5"
+    with atomic_output(out, "ecg", parameters={"x": 1}) as f:
+        write_records(f, _records(4))
+    with h5py.File(out, "r") as f:  # no lvsdctl needed to read it back
+        assert f.attrs["lvsdctl_kind"] == "ecg"
+        assert f.attrs["lvsdctl_format_version"] == FORMAT_VERSION
+        plain = pd.DataFrame({k: f["records"][k][()] for k in f["records"]})
+        assert list(f["records/patient"].asstr()[()]) == ["p0", "p0", "p1", "p1"]
+    assert plain["label"].tolist() == [1, 0, 1, 0]
+    assert np.isnan(plain["age"]).all()
+    with open_input(out, "ecg") as f:
+        df = read_records(f)
+        assert df["sex"].tolist() == ["F", "M", "F", "M"]
+        assert df["split"].tolist() == [""] * 4
+        (entry,) = provenance(f)
+        assert entry["parameters"] == {"x": 1}
+
+
+def test_wrong_kind_and_newer_version_refused(tmp_path):
+    out = tmp_path / "m.h5"
+    with atomic_output(out, "model"):
+        pass
+    with pytest.raises(FormatError, match="is an 'model' file"):
+        with open_input(out, "ecg"):
+            pass
+    with h5py.File(out, "a") as f:
+        f.attrs["lvsdctl_format_version"] = FORMAT_VERSION + 1
+    with pytest.raises(FormatError, match="newer lvsdctl"):
+        with open_input(out, "model"):
+            pass
+    (tmp_path / "x.h5").write_bytes(b"not hdf5")
+    with pytest.raises(InputError, match="not an HDF5 file"):
+        with open_input(tmp_path / "x.h5"):
+            pass
+    with pytest.raises(InputError, match="no such file"):
+        with open_input(tmp_path / "missing.h5"):
+            pass
+
+
+def test_failed_write_leaves_nothing(tmp_path):
+    out = tmp_path / "b.h5"
+    with pytest.raises(RuntimeError):
+        with atomic_output(out, "ecg") as f:
+            f.create_dataset("x", data=np.zeros(10))
+            raise RuntimeError("boom")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_killed_write_leaves_no_complete_looking_file(tmp_path):
+    out = tmp_path / "c.h5"
+    code = textwrap.dedent(f"""
+        import os, signal, numpy as np
+        from lvsdctl.hdf5 import atomic_output
+        with atomic_output({str(out)!r}, "ecg") as f:
+            f.create_dataset("signals", data=np.zeros((100, 4, 5000), dtype="float32"))
+            f.flush()
+            os.kill(os.getpid(), signal.SIGKILL)
+    """)
+    proc = subprocess.run([sys.executable, "-c", code])
+    assert proc.returncode != 0
+    assert not out.exists()
+    leftovers = list(tmp_path.iterdir())
+    assert all(p.name.startswith(".c.h5.partial-") for p in leftovers)
+
+
+def test_provenance_chain_and_input_hashes(tmp_path):
+    a, b = tmp_path / "a.h5", tmp_path / "b.h5"
+    with atomic_output(a, "ecg-raw", parameters={"stage": 1}, synthetic=True) as f:
+        write_records(f, _records(2))
+    with open_input(a, "ecg-raw") as src, atomic_output(b, "ecg", inputs=[src], parameters={"stage": 2}) as f:
+        write_records(f, read_records(src))
+    with open_input(b, "ecg") as f:
+        entries = provenance(f)
+        assert [e["parameters"]["stage"] for e in entries] == [1, 2]
+        assert entries[1]["inputs"][0]["kind"] == "ecg-raw"
+        assert len(entries[1]["inputs"][0]["sha256"]) == 64
+        assert bool(f.attrs["synthetic"])  # inherited from the input
+
+
+def test_stdout_and_stdin_streaming(tmp_path):
+    code_out = "from lvsdctl.hdf5 import atomic_output\nwith atomic_output('-', 'ecg') as f: f['x'] = [1, 2, 3]\n"
+    data = subprocess.run([sys.executable, "-c", code_out], capture_output=True, check=True).stdout
+    assert data[:8] == b"\x89HDF\r\n\x1a\n"
+    code_in = ("from lvsdctl.hdf5 import open_input, provenance\nimport json\n"
+               "with open_input('-', 'ecg') as f: print(json.dumps(f['x'][()].tolist()))\n")
+    res = subprocess.run([sys.executable, "-c", code_in], input=data, capture_output=True, check=True)
+    assert json.loads(res.stdout) == [1, 2, 3]
+
+
+def test_raw_writer_keeps_native_rates(tmp_path):
+    out = tmp_path / "raw.h5"
+    rng = np.random.default_rng(0)
+    ecgs = []
+    for i in range(7):
+        segs = [Segment("I", rng.normal(size=5000).astype("float32"), 500.0)]
+        segs += [Segment(lead, rng.normal(size=250 + j).astype("float32"), (250 + j) / 2.5, t0=2.5 * (j % 4), kind="piece")
+                 for j, lead in enumerate(["II", "V1"])]
+        ecgs.append(segs)
+    with atomic_output(out, "ecg-raw") as f:
+        w = RawWriter(f, flush_samples=6000)
+        for segs in ecgs:
+            w.append(segs)
+        w.finish(_records(8).iloc[:7])
+    with open_input(out, "ecg-raw") as f:
+        got = list(iter_raw_records(f, chunk=3))
+        assert [i for i, _ in got] == list(range(7))
+        for (_, segs), want in zip(got, ecgs):
+            assert [s.lead for s in segs] == [s.lead for s in want]
+            for s, w_ in zip(segs, want):
+                np.testing.assert_array_equal(s.signal, w_.signal)
+                assert s.fs == w_.fs and s.t0 == w_.t0 and s.kind == w_.kind
+        pieces = list(iter_raw_records(f, kind="piece"))
+        assert all(s.kind == "piece" for _, segs in pieces for s in segs)
