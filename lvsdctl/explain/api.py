@@ -1,0 +1,203 @@
+"""Explain one ECG: from an export file (any format ingest reads) or a record of an `ecg` file.
+
+The ECG goes through the model's own preprocessing (recorded in its checkpoint), so the map shows
+exactly what the model saw.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from lvsdctl.errors import InputError, MismatchError, MissingResourceError
+from lvsdctl.explain.attribute import Attribution, attribute
+from lvsdctl.explain.figure import LeadTrace, plot_attribution_map
+from lvsdctl.explain.waves import WAVES, Delineation, delineate, wave_shares
+from lvsdctl.signal.layout import PIECE_S, PRINTOUT_ROWS, RHYTHM_KEY, RHYTHM_LEAD, pieces_from_4ch
+
+#: Where `explain` finds its model when `--model` is not given.
+MODEL_ENV = "LVSDCTL_MODEL"
+CONFIG_FILE = Path.home() / ".config" / "lvsdctl" / "config.toml"
+
+
+def default_model() -> str:
+    """The documented default model: $LVSDCTL_MODEL, else `model = "..."` in the config file."""
+    if os.environ.get(MODEL_ENV):
+        return os.environ[MODEL_ENV]
+    config = Path(os.environ.get("LVSDCTL_CONFIG", CONFIG_FILE))
+    if config.is_file():
+        import tomllib
+
+        try:
+            value = tomllib.loads(config.read_text()).get("model")
+        except tomllib.TOMLDecodeError as exc:
+            raise InputError(f"{config}: not valid TOML ({exc})") from None
+        if value:
+            return str(value)
+    raise MissingResourceError(
+        f"no model given and no default set: pass --model MODEL.h5, or set {MODEL_ENV}=/path/model.h5, "
+        f"or write `model = \"/path/model.h5\"` in {config}"
+    )
+
+
+@dataclass
+class Explanation:
+    x: np.ndarray  # (C, T) what the model saw
+    attribution: Attribution  # batch of one
+    layout: str
+    fs: float
+    delineation: Delineation
+    waves: list[dict]  # one row per lead: lead, P, QRS, ST-T, other, total |attribution|
+
+    @property
+    def score(self) -> float:
+        return float(self.attribution.score[0])
+
+
+def lead_pieces(x: np.ndarray, layout: str, fs: float) -> dict[str, tuple[float, np.ndarray]]:
+    """{lead: (t0, samples)} of the 12 printout pieces plus the rhythm strip, for either layout."""
+    if layout == "4x5000":
+        return pieces_from_4ch(x, fs)
+    from lvsdctl.io.record import LEADS12
+
+    n = int(round(PIECE_S * fs))
+    out = {}
+    for row in PRINTOUT_ROWS:
+        for k, lead in enumerate(row):
+            out[lead] = (k * PIECE_S, x[..., LEADS12.index(lead), k * n:(k + 1) * n])
+    out[RHYTHM_KEY] = (0.0, x[..., LEADS12.index(RHYTHM_LEAD), :])
+    return out
+
+
+def _chain_for(pre: dict):
+    from lvsdctl.signal.chain import ChainConfig
+    from lvsdctl.signal.filters import FilterSpec, parse_filter
+
+    filt = pre.get("filter") or "neurokit"
+    spec = FilterSpec.from_json(filt) if isinstance(filt, dict) else parse_filter(str(filt))
+    return ChainConfig(layout=pre.get("layout", "4x5000"), fs=float(pre.get("fs", 500.0)), filter=spec,
+                       resample=pre.get("resample", "linear"), normalise=pre.get("normalisation", "none"))
+
+
+def load_export(path: str | Path, pre: dict) -> np.ndarray:
+    """Read an ECG export and preprocess it as the model expects: (C, T) float32."""
+    from lvsdctl.io.detect import read_ecg
+    from lvsdctl.signal.chain import process_batch
+
+    record = read_ecg(Path(path))
+    res = process_batch([record.segments], _chain_for(pre))
+    if 0 in res.rejected:
+        raise InputError(f"{path}: cannot be preprocessed for this model: {res.rejected[0]}")
+    return res.signals[0]
+
+
+def load_dataset_record(path: str, record_id: str, pre: dict, model_path: str) -> tuple[np.ndarray, dict]:
+    """One record of an `ecg` file, checked against the model's preprocessing."""
+    from lvsdctl.data.dataset import read_preprocessing
+    from lvsdctl.hdf5 import open_input, read_records
+    from lvsdctl.models.checkpoint import check_preprocessing
+
+    with open_input(path, kind={"ecg"}) as f:
+        check_preprocessing(pre, read_preprocessing(f["signals"]), model_path=model_path, data_path=path)
+        df = read_records(f)
+        rows = np.flatnonzero(df["record_id"].to_numpy() == record_id)
+        if not len(rows):
+            raise InputError(f"{path}: no record with id {record_id!r}")
+        row = int(rows[0])
+        return f["signals"][row], df.iloc[row].to_dict()
+
+
+def explain_array(model, x: np.ndarray, layout: str, fs: float, method: str = "deeplift") -> Explanation:
+    """Attribute, delineate the rhythm strip, and summarise attribution per lead and wave."""
+    if not np.isfinite(x).all():
+        raise InputError("the ECG contains NaN or infinite samples after preprocessing")
+    attr = attribute(model, x[None], method=method)
+    pieces = lead_pieces(x, layout, fs)
+    apieces = lead_pieces(attr.values[0], layout, fs)
+    rhythm = pieces[RHYTHM_KEY][1]
+    d = delineate(rhythm, fs)
+    rows = []
+    for lead, (t0, a) in apieces.items():
+        start = int(round(t0 * fs))
+        shares = wave_shares(a, d.masks, start)
+        rows.append({"lead": lead, **shares, "abs_attribution": float(np.abs(a).sum())})
+    return Explanation(x, attr, layout, fs, d, rows)
+
+
+def figure_for(expl: Explanation, title: str, outputs: list[str | Path], subtitle: str | None = None) -> list[Path]:
+    pieces = lead_pieces(expl.x, expl.layout, expl.fs)
+    apieces = lead_pieces(expl.attribution.values[0], expl.layout, expl.fs)
+    traces = [LeadTrace(lead, t0, sig, apieces[lead][1]) for lead, (t0, sig) in pieces.items() if lead != RHYTHM_KEY]
+    rhythm = LeadTrace(RHYTHM_LEAD, 0.0, pieces[RHYTHM_KEY][1], apieces[RHYTHM_KEY][1])
+    return plot_attribution_map(traces, rhythm, expl.fs, title, outputs, subtitle=subtitle)
+
+
+def write_wave_table(expl: Explanation, base: Path, meta: dict) -> list[Path]:
+    """`<base>.waves.csv` and `<base>.waves.json` beside the figure."""
+    import csv
+
+    csv_path = base.with_suffix(".waves.csv")
+    json_path = base.with_suffix(".waves.json")
+    with open(csv_path, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=["lead", *WAVES, "abs_attribution"])
+        w.writeheader()
+        for row in expl.waves:
+            w.writerow({k: (round(v, 6) if isinstance(v, float) else v) for k, v in row.items()})
+    doc = {**meta, "delineation": {"method": expl.delineation.method, "problems": expl.delineation.problems,
+                                   "r_peaks": len(expl.delineation.r_peaks)},
+           "waves": expl.waves}
+    json_path.write_text(json.dumps(doc, indent=2, default=float))
+    return [csv_path, json_path]
+
+
+def explain(source: str, *, model_path: str | None = None, record: str | None = None,
+            out: str | Path = "map.png", formats: tuple[str, ...] = (), method: str = "deeplift",
+            threshold: float | None = None) -> dict:
+    """Explain one ECG and write the figure(s) and the per-wave tables; returns a summary dict."""
+    from lvsdctl.models.checkpoint import load_checkpoint
+
+    model_path = model_path or default_model()
+    model, meta = load_checkpoint(model_path)
+    pre = meta.get("preprocessing") or {}
+    if not pre.get("layout"):
+        raise MismatchError(f"{model_path}: the checkpoint does not record the preprocessing it expects")
+    if record is not None:
+        x, rec = load_dataset_record(source, record, pre, model_path)
+        label = int(rec.get("label", -1))
+    else:
+        if str(source).endswith((".h5", ".hdf5")):
+            raise InputError(f"{source}: an HDF5 dataset needs --record ID (or --set NAME with -o for a cohort)")
+        x = load_export(source, pre)
+        label = -1
+    layout, fs = pre["layout"], float(pre["fs"])
+    expl = explain_array(model, x, layout, fs, method=method)
+    thr = float(threshold if threshold is not None else meta.get("threshold", 0.5))
+    predicted = "LVSD" if expl.score >= thr else "no LVSD"
+    name = meta.get("model_name", "model")
+    title = (f"{predicted}: LVSD score {expl.score:.3f} (threshold {thr:.2f}) - model {Path(model_path).name} "
+             f"({name}) - {'DeepLIFT' if method == 'deeplift' else 'Integrated Gradients'}")
+    notes = []
+    if pre.get("normalisation") == "zscore":
+        notes.append("amplitudes z-scored per channel (the model's input), not mV")
+    if expl.attribution.caveat:
+        notes.append(expl.attribution.caveat)
+    notes.extend(expl.delineation.problems)
+    out = Path(out)
+    outputs = [out] + [out.with_suffix("." + f.lstrip(".")) for f in formats if "." + f.lstrip(".") != out.suffix]
+    written = figure_for(expl, title, outputs, subtitle="; ".join(notes) or None)
+    summary = {
+        "source": str(source) if record is None else f"{source}#{record}",
+        "model": str(model_path), "model_name": name, "method": method, "score": expl.score,
+        "threshold": thr, "prediction": predicted, "label": label,
+        "convergence_delta": float(expl.attribution.delta[0]),
+        "log_odds": float(expl.attribution.logit[0]), "caveat": expl.attribution.caveat,
+    }
+    written += write_wave_table(expl, out, summary)
+    summary["files"] = [str(p) for p in written]
+    summary["waves"] = expl.waves
+    summary["delineation"] = {"method": expl.delineation.method, "problems": expl.delineation.problems}
+    return summary

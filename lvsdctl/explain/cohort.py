@@ -1,0 +1,179 @@
+"""Cohort mode: explain many ECGs in batches and aggregate where the model looks.
+
+The study's limitation was that its explanations were only local; this gives the global view: mean
+absolute attribution per lead and per wave, separately for true/false positives and negatives.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from lvsdctl.errors import InputError
+from lvsdctl.explain.api import lead_pieces
+from lvsdctl.explain.attribute import attribute
+from lvsdctl.explain.waves import WAVES, delineate, wave_shares
+from lvsdctl.signal.layout import RHYTHM_KEY
+
+GROUPS = ("TP", "FN", "FP", "TN", "unlabelled")
+
+
+def outcome(label: int, predicted: bool) -> str:
+    if label not in (0, 1):
+        return "unlabelled"
+    return {(1, True): "TP", (1, False): "FN", (0, True): "FP", (0, False): "TN"}[(label, predicted)]
+
+
+def explain_cohort(data_path: str, *, model_path: str, output: str, split: str | None = "internal",
+                   method: str = "deeplift", threshold: float | None = None, batch_size: int = 16,
+                   limit: int | None = None, figure: str | Path | None = None, save_maps: bool = True,
+                   progress: bool = True) -> dict:
+    from lvsdctl.data.dataset import read_preprocessing
+    from lvsdctl.hdf5 import atomic_output, open_input, read_records, write_json_attr, write_records
+    from lvsdctl.models.checkpoint import check_preprocessing, load_checkpoint
+
+    model, meta = load_checkpoint(model_path)
+    pre = meta.get("preprocessing") or {}
+    thr = float(threshold if threshold is not None else meta.get("threshold", 0.5))
+    with open_input(data_path, kind={"ecg"}) as f:
+        signals = f["signals"]
+        found = read_preprocessing(signals)
+        check_preprocessing(pre, found, model_path=model_path, data_path=data_path)
+        layout, fs = found["layout"], float(found["fs"])
+        df = read_records(f)
+        rows = np.arange(len(df)) if split is None else np.flatnonzero(df["split"].to_numpy() == split)
+        if not len(rows):
+            sets = sorted(set(df["split"]) - {""})
+            raise InputError(f"{data_path}: no ECG in set {split!r} (sets: {', '.join(sets) or 'none: run split'})")
+        if limit:
+            rows = rows[:limit]
+        leads = list(lead_pieces(np.zeros((4 if layout == "4x5000" else 12, 8)), layout, fs))
+        n = len(rows)
+        lead_abs = np.zeros((n, len(leads)), dtype=np.float64)
+        shares = np.full((n, len(leads), len(WAVES)), np.nan)
+        scores = np.zeros(n)
+        deltas = np.zeros(n)
+        problems: dict[str, int] = {}
+        caveat = None
+        with atomic_output(output, kind="attributions", inputs=[f, model_path],
+                           parameters={"model": str(model_path), "set": split, "method": method,
+                                       "threshold": thr, "n": n}) as out:
+            maps = (out.create_dataset("attributions", shape=(n, *signals.shape[1:]), dtype="float32",
+                                       chunks=(1, *signals.shape[1:]), compression="gzip", compression_opts=1)
+                    if save_maps else None)
+            bar = _bar(progress, n)
+            for lo in range(0, n, batch_size):
+                idx = rows[lo:lo + batch_size]
+                x = signals[np.sort(idx)]
+                attr = attribute(model, x, method=method, batch_size=batch_size)
+                caveat = attr.caveat
+                scores[lo:lo + len(idx)] = attr.score
+                deltas[lo:lo + len(idx)] = attr.delta
+                if maps is not None:
+                    maps[lo:lo + len(idx)] = attr.values
+                pieces = lead_pieces(x, layout, fs)
+                apieces = lead_pieces(attr.values, layout, fs)
+                for b in range(len(idx)):
+                    d = delineate(pieces[RHYTHM_KEY][1][b], fs)
+                    for p in d.problems:
+                        problems[p] = problems.get(p, 0) + 1
+                    for j, lead in enumerate(leads):
+                        t0, a = apieces[lead]
+                        lead_abs[lo + b, j] = np.abs(a[b]).mean()
+                        sh = wave_shares(a[b], d.masks, int(round(t0 * fs)))
+                        shares[lo + b, j] = [sh[w] for w in WAVES]
+                if bar:
+                    bar[0].update(bar[1], advance=len(idx))
+            if bar:
+                bar[0].stop()
+            sub = df.iloc[np.sort(rows)].reset_index(drop=True)
+            sub = sub[[c for c in ("record_id", "patient", "site", "split", "label", "sex", "age", "qrs_ms")
+                       if c in sub.columns]]
+            groups = np.array([outcome(int(l), s >= thr) for l, s in zip(sub["label"], scores)])
+            sub["score"] = scores
+            sub["outcome"] = groups
+            sub["convergence_delta"] = deltas
+            write_records(out, sub)
+            out.create_dataset("lead_abs_attribution", data=lead_abs)
+            out.create_dataset("wave_shares", data=shares)
+            out.attrs["leads"] = leads
+            out.attrs["waves"] = list(WAVES)
+            out.attrs["method"] = method
+            out.attrs["threshold"] = thr
+            summary = aggregate(leads, lead_abs, shares, groups)
+            write_json_attr(out, "summary", summary)
+    files = []
+    if figure:
+        files = plot_cohort_summary(summary, leads, figure, title=f"{Path(model_path).name} on {split or 'all'} "
+                                    f"({n} ECGs, {method})")
+    return {"input": data_path, "model": model_path, "set": split, "ecgs": n, "method": method,
+            "threshold": thr, "caveat": caveat, "max_abs_convergence_delta": float(np.abs(deltas).max()),
+            "delineation_problems": problems, "groups": {g: int((groups == g).sum()) for g in GROUPS},
+            "summary": summary, "output": output, "files": [str(p) for p in files]}
+
+
+def aggregate(leads: list[str], lead_abs: np.ndarray, shares: np.ndarray, groups: np.ndarray) -> dict:
+    """Per outcome group: mean |attribution| per lead and mean wave shares per lead."""
+    out = {}
+    for g in (*GROUPS, "all"):
+        m = np.ones(len(groups), bool) if g == "all" else groups == g
+        if not m.any():
+            continue
+        out[g] = {
+            "n": int(m.sum()),
+            "lead_mean_abs": {lead: float(lead_abs[m, j].mean()) for j, lead in enumerate(leads)},
+            "wave_share": {lead: {w: float(np.nanmean(shares[m, j, k])) if np.isfinite(shares[m, j, k]).any()
+                                  else None for k, w in enumerate(WAVES)} for j, lead in enumerate(leads)},
+        }
+    return out
+
+
+def plot_cohort_summary(summary: dict, leads: list[str], path: str | Path, title: str) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    groups = [g for g in ("TP", "FN", "FP", "TN") if g in summary] or ["all"]
+    fig, axes = plt.subplots(1, len(groups) + 1, figsize=(3.2 * (len(groups) + 1) + 1, 5.5),
+                             gridspec_kw={"width_ratios": [1.4] + [1] * len(groups)})
+    ax = axes[0]
+    width = 0.8 / len(groups)
+    for i, g in enumerate(groups):
+        vals = [summary[g]["lead_mean_abs"][lead] for lead in leads]
+        ax.barh(np.arange(len(leads)) + i * width, vals, height=width, label=f"{g} (n={summary[g]['n']})")
+    ax.set_yticks(np.arange(len(leads)) + width * (len(groups) - 1) / 2, leads)
+    ax.invert_yaxis()
+    ax.set_xlabel("mean |attribution| per sample")
+    ax.legend(fontsize=7)
+    for ax, g in zip(axes[1:], groups):
+        mat = np.array([[summary[g]["wave_share"][lead][w] if summary[g]["wave_share"][lead][w] is not None
+                         else np.nan for w in WAVES] for lead in leads])
+        im = ax.imshow(mat, vmin=0, vmax=1, cmap="viridis", aspect="auto")
+        ax.set_xticks(range(len(WAVES)), WAVES, fontsize=8)
+        ax.set_yticks(range(len(leads)), leads, fontsize=7)
+        ax.set_title(f"{g}: share per wave", fontsize=9)
+    fig.colorbar(im, ax=axes[1:], shrink=0.7, label="share of |attribution|")
+    fig.suptitle(title, fontsize=10)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    written = []
+    for suffix in dict.fromkeys([path.suffix or ".png", ".svg"]):
+        p = path.with_suffix(suffix)
+        fig.savefig(p, dpi=130, bbox_inches="tight")
+        written.append(p)
+    plt.close(fig)
+    return written
+
+
+def _bar(enabled: bool, total: int):
+    if not enabled:
+        return None
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from lvsdctl.cli.console import err
+
+    p = Progress(TextColumn("explain"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err)
+    p.start()
+    return p, p.add_task("explain", total=total)

@@ -1,0 +1,114 @@
+"""The study's Fig. 4: the 12-lead printout and rhythm strip, coloured by attribution.
+
+Drawn on ECG paper proportions (25 mm/s, 10 mm/mV; 1 mm minor and 5 mm major grid) so a clinician
+reads it like the printout the model saw: each lead is the 2.5 s piece at its place in the 3 x 4
+layout, and the lead II rhythm strip runs underneath.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from lvsdctl.signal.layout import PIECE_S, PRINTOUT_ROWS
+
+ROW_SPACING_MV = 3.0
+SMOOTH_S = 0.02  # attribution is smoothed over 20 ms so the colour follows waves, not samples
+
+
+@dataclass
+class LeadTrace:
+    lead: str
+    t0: float  # seconds from the start of the acquisition
+    signal: np.ndarray  # mV (or normalised units)
+    attribution: np.ndarray
+
+
+def _smooth(a: np.ndarray, fs: float) -> np.ndarray:
+    k = max(1, int(SMOOTH_S * fs))
+    return np.convolve(np.abs(a), np.ones(k) / k, mode="same")
+
+
+def _grid(ax, x_max: float, y_min: float, y_max: float) -> None:
+    minor = dict(color="#f4c7c7", linewidth=0.3, zorder=0)
+    major = dict(color="#e59a9a", linewidth=0.7, zorder=0)
+    for x in np.arange(0, x_max + 1e-9, 0.04):
+        ax.axvline(x, **(major if round(x / 0.04) % 5 == 0 else minor))
+    start = np.floor(y_min / 0.5) * 0.5
+    for i, y in enumerate(np.arange(start, y_max + 1e-9, 0.1)):
+        ax.axhline(y, **(major if i % 5 == 0 else minor))
+
+
+def plot_attribution_map(traces: list[LeadTrace], rhythm: LeadTrace | None, fs: float, title: str,
+                         outputs: list[str | Path], *, subtitle: str | None = None,
+                         cmap: str = "turbo") -> list[Path]:
+    """Draw the map and save it once per output path (format from the suffix: png, svg, pdf)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.collections import LineCollection
+    from matplotlib.colors import Normalize
+
+    by_lead = {t.lead: t for t in traces}
+    rows = [[(lead, k * PIECE_S) for k, lead in enumerate(row)] for row in PRINTOUT_ROWS]
+    n_rows = 3 + (rhythm is not None)
+    all_attr = [_smooth(t.attribution, fs) for t in traces] + ([_smooth(rhythm.attribution, fs)] if rhythm else [])
+    vmax = max((float(a.max()) for a in all_attr if a.size), default=1.0) or 1.0
+    norm = Normalize(0.0, vmax)
+    cm = plt.get_cmap(cmap)
+
+    height_mv = ROW_SPACING_MV * n_rows
+    # 250 mm of paper for 10 s; 10 mm per mV.
+    fig_w, fig_h = 250 / 25.4, height_mv * 10 / 25.4 + 1.6
+    fig = plt.figure(figsize=(fig_w, fig_h))
+    ax = fig.add_axes([0.02, 1.25 / fig_h, 0.96, (height_mv * 10 / 25.4) / fig_h])
+    y_top = 0.0
+    y_bottom = -height_mv
+    _grid(ax, 10.0, y_bottom, y_top)
+
+    def draw(trace: LeadTrace, x0: float, baseline: float, label: str) -> None:
+        sig = np.asarray(trace.signal, dtype=float)
+        t = x0 + np.arange(len(sig)) / fs
+        y = baseline + np.clip(sig, -ROW_SPACING_MV / 2, ROW_SPACING_MV / 2)
+        pts = np.column_stack([t, y]).reshape(-1, 1, 2)
+        segs = np.concatenate([pts[:-1], pts[1:]], axis=1)
+        a = _smooth(trace.attribution, fs)
+        lc = LineCollection(segs, colors=cm(norm(a[:-1])), linewidths=1.1, zorder=3)
+        ax.add_collection(lc)
+        ax.text(x0 + 0.05, baseline + 0.9, label, fontsize=9, fontweight="bold", zorder=4)
+
+    for r, row in enumerate(rows):
+        baseline = -ROW_SPACING_MV * (r + 0.5)
+        for lead, start in row:
+            if lead in by_lead:
+                draw(by_lead[lead], start, baseline, lead)
+            else:
+                ax.text(start + 0.05, baseline, f"{lead}: missing", fontsize=8, color="grey")
+    if rhythm is not None:
+        draw(rhythm, 0.0, -ROW_SPACING_MV * 3.5, f"{rhythm.lead} (rhythm)")
+
+    ax.set_xlim(0, 10)
+    ax.set_ylim(y_bottom, y_top)
+    ax.set_aspect(0.4)  # 1 mV (10 mm) against 1 s (25 mm)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title(title, fontsize=10, loc="left")
+    if subtitle:
+        fig.text(0.02, 0.95 / fig_h, subtitle, fontsize=7, color="#444444")
+    cax = fig.add_axes([0.30, 0.45 / fig_h, 0.40, 0.18 / fig_h])
+    sm = plt.cm.ScalarMappable(norm=norm, cmap=cm)
+    bar = fig.colorbar(sm, cax=cax, orientation="horizontal")
+    bar.set_label("|attribution| (smoothed over 20 ms)", fontsize=8)
+    bar.ax.tick_params(labelsize=7)
+
+    written = []
+    for out in outputs:
+        out = Path(out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(out, dpi=150)
+        written.append(out)
+    plt.close(fig)
+    return written
