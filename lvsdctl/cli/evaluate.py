@@ -1,0 +1,94 @@
+"""`lvsdctl evaluate` (metrics of a model on the validation sets) and `lvsdctl predict` (scores)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from lvsdctl.cli.app import app
+from lvsdctl.cli.options import Device, DeviceOpt, Jobs, Json, OptionalOutput, Output, Quiet, Seed
+
+_THRESHOLD_HELP = ("Decision threshold: a number (0.5, the study), 'youden' or 'sens:0.90' (target sensitivity), "
+                   "the last two chosen on the tuning set only, then frozen.")
+
+
+def _split_list(text: Optional[str]) -> Optional[list[str]]:
+    return [t.strip() for t in text.split(",") if t.strip()] if text else None
+
+
+@app.command("evaluate", help=(
+    "Score a model on the validation sets: accuracy, sensitivity, specificity, PPV, NPV, F1, AUROC, AUPRC "
+    "(LVSD positive) with 95% CIs from a patient bootstrap, calibration, an 'Average' row, like Table 2.\n\n"
+    "Example: lvsdctl evaluate ssff.h5 split.h5 -o ssff-eval.h5 --threshold youden --report report.md "
+    "--figures figs/"))
+def evaluate_cmd(
+    model: Annotated[str, typer.Argument(help="Model checkpoint (kind 'model').")],
+    data: Annotated[str, typer.Argument(help="Preprocessed, split ECG file (kind 'ecg').")],
+    output: OptionalOutput = None,
+    threshold: Annotated[str, typer.Option("--threshold", help=_THRESHOLD_HELP)] = "0.5",
+    tune_set: Annotated[str, typer.Option("--tune-set", help="Set on which 'youden'/'sens:' thresholds are chosen.")] = "tune",
+    sets: Annotated[Optional[str], typer.Option("--sets", help="Comma-separated validation sets (default: every set but train/tune).")] = None,
+    n_boot: Annotated[int, typer.Option("--bootstrap", min=0, help="Bootstrap replicates (patients resampled); 0 = no CIs.")] = 1000,
+    report: Annotated[Optional[str], typer.Option("--report", help="Write a markdown report (TRIPOD+AI items, model card).")] = None,
+    figures: Annotated[Optional[str], typer.Option("--figures", help="Folder for ROC, PR, reliability and score plots (PNG+SVG).")] = None,
+    table: Annotated[Optional[str], typer.Option("--table", help="Also write the Table-2 layout as .csv, .md or .json.")] = None,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="ECGs per inference batch.")] = 64,
+    device: DeviceOpt = Device.auto,
+    seed: Seed = 0,
+    json_out: Json = False,
+    quiet: Quiet = False,
+) -> None:
+    from lvsdctl.cli.console import emit_json, err
+    from lvsdctl.evaluate.predict import evaluate
+    from lvsdctl.evaluate.tables import drop_blank_model, table2, to_rich, transposed, write_frame
+
+    if table and not table.lower().endswith((".csv", ".md", ".json")):
+        from lvsdctl.errors import InputError
+
+        raise InputError(f"{table}: --table writes .csv, .md or .json")
+    ev = evaluate(model, data, output, threshold=threshold, tune_set=tune_set, sets=_split_list(sets), n_boot=n_boot,
+                  seed=seed, batch_size=batch_size, device=device.value, report=report, figures=figures)
+    if table:
+        write_frame(drop_blank_model(table2(ev.metrics)), table)
+    if not quiet:
+        err.print(f"threshold {ev.threshold.value:.4g}: {ev.threshold.origin}")
+        err.print(to_rich(transposed(ev.metrics), title="LVSD detection (95% CI, patient bootstrap)"))
+    if json_out:
+        emit_json({"threshold": ev.threshold.as_dict(), "validation_sets": ev.validation_sets,
+                   "metrics": ev.metrics.to_dict(orient="records"),
+                   "calibration": {s: {k: c[k] for k in ("brier", "intercept", "slope", "n")}
+                                   for s, c in ev.calibration.items()}})
+
+
+@app.command("predict", help=(
+    "Score ECGs with a model: per-ECG LVSD probability and the call at a threshold, into a 'predictions' "
+    "file that `lvsdctl stats compare --per-ecg` and your own scripts read. The ECGs are a preprocessed "
+    "'ecg' file, or exports (MUSE XML, DICOM, ... files or folders) that are ingested and preprocessed "
+    "the model's way first.\n\n"
+    "Example: lvsdctl predict ssff.h5 new-ecgs.h5 -o pred.h5 --threshold 0.42\n\n"
+    "Example: lvsdctl predict ssff.h5 exports/*.xml -o pred.h5 --secret-file site.secret"))
+def predict_cmd(
+    model: Annotated[str, typer.Argument(help="Model checkpoint (kind 'model').")],
+    data: Annotated[list[str], typer.Argument(help="A preprocessed ECG file (kind 'ecg'), or ECG exports / folders.")],
+    output: Output,
+    threshold: Annotated[str, typer.Option("--threshold", help=_THRESHOLD_HELP)] = "0.5",
+    sets: Annotated[Optional[str], typer.Option("--sets", help="Comma-separated sets to score (default: every ECG).")] = None,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="ECGs per inference batch.")] = 64,
+    secret_file: Annotated[Optional[str], typer.Option("--secret-file", help="Pseudonymisation secret for exports (else LVSDCTL_PSEUDONYM_SECRET), as for `ingest`.")] = None,
+    demo_secret: Annotated[bool, typer.Option("--demo-secret", help="Public demo key: synthetic exports only.")] = False,
+    jobs: Jobs = 1,
+    device: DeviceOpt = Device.auto,
+    json_out: Json = False,
+    quiet: Quiet = False,
+) -> None:
+    from lvsdctl.cli.console import emit_json, err
+    from lvsdctl.evaluate.predict import predict
+
+    summary = predict(model, data, output, threshold=threshold, sets=_split_list(sets), batch_size=batch_size,
+                      device=device.value, secret_file=secret_file, demo_secret=demo_secret, jobs=jobs)
+    if not quiet:
+        err.print(f"{summary['ecgs']} ECGs scored, {summary['predicted_lvsd']} called LVSD at threshold "
+                  f"{summary['threshold']:.4g} ({summary['threshold_origin']}) -> {output}")
+    if json_out:
+        emit_json(summary)

@@ -1,0 +1,39 @@
+"""`predict` straight from ECG exports: ingested and preprocessed the model's way, then scored."""
+
+import secrets
+
+import numpy as np
+import pytest
+
+from lvsdctl.evaluate.store import load_predictions
+
+
+@pytest.fixture()
+def exports(fixtures_dir):
+    files = sorted((fixtures_dir / "ecg" / "muse_xml_simulator" / "easyrecg").glob("muse_ecg*.xml"))
+    if not files:
+        pytest.skip("MUSE fixtures missing")
+    return [str(p) for p in files]
+
+
+def test_predict_on_muse_xml_files(exports, tmp_path):
+    import torch
+
+    from lvsdctl.evaluate.predict import predict
+    from lvsdctl.models.checkpoint import save_checkpoint
+    from lvsdctl.models.registry import create_model
+    from lvsdctl.signal.filters import parse_filter
+
+    prep = {"layout": "4x5000", "fs": 500.0, "filter": parse_filter("neurokit").to_json(), "normalisation": "none"}
+    torch.manual_seed(0)
+    save_checkpoint(str(tmp_path / "m.h5"), create_model("fcn", in_channels=4, filters=[4, 4, 4], kernels=[3, 3, 3]),
+                    preprocessing=prep)
+    secret = tmp_path / "site.secret"
+    secret.write_text(secrets.token_hex(32))
+    out = tmp_path / "pred.h5"
+    summary = predict(str(tmp_path / "m.h5"), exports, str(out), secret_file=str(secret), device="cpu")
+    df, meta = load_predictions(str(out))
+    assert summary["ecgs"] == len(df) == len(exports)
+    assert np.isfinite(df["score"]).all() and ((df["score"] >= 0) & (df["score"] <= 1)).all()
+    assert (df["label"] == -1).all()  # no echo: unlabelled
+    assert meta.threshold == 0.5 and meta.model_name == "fcn"
