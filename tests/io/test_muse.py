@@ -1,0 +1,359 @@
+"""GE MUSE XML reader: every real fixture, lead by lead, against an independent decoder.
+
+The reference decoder below uses only the standard library (xml.etree, base64, struct), so a bug
+in the reader's lxml/pybase64/numpy path cannot hide behind the same bug in the check.
+"""
+
+from __future__ import annotations
+
+import base64
+import struct
+import xml.etree.ElementTree as ET
+import zlib
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lvsdctl.errors import ReadError
+from lvsdctl.io import muse
+from lvsdctl.io.record import LEADS12, ECGRecord
+
+FIXTURES = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures"
+MUSE_FILES = sorted(
+    str(p.relative_to(FIXTURES / "ecg"))
+    for folder in ("muse_xml", "muse_xml_simulator")
+    for p in (FIXTURES / "ecg" / folder).rglob("*.xml")
+)
+SINUS = "muse_xml/egm/muse-sinus.xml"
+# patients' names and birth dates, and physicians' names (MUSE's generic placeholders for editors and
+# overreaders, such as "Name" or "LAST", are left out: they would match ordinary words)
+PHI_TAGS = ("PatientLastName", "PatientFirstName", "DateofBirth", "MDLastName", "MDFirstName")
+
+
+def reference_decode(path: Path) -> dict[str, tuple[float, dict[str, np.ndarray]]]:
+    """{waveform type: (fs, {lead: float64 mV})} decoded with the standard library only."""
+    root = ET.parse(path).getroot()
+    out = {}
+    for wf in root.findall("Waveform"):
+        fs = float(wf.findtext("SampleBase")) * 10 ** int(wf.findtext("SampleExponent") or 0)
+        leads = {}
+        for ld in wf.findall("LeadData"):
+            raw = base64.b64decode(ld.findtext("WaveFormData"))
+            ints = struct.unpack(f"<{len(raw) // 2}h", raw)
+            assert ld.findtext("LeadAmplitudeUnits") == "MICROVOLTS"
+            per_bit = float(ld.findtext("LeadAmplitudeUnitsPerBit"))
+            leads[ld.findtext("LeadID")] = np.array([v * per_bit / 1000.0 for v in ints])
+        out[wf.findtext("WaveformType")] = (fs, leads)
+    return out
+
+
+def phi_values(path: Path) -> set[str]:
+    """Names and birth dates in a fixture (patients, physicians), 3+ characters."""
+    values = set()
+    for el in ET.parse(path).getroot().iter():
+        if el.tag.endswith(PHI_TAGS) and el.text and len(el.text.strip()) >= 3:
+            values.add(el.text.strip())
+            if el.tag == "DateofBirth":  # also the ISO spelling a datetime would print
+                m, d, y = el.text.strip().split("-")
+                values.add(f"{y}-{m}-{d}")
+    return values
+
+
+def record_text(record: ECGRecord) -> str:
+    """Every field of a record except the sample values, as one string."""
+    parts = [repr((s.lead, s.fs, s.t0, s.kind, s.signal.dtype, s.signal.shape))
+             for s in record.segments]
+    parts += [repr(getattr(record, name)) for name in
+              ("source_format", "patient_id", "acquired", "age", "sex", "site", "device", "extra")]
+    return "\n".join(parts)
+
+
+def rewrite(src: Path, dst: Path, edit) -> Path:
+    """Write a copy of a MUSE file with `edit(root)` applied (xml.etree, no reader code)."""
+    root = ET.parse(src).getroot()
+    edit(root)
+    dst.write_bytes(ET.tostring(root, encoding="ISO-8859-1"))
+    return dst
+
+
+def lead_data(root, kind: str, lead: str):
+    for wf in root.findall("Waveform"):
+        if wf.findtext("WaveformType") == kind:
+            for ld in wf.findall("LeadData"):
+                if ld.findtext("LeadID") == lead:
+                    return wf, ld
+    raise KeyError(lead)
+
+
+def set_samples(ld, ints: np.ndarray, crc: bool = True) -> None:
+    raw = np.asarray(ints, dtype="<i2").tobytes()
+    ld.find("WaveFormData").text = base64.b64encode(raw).decode()
+    ld.find("LeadSampleCountTotal").text = str(len(ints))
+    ld.find("LeadByteCountTotal").text = str(len(raw))
+    if crc:
+        ld.find("LeadDataCRC32").text = str(zlib.crc32(raw))
+    else:
+        ld.remove(ld.find("LeadDataCRC32"))
+
+
+@pytest.fixture
+def sinus(fixtures_dir) -> Path:
+    return fixtures_dir / "ecg" / SINUS
+
+
+# --- every fixture, lead by lead -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", MUSE_FILES)
+def test_fixture_matches_reference_decoder(fixtures_dir, name):
+    path = fixtures_dir / "ecg" / name
+    record = muse.read(path)
+    ref = reference_decode(path)
+    assert record.source_format == "muse"
+
+    for kind, seg_kind in (("Rhythm", "rhythm"), ("Median", "median")):
+        fs, stored = ref[kind]
+        got = record.leads(seg_kind)
+        assert list(got)[:12] == list(LEADS12)
+        for lead, expected in stored.items():  # stored leads: identical to the float32 sample
+            seg = got[lead]
+            assert seg.fs == fs and seg.t0 == 0.0 and seg.signal.dtype == np.float32
+            np.testing.assert_array_equal(seg.signal, expected.astype(np.float32), err_msg=lead)
+        lead_i, lead_ii = stored["I"], stored["II"]  # derived: Einthoven and Goldberger
+        derived = {"III": lead_ii - lead_i, "aVR": -(lead_i + lead_ii) / 2,
+                   "aVL": lead_i - lead_ii / 2, "aVF": lead_ii - lead_i / 2}
+        for lead, expected in derived.items():
+            np.testing.assert_allclose(got[lead].signal, expected, rtol=0, atol=1e-6,
+                                       err_msg=lead)
+
+
+def test_rhythm_is_ten_seconds_at_500_hz_with_a_600_sample_median(sinus):
+    record = muse.read(sinus)
+    rhythm, median = record.leads("rhythm"), record.leads("median")
+    assert len(rhythm) == len(median) == 12
+    assert all(s.fs == 500.0 and s.signal.size == 5000 for s in rhythm.values())
+    assert all(s.signal.size == 600 for s in median.values())
+    assert record.extra["derived_leads"] == "III aVR aVL aVF"
+
+
+def test_metadata_of_a_full_export(sinus):
+    record = muse.read(sinus)
+    assert record.patient_id == "081486213"
+    assert record.acquired == datetime(2023, 4, 29, 22, 41, 16)
+    assert record.age == 43.0 and record.sex == "M"
+    assert record.site == "UNIVERSITY OF HOSPITAL" and record.device == "MV360"
+    assert record.extra["qrs_ms"] == 86.0
+
+
+def test_stripped_demographics_give_none(fixtures_dir):
+    record = muse.read(fixtures_dir / "ecg" / "muse_xml/braveheart/example1.xml")
+    assert (record.patient_id, record.acquired, record.age, record.sex, record.site) == (
+        None, None, None, None, None)
+    assert record.extra["qrs_ms"] == 96.0
+
+
+@pytest.mark.parametrize("name", MUSE_FILES)
+def test_no_names_or_birth_dates_reach_the_record(fixtures_dir, name):
+    path = fixtures_dir / "ecg" / name
+    text = record_text(muse.read(path))
+    for value in phi_values(path):
+        assert value not in text
+
+
+# --- sampling rates --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("base", "exponent", "fs"),
+                         [("1000", "0", 1000.0), ("250", "0", 250.0), ("50", "1", 500.0)])
+def test_sampling_rate_from_sample_base_and_exponent(sinus, tmp_path, base, exponent, fs):
+    def edit(root):
+        wf, _ = lead_data(root, "Rhythm", "I")
+        wf.find("SampleBase").text, wf.find("SampleExponent").text = base, exponent
+
+    record = muse.read(rewrite(sinus, tmp_path / "rate.xml", edit))
+    assert {s.fs for s in record.leads("rhythm").values()} == {fs}
+    assert {s.fs for s in record.leads("median").values()} == {500.0}
+
+
+def test_twelve_stored_leads_are_used_as_they_are(sinus, tmp_path):
+    rng = np.random.default_rng(0)
+    stored = {name: rng.integers(-2000, 2000, 5000) for name in ("III", "aVR", "aVL", "aVF")}
+
+    def edit(root):
+        wf, template = lead_data(root, "Rhythm", "I")
+        for name, ints in stored.items():
+            ld = ET.fromstring(ET.tostring(template))
+            ld.find("LeadID").text = name
+            set_samples(ld, ints)
+            wf.append(ld)
+        wf.find("NumberofLeads").text = "12"
+
+    record = muse.read(rewrite(sinus, tmp_path / "twelve.xml", edit))
+    rhythm = record.leads("rhythm")
+    for name, ints in stored.items():
+        np.testing.assert_array_equal(rhythm[name].signal, (ints * 4.88 / 1000).astype(np.float32))
+    assert "derived_leads" not in record.extra
+
+
+def test_other_amplitude_units_are_converted(sinus, tmp_path):
+    def edit(root):
+        for ld in root.iter("LeadData"):
+            ld.find("LeadAmplitudeUnits").text = "MILLIVOLTS"
+            ld.find("LeadAmplitudeUnitsPerBit").text = "0.005"
+
+    record = muse.read(rewrite(sinus, tmp_path / "mv.xml", edit))
+    ref = reference_decode(sinus)["Rhythm"][1]["V2"] / 4.88 * 0.005 * 1000
+    np.testing.assert_allclose(record.leads()["V2"].signal, ref, rtol=1e-6)
+
+
+# --- invalid files: rejected with a reason naming the problem ----------------------------------
+
+
+def _truncate_v3(root):
+    _, ld = lead_data(root, "Rhythm", "V3")
+    ld.find("WaveFormData").text = ld.find("WaveFormData").text.strip()[:-4]
+
+
+def _junk_in_v3(root):
+    _, ld = lead_data(root, "Rhythm", "V3")
+    ld.remove(ld.find("LeadDataCRC32"))
+    ld.find("WaveFormData").text = "*" + ld.find("WaveFormData").text
+
+
+def _flip_base64_char(root):
+    _, ld = lead_data(root, "Rhythm", "V3")
+    text = ld.find("WaveFormData").text.strip()
+    ld.find("WaveFormData").text = ("B" if text[100] != "B" else "C").join(
+        (text[:100], text[101:]))
+
+
+def _short_v3(root):
+    _, ld = lead_data(root, "Rhythm", "V3")
+    set_samples(ld, np.zeros(4990, dtype=np.int16))
+
+
+def _remove_v4(root):
+    wf, ld = lead_data(root, "Rhythm", "V4")
+    wf.remove(ld)
+    wf.find("NumberofLeads").text = "7"
+
+
+def _set(kind, lead, tag, value):
+    def edit(root):
+        _, ld = lead_data(root, kind, lead)
+        ld.find(tag).text = value
+    return edit
+
+
+def _set_top(path, value):
+    def edit(root):
+        root.find(path).text = value
+    return edit
+
+
+def _rename_rhythm(root):
+    wf, _ = lead_data(root, "Rhythm", "I")
+    wf.find("WaveformType").text = "Other"
+
+
+def _two_rhythms(root):
+    wf, _ = lead_data(root, "Rhythm", "I")
+    root.append(ET.fromstring(ET.tostring(wf)))
+
+
+def _set_waveform(tag, value):
+    def edit(root):
+        wf, _ = lead_data(root, "Rhythm", "I")
+        wf.find(tag).text = value
+    return edit
+
+
+INVALID = {
+    "truncated": (_truncate_v3, r"^Rhythm lead V3: base64 decodes to 9999 bytes, expected 10000$"),
+    "non-base64": (_junk_in_v3, r"lead V3: waveform data is not valid base64"),
+    "crc": (_flip_base64_char, r"lead V3: CRC32 mismatch"),
+    "sample count": (_set("Rhythm", "V1", "LeadSampleCountTotal", "4999"),
+                     r"lead V1: 5000 samples, LeadSampleCountTotal says 4999"),
+    "byte count": (_set("Median", "I", "LeadByteCountTotal", "1000"),
+                   r"Median lead I: base64 decodes to 1200 bytes, expected 1000"),
+    "duplicated lead": (_set("Rhythm", "V3", "LeadID", "V2"), r"Rhythm lead V2 appears twice"),
+    "unequal lengths": (_short_v3, r"Rhythm leads have unequal lengths \(4990 to 5000"),
+    "missing lead": (_remove_v4, r"Rhythm waveform has no lead V4"),
+    "lead count": (_set_waveform("NumberofLeads", "12"), r"declares 12 leads but holds 8"),
+    "unknown units": (_set("Rhythm", "II", "LeadAmplitudeUnits", "FURLONGS"),
+                      r"lead II: unknown amplitude units FURLONGS"),
+    "infinite scale": (_set("Rhythm", "II", "LeadAmplitudeUnitsPerBit", "1e300"),
+                       r"lead II: amplitude scale 1e\+300 out of range"),
+    "nan scale": (_set("Rhythm", "II", "LeadAmplitudeUnitsPerBit", "nan"), r"not finite"),
+    "sample size": (_set("Rhythm", "I", "LeadSampleSize", "4"), r"unsupported sample size 4"),
+    "no rhythm": (_rename_rhythm, r"^no Rhythm waveform$"),
+    "two rhythms": (_two_rhythms, r"^two Rhythm waveforms in one file$"),
+    "rate": (_set_waveform("SampleBase", "5"), r"Rhythm sampling rate 5 Hz out of range"),
+    "bad date": (_set_top("TestDemographics/AcquisitionDate", "13-45-2021"), r"AcquisitionDate"),
+    "bad age": (_set_top("PatientDemographics/PatientAge", "old"), r"PatientAge is missing or not"),
+    "bad qrs": (_set_top("RestingECGMeasurements/QRSDuration", "-5"), r"QRSDuration out of range"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(INVALID))
+def test_invalid_content_is_rejected_with_a_reason(sinus, tmp_path, case):
+    edit, reason = INVALID[case]
+    path = rewrite(sinus, tmp_path / "bad.xml", edit)
+    with pytest.raises(ReadError, match=reason) as info:
+        muse.read(path)
+    message = str(info.value)
+    assert "\n" not in message
+    for value in phi_values(sinus):
+        assert value not in message
+
+
+@pytest.mark.parametrize(("content", "reason"), [
+    (b"", r"file is empty"),
+    (b"<RestingECG><Waveform>", r"malformed XML: .*\(line 1\)"),
+    (b"<?xml version='1.0'?><Other/>", r"root element is <Other>, not <RestingECG>"),
+    (b'<?xml version="1.0"?><!DOCTYPE RestingECG [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+     b"<RestingECG><PatientDemographics><PatientID>&x;</PatientID></PatientDemographics>"
+     b"</RestingECG>", r"XML declares entities"),
+])
+def test_malformed_and_hostile_xml_is_rejected(tmp_path, content, reason):
+    path = tmp_path / "bad.xml"
+    path.write_bytes(content)
+    with pytest.raises(ReadError, match=reason):
+        muse.read(path)
+
+
+def test_sniff_recognises_only_resting_ecg(sinus):
+    assert muse.sniff(sinus.read_bytes()[:4096], sinus)
+    assert not muse.sniff(b"<?xml version='1.0'?><AnnotatedECG/>", sinus)
+
+
+@pytest.mark.parametrize(("edits", "field", "value"), [
+    ({"PatientDemographics/AgeUnits": "MONTHS", "PatientDemographics/PatientAge": "18"}, "age", 1.5),
+    ({"PatientDemographics/Gender": "FEMALE"}, "sex", "F"),
+    ({"PatientDemographics/Gender": "UNKNOWN"}, "sex", None),
+    ({"PatientDemographics/PatientAge": ""}, "age", None),
+    ({"TestDemographics/AcquisitionTime": ""}, "acquired", datetime(2023, 4, 29)),
+    ({"TestDemographics/AcquisitionDate": "2023-04-29"}, "acquired", datetime(2023, 4, 29, 22, 41, 16)),
+    ({"TestDemographics/SiteName": ""}, "site", "1"),
+])
+def test_metadata_variants(sinus, tmp_path, edits, field, value):
+    def edit(root):
+        for path, text in edits.items():
+            root.find(path).text = text
+
+    record = muse.read(rewrite(sinus, tmp_path / "meta.xml", edit))
+    assert getattr(record, field) == value
+
+
+def test_standard_library_base64_fallback_gives_the_same_record(sinus, monkeypatch):
+    """pybase64 is optional: without it the standard library decodes, identically and as strictly."""
+    fast = muse.read(sinus)
+    monkeypatch.setattr(muse, "_b64decode", base64.b64decode)
+    slow = muse.read(sinus)
+    for a, b in zip(fast.segments, slow.segments):
+        assert a.lead == b.lead and a.kind == b.kind
+        np.testing.assert_array_equal(a.signal, b.signal)
+    with pytest.raises(ReadError, match="not valid base64"):
+        muse._decode_base64("QUJD\n*REVG", "lead X")
