@@ -1,0 +1,103 @@
+"""`lvsdctl split`: assign every ECG to train / tune / validation sets without patient leakage."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated, Optional
+
+import typer
+
+from lvsdctl.cli.app import app
+from lvsdctl.cli.options import Json, Output, Quiet, Seed
+
+
+class Straddle(str, Enum):
+    first = "first"
+    drop = "drop"
+    error = "error"
+    allow = "allow"
+
+
+HELP = """Fill the `split` column of a preprocessed file by site and acquisition date, dividing the development set into train and tune at random (stratified by label, grouped by patient, from --seed).
+
+Example:
+
+  lvsdctl split pre.h5 -o split.h5 --seed 42 --table table1.csv
+
+The built-in design (--design study) is the study's: train + tune = site A up to 2023-12-31, internal = site A in 2024, external1 = site C, external2 = site B. Another design is a small JSON or TOML file of ordered rules, e.g. design.toml:
+
+  tune_fraction = 0.2
+
+  \\[\\[rules]]
+  set = "train+tune"
+  site = ["A"]
+  until = "2023-12-31"
+
+  \\[\\[rules]]
+  set = "internal"
+  site = ["A"]
+  from = "2024-01-01"
+
+A patient never lands in two sets: one whose ECGs straddle a rule boundary goes where their first ECG goes (--straddle first), is left out (drop), stops the run (error), or, only if you say so, stays in both (allow). Unlabelled ECGs go to no set unless --include-unlabelled. Table 1 of the study (patients, pairs, age, sex, LVEF, LVSD) is printed per set. """
+
+
+@app.command("split", help=HELP)
+def split_command(
+    input: Annotated[str, typer.Argument(help="An ecg (or ecg-raw) HDF5 file ('-' reads stdin).",
+                                         show_default=False)],
+    output: Output = ...,  # type: ignore[assignment]
+    design: Annotated[str, typer.Option("--design", help="'study' or a JSON/TOML design file.")] = "study",
+    seed: Seed = 0,
+    tune_fraction: Annotated[Optional[float], typer.Option("--tune-fraction", min=0.01, max=0.99,
+                                                           help="Share of train+tune patients' ECGs in tune "
+                                                           "(default: the design's, 0.2; realised as 1/k "
+                                                           "patient folds).")] = None,
+    straddle: Annotated[Straddle, typer.Option("--straddle", help="Patients with ECGs in two sets: first (by "
+                                               "their first ECG), drop, error, allow.")] = Straddle.first,
+    include_unlabelled: Annotated[bool, typer.Option("--include-unlabelled", help="Assign unlabelled ECGs "
+                                                     "(label -1) too.")] = False,
+    table: Annotated[Optional[str], typer.Option("--table", help="Write Table 1 to this CSV (or .json).")] = None,
+    json_out: Json = False,
+    quiet: Quiet = False,
+) -> None:
+    from lvsdctl.cli.console import emit_json, err, warn
+    from lvsdctl.data.split import split
+    from lvsdctl.errors import InputError
+
+    if json_out and output == "-":
+        raise InputError("--json and -o - both write to stdout; choose one")
+    report = split(input, output, design=design, seed=seed, tune_fraction=tune_fraction,
+                   straddle=straddle.value, include_unlabelled=include_unlabelled, table=table)
+    if report["straddling_patients"]:
+        warn(f"{report['straddling_patients']} patient(s) had ECGs in more than one set: "
+             f"{report['straddling_ecgs_moved']} ECG(s) moved, {report['straddling_ecgs_dropped']} dropped "
+             f"(--straddle {report['straddle_policy']})")
+    if not quiet:
+        err.print(_table1(report))
+        left = report["records"] - report["assigned"]
+        err.print(f"{report['assigned']} of {report['records']} ECGs assigned; {left} in no set "
+                  f"({report['unmatched']} match no rule, {report['unlabelled_excluded']} unlabelled)")
+    if json_out:
+        emit_json(report)
+
+
+def _fmt(mean, sd) -> str:
+    return "-" if mean is None else f"{mean:.1f} ({sd:.1f})" if sd is not None else f"{mean:.1f}"
+
+
+def _table1(report: dict):
+    from rich.table import Table
+
+    rows = report["table1"]
+    t = Table(title=f"Table 1 (seed {report['seed']}, design {report['design']['name']})")
+    t.add_column("")
+    for r in rows:
+        t.add_column(r["set"], justify="right")
+    pct = lambda n, p: f"{n} ({p:.1f})" if p is not None else str(n)  # noqa: E731
+    t.add_row("Patients", *[str(r["patients"]) for r in rows])
+    t.add_row("ECG-echo pairs", *[str(r["pairs"]) for r in rows])
+    t.add_row("Age, mean (SD)", *[_fmt(r["age_mean"], r["age_sd"]) for r in rows])
+    t.add_row("Females, n (%)", *[pct(r["females_n"], r["females_pct"]) for r in rows])
+    t.add_row("LVEF %, mean (SD)", *[_fmt(r["lvef_mean"], r["lvef_sd"]) for r in rows])
+    t.add_row("LVSD, n (%)", *[pct(r["lvsd_n"], r["lvsd_pct"]) for r in rows])
+    return t
