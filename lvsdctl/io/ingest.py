@@ -1,0 +1,805 @@
+"""`ingest`: ECG exports + an echo table -> one `ecg-raw` HDF5 file, with nothing lost and nothing silent.
+
+The steps, in order:
+1. expand the inputs (files, directories recursively, globs, a file list) in a stable order;
+2. SHA-256 every file: byte-identical files are ingested once (the others are reported as duplicates),
+   and with `resume` the files an interrupted run finished are not parsed again;
+3. parse the rest (in `jobs` worker processes, results taken back in input order, so any `jobs` gives
+   the same file); a file that cannot be read is rejected with a one-line reason and the batch goes on;
+4. pseudonymise each patient id (HMAC-SHA256 with the site's secret), pair each ECG with an echo and
+   label it, block by block, committing each block to the resumable state (lvsdctl.io.ingest_state);
+5. write the output atomically, then the rejects report (CSV + JSON).
+
+Always: inputs = accepted + rejected + duplicates.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import glob
+import hashlib
+import itertools
+import json
+import multiprocessing
+import os
+import shutil
+import signal
+import stat
+import sys
+import tempfile
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from lvsdctl.errors import InputError, ReadError, StrictRejectError
+from lvsdctl.io.echo import EchoTable, read_echo_table
+from lvsdctl.io.ingest_state import COMPRESSION, IngestState, state_dir_for
+from lvsdctl.io.pairing import POLICIES, pair_echoes, pairing_counts
+from lvsdctl.io.pseudonym import Secret, load_secret, pseudonymise
+from lvsdctl.io.record import ECGRecord
+
+#: The marker every `lvsdctl synth` export carries near its start (the MUSE files' opening comment
+#: "SYNTHETIC ECG written by lvsdctl-synth", the digitised files' `digitiser="lvsdctl-synth"`).
+SYNTHETIC_MARKERS = (b"lvsdctl-synth",)
+_MARKER_SPAN = 8192
+_MAX_REASON = 300
+
+
+# ---------------------------------------------------------------------------------------------
+# results
+
+
+@dataclass
+class Reject:
+    path: str
+    reason: str
+    sha256: str = ""
+
+
+@dataclass
+class Duplicate:
+    path: str
+    duplicate_of: str
+    sha256: str
+
+
+@dataclass
+class IngestSummary:
+    """What an ingest did; `inputs == accepted + rejected + duplicates` always holds."""
+
+    output: str
+    inputs: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    duplicates: int = 0
+    written: int = 0  # records in the output (accepted minus dropped unpaired)
+    dropped_unpaired: int = 0
+    resumed: int = 0  # files whose result came from the interrupted run's state
+    parsed: int = 0  # files parsed by this run
+    skipped: int = 0  # files a directory walk passed over (hidden files, WFDB data files)
+    synthetic: bool = False
+    synthetic_records: int = 0  # accepted ECGs carrying the lvsdctl synth marker
+    pairing: dict = field(default_factory=dict)
+    echo: dict | None = None
+    rejects_csv: str | None = None
+    rejects_json: str | None = None
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    rejects: list[Reject] = field(default_factory=list)
+    duplicate_files: list[Duplicate] = field(default_factory=list)
+
+    @property
+    def files_per_second(self) -> float:
+        return self.inputs / self.seconds if self.seconds > 0 else float("nan")
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["files_per_second"] = self.files_per_second
+        return d
+
+
+@dataclass(frozen=True)
+class _Settings:
+    """What turns a parsed ECG into a record: pseudonym key, echoes, pairing rules, options."""
+
+    key: Secret
+    echoes: pd.DataFrame | None  # pseudonymised echo table; None when none was given
+    window_days: int
+    policy: str
+    threshold: float
+    drop_unpaired: bool
+    keep_patient_id: bool
+    site: str | None
+    synthetic: bool | None  # True: the user declares the inputs synthetic
+
+
+# ---------------------------------------------------------------------------------------------
+# inputs
+
+
+@dataclass(frozen=True)
+class _Input:
+    path: str
+    missing: str = ""  # a reason when the argument names no readable file
+
+
+def _has_magic(s: str) -> bool:
+    return any(c in s for c in "*?[")
+
+
+def _passed_over(path: str) -> bool:
+    """Files a directory walk or a glob does not take as inputs: hidden files, and the data files of
+    a WFDB record (read through its header)."""
+    from lvsdctl.io.detect import is_companion_file
+
+    return os.path.basename(path).startswith(".") or is_companion_file(path)
+
+
+def _walk(root: Path, exclude: set[str]) -> tuple[list[str], int]:
+    """Files under `root`, sorted; hidden folders and `_passed_over` files counted, not listed."""
+    found: list[str] = []
+    skipped = 0
+    for dirpath, dirnames, filenames in os.walk(root):
+        skipped += sum(d.startswith(".") for d in dirnames)
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".")
+                             and os.path.abspath(os.path.join(dirpath, d)) not in exclude)
+        for name in sorted(filenames):
+            full = os.path.normpath(os.path.join(dirpath, name))
+            if os.path.abspath(full) in exclude:
+                continue
+            if _passed_over(full):
+                skipped += 1
+                continue
+            found.append(full)
+    return found, skipped
+
+
+def _read_list(from_list: str | os.PathLike) -> list[str]:
+    """Paths from a list file (`-` = stdin): one per line; blank lines and `#` comments ignored."""
+    if str(from_list) == "-":
+        text = sys.stdin.read()
+    else:
+        try:
+            text = Path(from_list).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"{from_list}: cannot read the file list ({exc.strerror})") from None
+        except UnicodeDecodeError:
+            raise InputError(f"{from_list}: the file list is not UTF-8 text") from None
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+
+
+def expand_inputs(inputs: Iterable[str | os.PathLike], from_list: str | os.PathLike | None = None,
+                  exclude: Iterable[str | os.PathLike] = ()) -> tuple[list[_Input], int]:
+    """The input files in a stable order, and how many files directory walks passed over.
+
+    Arguments keep their order; a directory contributes its files recursively, sorted; a glob its
+    matches, sorted. An argument that names nothing is kept as an input to be rejected, so it is
+    counted rather than silently lost.
+    """
+    excluded = {os.path.abspath(os.fspath(e)) for e in exclude}  # the output, its state and reports
+    if isinstance(inputs, (str, os.PathLike)):  # one path, not its characters
+        inputs = [inputs]
+    args = [os.fspath(a) for a in inputs]
+    if from_list is not None:
+        args += _read_list(from_list)
+    out: list[_Input] = []
+    skipped = 0
+
+    def add_path(p: str) -> None:
+        nonlocal skipped
+        if os.path.isdir(p):
+            files, n = _walk(Path(p), excluded)
+            skipped += n
+            out.extend(_Input(f) for f in files)
+        elif os.path.abspath(p) not in excluded:
+            out.append(_Input(p))
+
+    for arg in args:
+        if os.path.exists(arg):
+            add_path(arg)
+        elif _has_magic(arg):
+            matches = sorted(glob.glob(arg, recursive=True))
+            if not matches:
+                out.append(_Input(arg, "no file matches this pattern"))
+            for m in matches:
+                if os.path.isfile(m) and _passed_over(m):
+                    skipped += 1
+                else:
+                    add_path(m)
+        else:
+            out.append(_Input(arg, "no such file"))
+    return out, skipped
+
+
+# ---------------------------------------------------------------------------------------------
+# work done per file (in worker processes when jobs > 1)
+
+_READER: Callable[[str], ECGRecord] | None = None
+#: Workers hand samples over through files in this folder (in /dev/shm when there is one) instead of the
+#: pool's pipe: a 270 kB ECG through a 64 kB pipe costs the parent 3-10x more CPU than reading a file.
+_TRANSFER_DIR: str | None = None
+
+
+def _default_reader(path: str) -> ECGRecord:
+    from lvsdctl.io.detect import read_ecg
+
+    return read_ecg(path)
+
+
+def _init_worker(reader: Callable[[str], ECGRecord] | None) -> None:
+    global _READER
+    _READER = reader or _default_reader
+
+
+def _init_pool_worker(reader: Callable[[str], ECGRecord] | None, transfer_dir: str) -> None:
+    """Workers leave Ctrl-C to the parent, which commits what is finished and stops the pool."""
+    global _TRANSFER_DIR
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _TRANSFER_DIR = transfer_dir
+    _init_worker(reader)
+
+
+def _transfer_dir() -> str:
+    shm = "/dev/shm"
+    base = shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else None
+    return tempfile.mkdtemp(prefix="lvsdctl-ingest-", dir=base)
+
+
+def _receive(samples: list[np.ndarray] | tuple) -> list[np.ndarray]:
+    """The arrays of one ECG, read back (and removed) when a worker handed them over in a file."""
+    if isinstance(samples, list):
+        return samples
+    _, path, n = samples
+    try:
+        data = np.fromfile(path, dtype=np.float32, count=n)
+    finally:
+        os.unlink(path)
+    if len(data) != n:
+        raise OSError(f"{path}: a worker's hand-over file is short ({len(data)} of {n} samples)")
+    return [data]
+
+
+def _one_line(text: str) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= _MAX_REASON else text[: _MAX_REASON - 3] + "..."
+
+
+def _hash_one(path: str) -> tuple[str, bool, str]:
+    """(sha256, carries the synthetic marker, error reason or "")."""
+    h = hashlib.sha256()
+    synthetic = False
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO or a device would block or never end
+            return "", False, "not a regular file"
+        with open(path, "rb") as fh:
+            head = fh.read(_MARKER_SPAN)
+            synthetic = any(m in head for m in SYNTHETIC_MARKERS)
+            h.update(head)
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+    except IsADirectoryError:
+        return "", False, "is a directory"
+    except OSError as exc:
+        return "", False, _one_line(f"cannot read the file ({exc.strerror or type(exc).__name__})")
+    return h.hexdigest(), synthetic, ""
+
+
+def _hash_chunk(paths: list[str]) -> list[tuple[str, bool, str]]:
+    return [_hash_one(p) for p in paths]
+
+
+def _record_fs(rec: ECGRecord) -> float:
+    """The record's original rate: its first rhythm segment's (for digitised ECGs, the strip's)."""
+    for seg in rec.segments:
+        if seg.kind == "rhythm":
+            return float(seg.fs)
+    return float(rec.segments[0].fs) if rec.segments else float("nan")
+
+
+def _check(rec: ECGRecord, signals: list[np.ndarray]) -> None:
+    """Last guard whatever the reader: finite, non-empty 1-D segments at a positive rate."""
+    if not isinstance(rec, ECGRecord) or not rec.segments:
+        raise ReadError("no ECG signal in the file")
+    for seg, sig in zip(rec.segments, signals):
+        if sig.ndim != 1 or sig.size == 0:
+            raise ReadError(f"lead {seg.lead}: empty or not one-dimensional")
+        if not (np.isfinite(seg.fs) and seg.fs > 0):
+            raise ReadError(f"lead {seg.lead}: invalid sampling rate")
+        if not np.isfinite(sig).all():
+            raise ReadError(f"lead {seg.lead}: non-finite samples (NaN or infinity)")
+
+
+def _parse_one(path: str) -> tuple:
+    """("ok", meta, samples, segments) or ("reject", reason). Never raises for a bad file.
+
+    `samples`: the segments' arrays (in-process), or ("file", path, n) when handed over by a worker.
+    """
+    try:
+        rec = _READER(path)  # type: ignore[misc]
+        signals = [np.asarray(s.signal, dtype=np.float32) for s in getattr(rec, "segments", None) or ()]
+        _check(rec, signals)
+    except ReadError as exc:
+        return ("reject", _one_line(str(exc)) or "unreadable file")
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # noqa: BLE001 - one bad file must not stop the batch
+        # the message of an unexpected exception might quote the file's content: only its type
+        return ("reject", f"internal error: {type(exc).__name__}")
+    segments = []
+    offset = 0
+    for seg, sig in zip(rec.segments, signals):
+        segments.append([str(seg.lead), str(seg.kind), float(seg.t0), float(seg.fs), offset, int(sig.size)])
+        offset += int(sig.size)
+    acquired = rec.acquired.isoformat() if rec.acquired is not None else ""
+    meta = {
+        "patient_id": rec.patient_id,
+        "acquired": acquired,
+        "age": float(rec.age) if rec.age is not None else float("nan"),
+        "sex": rec.sex if rec.sex in ("F", "M") else "",
+        "site": rec.site or "",
+        "source_format": rec.source_format,
+        "fs": _record_fs(rec),
+        "qrs_ms": _float(rec.extra.get("qrs_ms")),
+        "synthetic": bool(rec.extra.get("synthetic", False)),
+    }
+    if _TRANSFER_DIR is not None:
+        path = os.path.join(_TRANSFER_DIR, f"{os.getpid()}-{next(_COUNTER)}.f32")
+        try:
+            with open(path, "wb") as fh:
+                for sig in signals:
+                    fh.write(np.ascontiguousarray(sig).data)
+            return ("ok", meta, ("file", path, offset), segments)
+        except OSError:  # e.g. a small /dev/shm is full: the pipe is slower but always works
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+    return ("ok", meta, signals, segments)
+
+
+_COUNTER = itertools.count()
+
+
+def _parse_chunk(paths: list[str]) -> list[tuple]:
+    return [_parse_one(p) for p in paths]
+
+
+def _float(value: object) -> float:
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+def _ordered_map(fn: Callable[[list[str]], list], items: Sequence[str], pool, chunk: int) -> Iterator:
+    """fn over items in chunks, results in input order; at most a few chunks in flight per worker so
+    memory stays bounded when writing is slower than parsing."""
+    if pool is None:  # one at a time, so an interruption loses nothing already parsed
+        for item in items:
+            yield from fn([item])
+        return
+    chunks = [list(items[i:i + chunk]) for i in range(0, len(items), chunk)]
+    pending: deque = deque()
+    ahead = max(2, 3 * pool._processes)  # noqa: SLF001 - the pool's own size
+    it = iter(chunks)
+    for c in it:
+        pending.append(pool.apply_async(fn, (c,)))
+        if len(pending) >= ahead:
+            break
+    while pending:
+        results = pending.popleft().get()
+        nxt = next(it, None)
+        if nxt is not None:
+            pending.append(pool.apply_async(fn, (nxt,)))
+        yield from results
+
+
+# ---------------------------------------------------------------------------------------------
+# the API
+
+
+def ingest(
+    inputs: Iterable[str | os.PathLike],
+    output: str | os.PathLike,
+    echo: str | os.PathLike | None = None,
+    *,
+    jobs: int = 1,
+    resume: bool = False,
+    strict: bool = False,
+    from_list: str | os.PathLike | None = None,
+    window_days: int = 30,
+    policy: str = "nearest",
+    threshold: float = 40.0,
+    drop_unpaired: bool = False,
+    secret: Secret | str | os.PathLike | None = None,
+    demo_secret: bool = False,
+    keep_patient_id: bool = False,
+    site: str | None = None,
+    synthetic: bool | None = None,
+    echo_patient_col: str = "patient_id",
+    echo_date_col: str = "echo_date",
+    echo_lvef_col: str = "lvef",
+    echo_date_format: str | None = None,
+    rejects: str | os.PathLike | None = None,
+    compression: str = "gzip",
+    progress: bool = True,
+    reader: Callable[[str], ECGRecord] | None = None,
+    commit_every: int = 256,
+) -> IngestSummary:
+    """Ingest ECG exports into an `ecg-raw` HDF5 file; see docs/ingest.md.
+
+    `secret`: a `Secret`, or a path to the secret file; None reads `LVSDCTL_PSEUDONYM_SECRET`
+    (`demo_secret=True` allows the public demo key, for synthetic data only). `reader` replaces the
+    format-detecting reader (tests, benchmarks; it must be picklable when `jobs > 1`).
+    Raises StrictRejectError (exit 4) after writing everything when `strict` and a file was rejected.
+    """
+    started = time.perf_counter()
+    if policy not in POLICIES:
+        raise InputError(f"unknown pairing policy {policy!r}; choose one of {', '.join(POLICIES)}")
+    if drop_unpaired and echo is None:
+        raise InputError("--drop-unpaired needs an echo table (--echo)")
+    if jobs < 1:
+        raise InputError(f"--jobs must be at least 1, not {jobs}")
+    if compression not in COMPRESSION:
+        raise InputError(f"unknown compression {compression!r}; choose one of {', '.join(COMPRESSION)}")
+    out_name = os.fspath(output)
+    to_stdout = out_name == "-"
+    if resume and to_stdout:
+        raise InputError("--resume needs an output file (not '-'): the state is kept beside it")
+    key = secret if isinstance(secret, Secret) else load_secret(secret, demo=demo_secret)
+
+    summary = IngestSummary(output=out_name)
+    echo_table: EchoTable | None = None
+    echoes: pd.DataFrame | None = None  # None: no echo table at all
+    if echo is not None:
+        echo_table = read_echo_table(echo, patient_col=echo_patient_col, date_col=echo_date_col,
+                                     lvef_col=echo_lvef_col, date_format=echo_date_format)
+        frame = echo_table.frame
+        echoes = pd.DataFrame({"patient": pseudonymise(frame["patient_id"], key), "echo_date": frame["echo_date"],
+                               "lvef": frame["lvef"]})
+        summary.echo = echo_table.counts()
+
+    # reports and state beside the output
+    if to_stdout:
+        state_path = Path(tempfile.mkdtemp(prefix="lvsdctl-ingest-")) / "state"
+    else:
+        state_path = state_dir_for(out_name)
+    if rejects is not None:
+        rej_csv = Path(rejects)
+        rej_json = rej_csv.with_suffix(".json") if rej_csv.suffix.lower() == ".csv" else Path(f"{rejects}.json")
+    elif not to_stdout:
+        rej_csv, rej_json = Path(f"{out_name}.rejects.csv"), Path(f"{out_name}.rejects.json")
+    else:
+        rej_csv = rej_json = None
+
+    exclude = [p for p in (None if to_stdout else out_name, state_path, rej_csv, rej_json) if p is not None]
+    items, summary.skipped = expand_inputs(inputs, from_list, exclude=exclude)
+    summary.inputs = len(items)
+
+    header = {
+        "key_id": key.key_id,
+        "echo_sha256": _sha256_path(echo) if echo is not None else None,
+        "echo_columns": [echo_patient_col, echo_date_col, echo_lvef_col, echo_date_format],
+        "window_days": int(window_days),
+        "policy": policy,
+        "threshold": float(threshold),
+        "drop_unpaired": bool(drop_unpaired),
+        "keep_patient_id": bool(keep_patient_id),
+        "site": site,
+        "compression": compression,
+    }
+    state = IngestState.open(state_path, header, resume=resume)
+    state.threads = jobs
+    if state.discarded:
+        summary.notes.append(state.discarded)
+    settings = _Settings(key, echoes, int(window_days), policy, float(threshold), bool(drop_unpaired),
+                         bool(keep_patient_id), site, synthetic)
+    try:
+        _run(items, state, summary, settings, jobs=jobs, progress=progress, reader=reader, commit_every=commit_every)
+        _write_output(out_name, state, summary, key, echo, header)
+        state.remove()
+    finally:
+        state.close()
+        if to_stdout:
+            state.remove()
+            shutil.rmtree(state_path.parent, ignore_errors=True)
+
+    if rej_csv is not None:
+        _write_rejects(rej_csv, rej_json, summary, echo_table)
+        summary.rejects_csv, summary.rejects_json = str(rej_csv), str(rej_json)
+    summary.seconds = time.perf_counter() - started
+    assert summary.inputs == summary.accepted + summary.rejected + summary.duplicates
+    if strict and summary.rejected:
+        exc = StrictRejectError(
+            f"{summary.rejected} of {summary.inputs} input files were rejected (--strict)"
+            + (f"; see {rej_csv}" if rej_csv is not None else "")
+        )
+        exc.summary = summary  # the output and the reports are complete: callers may still want the counts
+        raise exc
+    return summary
+
+
+def _sha256_path(path: str | os.PathLike) -> str:
+    sha, _, err = _hash_one(os.fspath(path))
+    if err:
+        raise InputError(f"{path}: {err}")
+    return sha
+
+
+def _run(items: list[_Input], state: IngestState, summary: IngestSummary, cfg: _Settings, *, jobs: int,
+         progress: bool, reader, commit_every: int) -> None:
+    """Hash, classify, parse, pair and commit every input; fills the counts of `summary`."""
+    done = {e["sha256"]: e for e in state.entries}
+    pool = transfer = None
+    if jobs > 1 and len(items) > 1:
+        transfer = _transfer_dir()
+        ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+        # started before any progress-bar thread exists (fork and threads do not mix)
+        pool = ctx.Pool(jobs, initializer=_init_pool_worker, initargs=(reader, transfer))
+    _init_worker(reader)
+    bar = _Progress(len(items), enabled=progress)
+    try:
+        # 1. hashes (cheap) so that duplicates and finished files are never parsed
+        readable = [it.path for it in items if not it.missing]
+        hashes = iter(_ordered_map(_hash_chunk, readable, pool, chunk=32))
+        seen: dict[str, str] = {}
+        to_parse: list[tuple[str, str, bool]] = []  # path, sha, marker
+        for it in items:
+            if it.missing:
+                _reject(summary, it.path, it.missing, "")
+                bar.advance()
+                continue
+            sha, marker, err = next(hashes)
+            if err:
+                _reject(summary, it.path, err, "")
+                bar.advance()
+            elif sha in seen:
+                summary.duplicates += 1
+                summary.duplicate_files.append(Duplicate(it.path, seen[sha], sha))
+                bar.advance()
+            else:
+                seen[sha] = it.path
+                entry = done.get(sha)
+                if entry is not None:  # finished by the interrupted run
+                    summary.resumed += 1
+                    if entry["status"] == "rejected":
+                        _reject(summary, it.path, entry["reason"], sha)
+                    else:
+                        _accept(summary, entry)
+                    bar.advance()
+                else:
+                    to_parse.append((it.path, sha, marker))
+        # 2. parse in input order and commit block by block
+        block: list[tuple[str, str, bool, tuple]] = []
+        results = _ordered_map(_parse_chunk, [p for p, _, _ in to_parse], pool, chunk=8)
+        for (path, sha, marker), result in zip(to_parse, results):
+            block.append((path, sha, marker, result))
+            summary.parsed += 1
+            bar.advance()
+            if len(block) >= commit_every:
+                full, block = block, []  # emptied first: a block whose commit fails is not retried below
+                _commit(full, state, summary, cfg)
+        full, block = block, []
+        _commit(full, state, summary, cfg)
+    except BaseException:
+        # keep what was parsed: a resumed run starts after it
+        try:
+            _commit(block, state, summary, cfg)
+        except BaseException:  # noqa: BLE001 - the first error is the one to report
+            pass
+        if pool is not None:
+            pool.terminate()
+        raise
+    finally:
+        bar.close()
+        if pool is not None:
+            pool.close()
+            pool.join()
+        if transfer is not None:
+            shutil.rmtree(transfer, ignore_errors=True)
+    summary.synthetic = summary.synthetic_records > 0 if cfg.synthetic is None else bool(cfg.synthetic)
+    _check_demo_key(summary, cfg)
+
+
+def _check_demo_key(summary: IngestSummary, cfg: _Settings) -> None:
+    """The public demo key protects nothing: refuse it as soon as a real (non-synthetic) ECG shows up."""
+    if cfg.key.is_demo and not cfg.synthetic and summary.synthetic_records < summary.accepted:
+        raise InputError(
+            f"--demo-secret is for synthetic data only, and {summary.accepted - summary.synthetic_records} of "
+            f"the accepted ECGs are not from lvsdctl synth; give the site's secret (--secret-file or "
+            f"LVSDCTL_PSEUDONYM_SECRET), or --synthetic if these are not real patients")
+
+
+def _reject(summary: IngestSummary, path: str, reason: str, sha: str) -> None:
+    summary.rejected += 1
+    summary.rejects.append(Reject(path, reason, sha))
+
+
+def _accept(summary: IngestSummary, entry: dict) -> None:
+    summary.accepted += 1
+    summary.synthetic_records += bool(entry["row"].get("synthetic"))
+    if entry["status"] == "dropped":
+        summary.dropped_unpaired += 1
+
+
+def _commit(block, state: IngestState, summary: IngestSummary, cfg: _Settings) -> None:
+    """Pseudonymise, pair and label a block of parse results, then make it durable."""
+    if not block:
+        return
+    ok = [(path, sha, marker, r) for path, sha, marker, r in block if r[0] == "ok"]
+    pairing = None
+    if ok:
+        metas = [r[1] for _, _, _, r in ok]
+        ids = [m["patient_id"] for m in metas]
+        patients = pseudonymise(ids, cfg.key)
+        frame = pd.DataFrame({"patient": patients, "acquired": [m["acquired"] for m in metas]})
+        if cfg.echoes is None:
+            pairing = pd.DataFrame({"lvef": np.nan, "echo_delta_days": np.nan, "label": np.int8(-1),
+                                    "unpaired_reason": "no echo table"}, index=frame.index)
+        else:
+            pairing = pair_echoes(frame, cfg.echoes, window_days=cfg.window_days, policy=cfg.policy,
+                                  threshold=cfg.threshold)
+    if pairing is not None:  # plain arrays: row access through pandas would cost more than the pairing
+        p_lvef = pairing["lvef"].to_numpy(dtype=np.float64)
+        p_delta = pairing["echo_delta_days"].to_numpy(dtype=np.float64)
+        p_label = pairing["label"].to_numpy()
+        p_reason = pairing["unpaired_reason"].to_numpy()
+    entries: list[dict] = []
+    samples: list[list[np.ndarray]] = []  # the arrays of each kept ECG
+    j = 0
+    for path, sha, marker, r in block:
+        if r[0] != "ok":
+            entries.append({"sha256": sha, "path": path, "status": "rejected", "reason": r[1]})
+            _reject(summary, path, r[1], sha)
+            continue
+        _, meta, sig, segments = r
+        sig = _receive(sig)
+        is_synthetic = bool(meta["synthetic"] or marker)
+        row = {
+            "record_id": sha[:16],
+            "patient": patients[j],
+            "site": cfg.site if cfg.site is not None else meta["site"],
+            "acquired": meta["acquired"],
+            "source_sha256": sha,
+            "source_format": meta["source_format"],
+            "fs": meta["fs"],
+            "age": meta["age"],
+            "sex": meta["sex"],
+            "lvef": float(p_lvef[j]),
+            "echo_delta_days": float(p_delta[j]),
+            "label": int(p_label[j]),
+            "split": "",
+            "quality": 0,
+            "qrs_ms": meta["qrs_ms"],
+            "unpaired_reason": str(p_reason[j]),
+            "synthetic": is_synthetic,
+        }
+        if cfg.keep_patient_id:
+            row["patient_id"] = "" if meta["patient_id"] is None else str(meta["patient_id"])
+        j += 1
+        if cfg.drop_unpaired and row["label"] < 0:
+            entry = {"sha256": sha, "path": path, "status": "dropped", "row": _jsonable(row)}
+        else:
+            entry = {"sha256": sha, "path": path, "status": "accepted", "row": _jsonable(row), "segments": segments}
+            samples.append(sig)
+        entries.append(entry)
+        _accept(summary, entry)
+    _check_demo_key(summary, cfg)  # before anything of a real patient is written with the public key
+    state.commit(entries, samples)
+
+
+def _jsonable(row: dict) -> dict:
+    """NaN -> None so the journal is strict JSON; read back as NaN."""
+    return {k: (None if isinstance(v, float) and v != v else v) for k, v in row.items()}
+
+
+# ---------------------------------------------------------------------------------------------
+# output
+
+
+_ROW_COLUMNS = ("record_id", "patient", "site", "acquired", "source_sha256", "source_format", "fs", "age", "sex",
+                "lvef", "echo_delta_days", "label", "split", "quality", "qrs_ms")
+
+
+def _records_frame(state: IngestState, keep_patient_id: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(rows written to /records, rows of every accepted file incl. dropped) in commit order."""
+    rows = [e["row"] for e in state.entries if e["status"] in ("accepted", "dropped")]
+    cols = list(_ROW_COLUMNS) + ["unpaired_reason", "synthetic"] + (["patient_id"] if keep_patient_id else [])
+    every = pd.DataFrame(rows, columns=cols)
+    for c in ("fs", "age", "lvef", "echo_delta_days", "qrs_ms"):
+        every[c] = pd.to_numeric(every[c], errors="coerce").astype("float64")
+    every["label"] = every["label"].astype("int8") if len(every) else every["label"]
+    kept = every[[e["status"] == "accepted" for e in state.entries if e["status"] in ("accepted", "dropped")]]
+    written = kept[list(_ROW_COLUMNS) + (["patient_id"] if keep_patient_id else [])].reset_index(drop=True)
+    return written, every
+
+
+def _write_output(out_name: str, state: IngestState, summary: IngestSummary, key: Secret, echo,
+                  header: dict) -> None:
+    from lvsdctl.hdf5 import atomic_output, write_records
+
+    written, every = _records_frame(state, header["keep_patient_id"])
+    summary.pairing = pairing_counts(every)
+    summary.written = len(written)
+    accepted_shas = sorted(e["sha256"] for e in state.entries if e["status"] in ("accepted", "dropped"))
+    parameters = {
+        "window_days": header["window_days"],
+        "policy": header["policy"],
+        "threshold": header["threshold"],
+        "drop_unpaired": header["drop_unpaired"],
+        "keep_patient_id": header["keep_patient_id"],
+        "site": header["site"],
+        "compression": header["compression"],
+        "pseudonym": {"method": "HMAC-SHA256, first 16 hex digits", "key_id": key.key_id, "key_source": key.source},
+        "echo_columns": header["echo_columns"],
+        "counts": {"inputs": summary.inputs, "accepted": summary.accepted, "rejected": summary.rejected,
+                   "duplicates": summary.duplicates, "written": summary.written,
+                   "dropped_unpaired": summary.dropped_unpaired, "resumed": summary.resumed},
+        "pairing": summary.pairing,
+        "echo": summary.echo,
+        # the ECG files themselves: their hashes are /records/source_sha256; one digest names the set
+        "ecg_inputs_sha256": hashlib.sha256("\n".join(accepted_shas).encode()).hexdigest(),
+    }
+    inputs = [os.fspath(echo)] if echo is not None else []
+    with atomic_output(out_name, kind="ecg-raw", inputs=inputs, parameters=parameters,
+                       synthetic=summary.synthetic) as f:
+        state.write_raw(f)
+        write_records(f, written)
+
+
+def _write_rejects(csv_path: Path, json_path: Path, summary: IngestSummary, echo_table: EchoTable | None) -> None:
+    """The rejects report: CSV (path, reason, sha256) and JSON (the same plus duplicates and echo rows)."""
+    for p in (csv_path, json_path):
+        p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = csv_path.with_name(f".{csv_path.name}.tmp-{os.getpid()}")
+    with open(tmp, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["path", "reason", "sha256"])
+        for r in summary.rejects:
+            w.writerow([r.path, r.reason, r.sha256])
+    os.replace(tmp, csv_path)
+    doc = {
+        "output": summary.output,
+        "inputs": summary.inputs,
+        "accepted": summary.accepted,
+        "rejected": summary.rejected,
+        "duplicates": summary.duplicates,
+        "rejects": [asdict(r) for r in summary.rejects],
+        "duplicate_files": [asdict(d) for d in summary.duplicate_files],
+        "echo_table_issues": [asdict(i) for i in echo_table.issues] if echo_table is not None else [],
+    }
+    tmp = json_path.with_name(f".{json_path.name}.tmp-{os.getpid()}")
+    tmp.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, json_path)
+
+
+# ---------------------------------------------------------------------------------------------
+# progress
+
+
+class _Progress:
+    """A rich progress bar on stderr (nothing when disabled or stderr is not a terminal and quiet)."""
+
+    def __init__(self, total: int, enabled: bool):
+        self._bar = None
+        if enabled and total:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self._bar = Progress(TextColumn("ingest"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                                 console=Console(stderr=True), transient=True)
+            self._bar.start()
+            self._task = self._bar.add_task("ingest", total=total)
+
+    def advance(self, n: int = 1) -> None:
+        if self._bar is not None and n:
+            self._bar.advance(self._task, n)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None
