@@ -90,7 +90,8 @@ def main() -> None:
     ap.add_argument("--sizes", nargs="+", default=["tiny", "base"])
     ap.add_argument("--batch", type=int, default=2, help="ECGs per step (x2 segments)")
     ap.add_argument("--steps", type=int, default=3)
-    ap.add_argument("--threads", type=int, default=0, help="CPU threads (0: torch's default)")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="CPU threads (default 1: on a shared machine more threads oversubscribe the cores; 0 = torch's default)")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)

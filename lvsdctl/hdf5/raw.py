@@ -27,7 +27,7 @@ class RawWriter:
         group = f.create_group("raw")
         self._samples = group.create_dataset(
             "samples", shape=(0,), maxshape=(None,), dtype="float32", chunks=(_CHUNK,),
-            compression="gzip", compression_opts=1, shuffle=True,
+            compression="gzip", compression_opts=1,
         )
         self._group = group
         self._buffer: list[np.ndarray] = []

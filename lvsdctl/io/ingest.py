@@ -15,40 +15,40 @@ Always: inputs = accepted + rejected + duplicates.
 
 from __future__ import annotations
 
-import contextlib
 import csv
-import glob
 import hashlib
-import itertools
 import json
 import multiprocessing
 import os
 import shutil
-import signal
-import stat
-import sys
 import tempfile
 import time
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from lvsdctl.errors import InputError, ReadError, StrictRejectError
+from lvsdctl.errors import InputError, StrictRejectError
 from lvsdctl.io.echo import EchoTable, read_echo_table
+from lvsdctl.io.ingest_inputs import InputFile, expand_inputs
 from lvsdctl.io.ingest_state import COMPRESSION, IngestState, state_dir_for
+from lvsdctl.io.ingest_worker import (
+    hash_chunk,
+    hash_one,
+    init_pool_worker,
+    init_worker,
+    make_transfer_dir,
+    ordered_map,
+    parse_chunk,
+    receive,
+)
 from lvsdctl.io.pairing import POLICIES, pair_echoes, pairing_counts
 from lvsdctl.io.pseudonym import Secret, load_secret, pseudonymise
 from lvsdctl.io.record import ECGRecord
 
-#: The marker every `lvsdctl synth` export carries near its start (the MUSE files' opening comment
-#: "SYNTHETIC ECG written by lvsdctl-synth", the digitised files' `digitiser="lvsdctl-synth"`).
-SYNTHETIC_MARKERS = (b"lvsdctl-synth",)
-_MARKER_SPAN = 8192
-_MAX_REASON = 300
+__all__ = ["Duplicate", "IngestSummary", "Reject", "expand_inputs", "ingest"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -120,285 +120,6 @@ class _Settings:
 
 
 # ---------------------------------------------------------------------------------------------
-# inputs
-
-
-@dataclass(frozen=True)
-class _Input:
-    path: str
-    missing: str = ""  # a reason when the argument names no readable file
-
-
-def _has_magic(s: str) -> bool:
-    return any(c in s for c in "*?[")
-
-
-def _passed_over(path: str) -> bool:
-    """Files a directory walk or a glob does not take as inputs: hidden files, and the data files of
-    a WFDB record (read through its header)."""
-    from lvsdctl.io.detect import is_companion_file
-
-    return os.path.basename(path).startswith(".") or is_companion_file(path)
-
-
-def _walk(root: Path, exclude: set[str]) -> tuple[list[str], int]:
-    """Files under `root`, sorted; hidden folders and `_passed_over` files counted, not listed."""
-    found: list[str] = []
-    skipped = 0
-    for dirpath, dirnames, filenames in os.walk(root):
-        skipped += sum(d.startswith(".") for d in dirnames)
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".")
-                             and os.path.abspath(os.path.join(dirpath, d)) not in exclude)
-        for name in sorted(filenames):
-            full = os.path.normpath(os.path.join(dirpath, name))
-            if os.path.abspath(full) in exclude:
-                continue
-            if _passed_over(full):
-                skipped += 1
-                continue
-            found.append(full)
-    return found, skipped
-
-
-def _read_list(from_list: str | os.PathLike) -> list[str]:
-    """Paths from a list file (`-` = stdin): one per line; blank lines and `#` comments ignored."""
-    if str(from_list) == "-":
-        text = sys.stdin.read()
-    else:
-        try:
-            text = Path(from_list).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise InputError(f"{from_list}: cannot read the file list ({exc.strerror})") from None
-        except UnicodeDecodeError:
-            raise InputError(f"{from_list}: the file list is not UTF-8 text") from None
-    return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
-
-
-def expand_inputs(inputs: Iterable[str | os.PathLike], from_list: str | os.PathLike | None = None,
-                  exclude: Iterable[str | os.PathLike] = ()) -> tuple[list[_Input], int]:
-    """The input files in a stable order, and how many files directory walks passed over.
-
-    Arguments keep their order; a directory contributes its files recursively, sorted; a glob its
-    matches, sorted. An argument that names nothing is kept as an input to be rejected, so it is
-    counted rather than silently lost.
-    """
-    excluded = {os.path.abspath(os.fspath(e)) for e in exclude}  # the output, its state and reports
-    if isinstance(inputs, (str, os.PathLike)):  # one path, not its characters
-        inputs = [inputs]
-    args = [os.fspath(a) for a in inputs]
-    if from_list is not None:
-        args += _read_list(from_list)
-    out: list[_Input] = []
-    skipped = 0
-
-    def add_path(p: str) -> None:
-        nonlocal skipped
-        if os.path.isdir(p):
-            files, n = _walk(Path(p), excluded)
-            skipped += n
-            out.extend(_Input(f) for f in files)
-        elif os.path.abspath(p) not in excluded:
-            out.append(_Input(p))
-
-    for arg in args:
-        if os.path.exists(arg):
-            add_path(arg)
-        elif _has_magic(arg):
-            matches = sorted(glob.glob(arg, recursive=True))
-            if not matches:
-                out.append(_Input(arg, "no file matches this pattern"))
-            for m in matches:
-                if os.path.isfile(m) and _passed_over(m):
-                    skipped += 1
-                else:
-                    add_path(m)
-        else:
-            out.append(_Input(arg, "no such file"))
-    return out, skipped
-
-
-# ---------------------------------------------------------------------------------------------
-# work done per file (in worker processes when jobs > 1)
-
-_READER: Callable[[str], ECGRecord] | None = None
-#: Workers hand samples over through files in this folder (in /dev/shm when there is one) instead of the
-#: pool's pipe: a 270 kB ECG through a 64 kB pipe costs the parent 3-10x more CPU than reading a file.
-_TRANSFER_DIR: str | None = None
-
-
-def _default_reader(path: str) -> ECGRecord:
-    from lvsdctl.io.detect import read_ecg
-
-    return read_ecg(path)
-
-
-def _init_worker(reader: Callable[[str], ECGRecord] | None) -> None:
-    global _READER
-    _READER = reader or _default_reader
-
-
-def _init_pool_worker(reader: Callable[[str], ECGRecord] | None, transfer_dir: str) -> None:
-    """Workers leave Ctrl-C to the parent, which commits what is finished and stops the pool."""
-    global _TRANSFER_DIR
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _TRANSFER_DIR = transfer_dir
-    _init_worker(reader)
-
-
-def _transfer_dir() -> str:
-    shm = "/dev/shm"
-    base = shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else None
-    return tempfile.mkdtemp(prefix="lvsdctl-ingest-", dir=base)
-
-
-def _receive(samples: list[np.ndarray] | tuple) -> list[np.ndarray]:
-    """The arrays of one ECG, read back (and removed) when a worker handed them over in a file."""
-    if isinstance(samples, list):
-        return samples
-    _, path, n = samples
-    try:
-        data = np.fromfile(path, dtype=np.float32, count=n)
-    finally:
-        os.unlink(path)
-    if len(data) != n:
-        raise OSError(f"{path}: a worker's hand-over file is short ({len(data)} of {n} samples)")
-    return [data]
-
-
-def _one_line(text: str) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= _MAX_REASON else text[: _MAX_REASON - 3] + "..."
-
-
-def _hash_one(path: str) -> tuple[str, bool, str]:
-    """(sha256, carries the synthetic marker, error reason or "")."""
-    h = hashlib.sha256()
-    synthetic = False
-    try:
-        if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO or a device would block or never end
-            return "", False, "not a regular file"
-        with open(path, "rb") as fh:
-            head = fh.read(_MARKER_SPAN)
-            synthetic = any(m in head for m in SYNTHETIC_MARKERS)
-            h.update(head)
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                h.update(block)
-    except IsADirectoryError:
-        return "", False, "is a directory"
-    except OSError as exc:
-        return "", False, _one_line(f"cannot read the file ({exc.strerror or type(exc).__name__})")
-    return h.hexdigest(), synthetic, ""
-
-
-def _hash_chunk(paths: list[str]) -> list[tuple[str, bool, str]]:
-    return [_hash_one(p) for p in paths]
-
-
-def _record_fs(rec: ECGRecord) -> float:
-    """The record's original rate: its first rhythm segment's (for digitised ECGs, the strip's)."""
-    for seg in rec.segments:
-        if seg.kind == "rhythm":
-            return float(seg.fs)
-    return float(rec.segments[0].fs) if rec.segments else float("nan")
-
-
-def _check(rec: ECGRecord, signals: list[np.ndarray]) -> None:
-    """Last guard whatever the reader: finite, non-empty 1-D segments at a positive rate."""
-    if not isinstance(rec, ECGRecord) or not rec.segments:
-        raise ReadError("no ECG signal in the file")
-    for seg, sig in zip(rec.segments, signals):
-        if sig.ndim != 1 or sig.size == 0:
-            raise ReadError(f"lead {seg.lead}: empty or not one-dimensional")
-        if not (np.isfinite(seg.fs) and seg.fs > 0):
-            raise ReadError(f"lead {seg.lead}: invalid sampling rate")
-        if not np.isfinite(sig).all():
-            raise ReadError(f"lead {seg.lead}: non-finite samples (NaN or infinity)")
-
-
-def _parse_one(path: str) -> tuple:
-    """("ok", meta, samples, segments) or ("reject", reason). Never raises for a bad file.
-
-    `samples`: the segments' arrays (in-process), or ("file", path, n) when handed over by a worker.
-    """
-    try:
-        rec = _READER(path)  # type: ignore[misc]
-        signals = [np.asarray(s.signal, dtype=np.float32) for s in getattr(rec, "segments", None) or ()]
-        _check(rec, signals)
-    except ReadError as exc:
-        return ("reject", _one_line(str(exc)) or "unreadable file")
-    except (KeyboardInterrupt, SystemExit):
-        raise
-    except BaseException as exc:  # noqa: BLE001 - one bad file must not stop the batch
-        # the message of an unexpected exception might quote the file's content: only its type
-        return ("reject", f"internal error: {type(exc).__name__}")
-    segments = []
-    offset = 0
-    for seg, sig in zip(rec.segments, signals):
-        segments.append([str(seg.lead), str(seg.kind), float(seg.t0), float(seg.fs), offset, int(sig.size)])
-        offset += int(sig.size)
-    acquired = rec.acquired.isoformat() if rec.acquired is not None else ""
-    meta = {
-        "patient_id": rec.patient_id,
-        "acquired": acquired,
-        "age": float(rec.age) if rec.age is not None else float("nan"),
-        "sex": rec.sex if rec.sex in ("F", "M") else "",
-        "site": rec.site or "",
-        "source_format": rec.source_format,
-        "fs": _record_fs(rec),
-        "qrs_ms": _float(rec.extra.get("qrs_ms")),
-        "synthetic": bool(rec.extra.get("synthetic", False)),
-    }
-    if _TRANSFER_DIR is not None:
-        path = os.path.join(_TRANSFER_DIR, f"{os.getpid()}-{next(_COUNTER)}.f32")
-        try:
-            with open(path, "wb") as fh:
-                for sig in signals:
-                    fh.write(np.ascontiguousarray(sig).data)
-            return ("ok", meta, ("file", path, offset), segments)
-        except OSError:  # e.g. a small /dev/shm is full: the pipe is slower but always works
-            with contextlib.suppress(OSError):
-                os.unlink(path)
-    return ("ok", meta, signals, segments)
-
-
-_COUNTER = itertools.count()
-
-
-def _parse_chunk(paths: list[str]) -> list[tuple]:
-    return [_parse_one(p) for p in paths]
-
-
-def _float(value: object) -> float:
-    try:
-        return float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return float("nan")
-
-
-def _ordered_map(fn: Callable[[list[str]], list], items: Sequence[str], pool, chunk: int) -> Iterator:
-    """fn over items in chunks, results in input order; at most a few chunks in flight per worker so
-    memory stays bounded when writing is slower than parsing."""
-    if pool is None:  # one at a time, so an interruption loses nothing already parsed
-        for item in items:
-            yield from fn([item])
-        return
-    chunks = [list(items[i:i + chunk]) for i in range(0, len(items), chunk)]
-    pending: deque = deque()
-    ahead = max(2, 3 * pool._processes)  # noqa: SLF001 - the pool's own size
-    it = iter(chunks)
-    for c in it:
-        pending.append(pool.apply_async(fn, (c,)))
-        if len(pending) >= ahead:
-            break
-    while pending:
-        results = pending.popleft().get()
-        nxt = next(it, None)
-        if nxt is not None:
-            pending.append(pool.apply_async(fn, (nxt,)))
-        yield from results
-
-
-# ---------------------------------------------------------------------------------------------
 # the API
 
 
@@ -428,7 +149,7 @@ def ingest(
     compression: str = "gzip",
     progress: bool = True,
     reader: Callable[[str], ECGRecord] | None = None,
-    commit_every: int = 256,
+    commit_every: int = 64,
 ) -> IngestSummary:
     """Ingest ECG exports into an `ecg-raw` HDF5 file; see docs/ingest.md.
 
@@ -524,28 +245,28 @@ def ingest(
 
 
 def _sha256_path(path: str | os.PathLike) -> str:
-    sha, _, err = _hash_one(os.fspath(path))
+    sha, _, err = hash_one(os.fspath(path))
     if err:
         raise InputError(f"{path}: {err}")
     return sha
 
 
-def _run(items: list[_Input], state: IngestState, summary: IngestSummary, cfg: _Settings, *, jobs: int,
+def _run(items: list[InputFile], state: IngestState, summary: IngestSummary, cfg: _Settings, *, jobs: int,
          progress: bool, reader, commit_every: int) -> None:
     """Hash, classify, parse, pair and commit every input; fills the counts of `summary`."""
     done = {e["sha256"]: e for e in state.entries}
     pool = transfer = None
     if jobs > 1 and len(items) > 1:
-        transfer = _transfer_dir()
+        transfer = make_transfer_dir()
         ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
         # started before any progress-bar thread exists (fork and threads do not mix)
-        pool = ctx.Pool(jobs, initializer=_init_pool_worker, initargs=(reader, transfer))
-    _init_worker(reader)
+        pool = ctx.Pool(jobs, initializer=init_pool_worker, initargs=(reader, transfer))
+    init_worker(reader)
     bar = _Progress(len(items), enabled=progress)
     try:
         # 1. hashes (cheap) so that duplicates and finished files are never parsed
         readable = [it.path for it in items if not it.missing]
-        hashes = iter(_ordered_map(_hash_chunk, readable, pool, chunk=32))
+        hashes = iter(ordered_map(hash_chunk, readable, pool, chunk=32))
         seen: dict[str, str] = {}
         to_parse: list[tuple[str, str, bool]] = []  # path, sha, marker
         for it in items:
@@ -575,7 +296,7 @@ def _run(items: list[_Input], state: IngestState, summary: IngestSummary, cfg: _
                     to_parse.append((it.path, sha, marker))
         # 2. parse in input order and commit block by block
         block: list[tuple[str, str, bool, tuple]] = []
-        results = _ordered_map(_parse_chunk, [p for p, _, _ in to_parse], pool, chunk=8)
+        results = ordered_map(parse_chunk, [p for p, _, _ in to_parse], pool, chunk=8)
         for (path, sha, marker), result in zip(to_parse, results):
             block.append((path, sha, marker, result))
             summary.parsed += 1
@@ -657,7 +378,7 @@ def _commit(block, state: IngestState, summary: IngestSummary, cfg: _Settings) -
             _reject(summary, path, r[1], sha)
             continue
         _, meta, sig, segments = r
-        sig = _receive(sig)
+        sig = receive(sig)
         is_synthetic = bool(meta["synthetic"] or marker)
         row = {
             "record_id": sha[:16],

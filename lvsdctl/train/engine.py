@@ -367,7 +367,8 @@ def _cpu_state(model: nn.Module) -> dict[str, torch.Tensor]:
 class _Progress:
     """A rich progress bar on stderr (rank 0 only): epoch, loss, tuning AUROC, ETA."""
 
-    def __init__(self, enabled: bool, label: str, epochs: int, steps_per_epoch: int, start_epoch: int):
+    def __init__(self, enabled: bool, label: str, epochs: int, steps_per_epoch: int, start_epoch: int,
+                 tune: bool = True):
         self.bar = None
         if not enabled:
             return
@@ -379,7 +380,7 @@ class _Progress:
             BarColumn(),
             TextColumn("epoch {task.fields[epoch]}/{task.fields[epochs]}"),
             TextColumn("loss {task.fields[loss]}"),
-            TextColumn("tune AUROC {task.fields[auroc]}"),
+            *([TextColumn("tune AUROC {task.fields[auroc]}")] if tune else []),  # none without a tuning set
             TextColumn("{task.fields[extra]}"),
             TimeElapsedColumn(),
             TextColumn("ETA"),
@@ -498,7 +499,8 @@ def fit(
             raise InputError(f"{rpath}: already trained {start_epoch} epochs, more than --epochs {cfg.epochs}")
 
     larger = METRICS[cfg.metric]
-    bar = _Progress(progress and info.is_main, label, cfg.epochs, len(train_loader), start_epoch)
+    bar = _Progress(progress and info.is_main, label, cfg.epochs, len(train_loader), start_epoch,
+                    tune=tune_loader is not None)
     try:
         for epoch in range(start_epoch, cfg.epochs):
             t0 = time.perf_counter()

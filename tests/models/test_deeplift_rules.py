@@ -17,6 +17,9 @@ from torch.overrides import TorchFunctionMode
 
 from lvsdctl.models.registry import create_model
 
+# captum announces its hooks and the input's requires_grad change: expected here, not news.
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning:captum.*")
+
 NONLINEAR_MODULES = (nn.ReLU, nn.ELU, nn.GELU, nn.Sigmoid, nn.Tanh, nn.Softmax, nn.LeakyReLU, nn.MaxPool1d, nn.SiLU)
 NONLINEAR_FUNCTIONS = {
     F.relu, torch.relu, torch.relu_, F.elu, F.gelu, F.silu, torch.sigmoid, torch.tanh, F.softmax, torch.softmax,

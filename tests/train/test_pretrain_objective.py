@@ -161,3 +161,13 @@ def test_indexed_logits_equal_the_reference_layout():
     assert torch.isinf(ref).any()
     assert torch.equal(torch.isinf(ref), torch.isinf(fast))
     assert torch.allclose(ref[~torch.isinf(ref)], fast[~torch.isinf(fast)], atol=1e-5)
+
+
+def test_gumbel_noise_keyed_and_standard():
+    from lvsdctl.train.pretrain.model import gumbel_noise
+
+    a = gumbel_noise([np.random.default_rng([1, i]) for i in range(200)], (50, 2), torch.device("cpu"))
+    b = gumbel_noise([np.random.default_rng([1, i]) for i in range(200)], (50, 2), torch.device("cpu"))
+    assert torch.equal(a, b)
+    # standard Gumbel: mean = Euler-Mascheroni 0.5772, variance pi^2 / 6
+    assert abs(float(a.mean()) - 0.5772) < 0.03 and abs(float(a.var()) - math.pi**2 / 6) < 0.1

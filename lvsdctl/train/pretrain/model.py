@@ -114,6 +114,20 @@ def _reduce_no_grad(x: torch.Tensor, op=None) -> torch.Tensor:
     return x
 
 
+def gumbel_noise(rngs: list[np.random.Generator], shape: tuple[int, ...], device: torch.device) -> torch.Tensor:
+    """(len(rngs), *shape) standard Gumbel noise drawn on `device`, one keyed stream per segment.
+
+    Each segment's numpy generator only seeds a torch generator on the device: the noise itself
+    (base size: 64 k values per segment) never crosses from host memory.
+    """
+    u = torch.empty((len(rngs), *shape), device=device)
+    for i, rng in enumerate(rngs):
+        gen = torch.Generator(device=device)
+        gen.manual_seed(int(rng.integers(2**62)))
+        u[i].uniform_(generator=gen)
+    return -torch.log(-torch.log(u.clamp(1e-10, 1.0 - 1e-7)))
+
+
 # ------------------------------------------------------------------ the network
 class PretrainNet(nn.Module):
     """`forward(segments (B, S, 12, L), keys (B,))` -> dict with the loss to backpropagate and each term."""
@@ -139,8 +153,8 @@ class PretrainNet(nn.Module):
         stats = {"prob_perplexity": losses.perplexity(avg_probs),
                  "code_perplexity": losses.perplexity(hard_counts / count)}
         if self.training:
-            noise = np.stack([rng.gumbel(size=(m, q.groups, q.num_vars)) for rng in rngs]).astype(np.float32)
-            soft = ((logits + torch.from_numpy(noise).to(logits.device).view_as(logits)) / temp).softmax(-1)
+            noise = gumbel_noise(rngs, (m, q.groups, q.num_vars), logits.device).view_as(logits)
+            soft = ((logits + noise) / temp).softmax(-1)
             picks = soft.argmax(-1)
             onehot = F.one_hot(picks, q.num_vars).to(soft.dtype) - soft.detach() + soft
         else:
