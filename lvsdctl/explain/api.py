@@ -111,6 +111,21 @@ def load_dataset_record(path: str, record_id: str, pre: dict, model_path: str) -
         return f["signals"][row], df.iloc[row].to_dict()
 
 
+def _is_synthetic_export(path: str | Path) -> bool:
+    from lvsdctl.io.ingest_worker import SYNTHETIC_MARKERS
+
+    with open(path, "rb") as fh:
+        head = fh.read(4096)
+    return any(m in head for m in SYNTHETIC_MARKERS)
+
+
+def _is_synthetic_dataset(path: str) -> bool:
+    from lvsdctl.hdf5 import open_input
+
+    with open_input(path) as f:
+        return bool(f.attrs.get("synthetic", False))
+
+
 def explain_array(model, x: np.ndarray, layout: str, fs: float, method: str = "deeplift") -> Explanation:
     """Attribute, delineate the rhythm strip, and summarise attribution per lead and wave."""
     if not np.isfinite(x).all():
@@ -168,11 +183,13 @@ def explain(source: str, *, model_path: str | None = None, record: str | None = 
     if record is not None:
         x, rec = load_dataset_record(source, record, pre, model_path)
         label = int(rec.get("label", -1))
+        synthetic = _is_synthetic_dataset(source)
     else:
         if str(source).endswith((".h5", ".hdf5")):
             raise InputError(f"{source}: an HDF5 dataset needs --record ID (or --set NAME with -o for a cohort)")
         x = load_export(source, pre)
         label = -1
+        synthetic = _is_synthetic_export(source)
     layout, fs = pre["layout"], float(pre["fs"])
     expl = explain_array(model, x, layout, fs, method=method)
     thr = float(threshold if threshold is not None else meta.get("threshold", 0.5))
@@ -180,7 +197,7 @@ def explain(source: str, *, model_path: str | None = None, record: str | None = 
     name = meta.get("model_name", "model")
     title = (f"{predicted}: LVSD score {expl.score:.3f} (threshold {thr:.2f}) - model {Path(model_path).name} "
              f"({name}) - {'DeepLIFT' if method == 'deeplift' else 'Integrated Gradients'}")
-    notes = []
+    notes = ["SYNTHETIC ECG (lvsdctl synth), not a patient"] if synthetic else []
     if pre.get("normalisation") == "zscore":
         notes.append("amplitudes z-scored per channel (the model's input), not mV")
     if expl.attribution.caveat:
@@ -195,6 +212,7 @@ def explain(source: str, *, model_path: str | None = None, record: str | None = 
         "threshold": thr, "prediction": predicted, "label": label,
         "convergence_delta": float(expl.attribution.delta[0]),
         "log_odds": float(expl.attribution.logit[0]), "caveat": expl.attribution.caveat,
+        "synthetic": synthetic,
     }
     written += write_wave_table(expl, out, summary)
     summary["files"] = [str(p) for p in written]

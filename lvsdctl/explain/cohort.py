@@ -41,6 +41,7 @@ def explain_cohort(data_path: str, *, model_path: str, output: str, split: str |
         found = read_preprocessing(signals)
         check_preprocessing(pre, found, model_path=model_path, data_path=data_path)
         layout, fs = found["layout"], float(found["fs"])
+        synthetic = bool(f.attrs.get("synthetic", False))
         df = read_records(f)
         rows = np.arange(len(df)) if split is None else np.flatnonzero(df["split"].to_numpy() == split)
         if not len(rows):
@@ -48,7 +49,9 @@ def explain_cohort(data_path: str, *, model_path: str, output: str, split: str |
             raise InputError(f"{data_path}: no ECG in set {split!r} (sets: {', '.join(sets) or 'none: run split'})")
         if limit:
             rows = rows[:limit]
-        leads = list(lead_pieces(np.zeros((4 if layout == "4x5000" else 12, 8)), layout, fs))
+        from lvsdctl.io.record import LEADS12
+
+        leads = [*LEADS12, RHYTHM_KEY]  # the standard order, rhythm strip last
         n = len(rows)
         lead_abs = np.zeros((n, len(leads)), dtype=np.float64)
         shares = np.full((n, len(leads), len(WAVES)), np.nan)
@@ -106,7 +109,7 @@ def explain_cohort(data_path: str, *, model_path: str, output: str, split: str |
     files = []
     if figure:
         files = plot_cohort_summary(summary, leads, figure, title=f"{Path(model_path).name} on {split or 'all'} "
-                                    f"({n} ECGs, {method})")
+                                    f"({n} ECGs, {method}){', SYNTHETIC data' if synthetic else ''})")
     return {"input": data_path, "model": model_path, "set": split, "ecgs": n, "method": method,
             "threshold": thr, "caveat": caveat, "max_abs_convergence_delta": float(np.abs(deltas).max()),
             "delineation_problems": problems, "groups": {g: int((groups == g).sum()) for g in GROUPS},

@@ -32,13 +32,19 @@ def _smooth(a: np.ndarray, fs: float) -> np.ndarray:
 
 
 def _grid(ax, x_max: float, y_min: float, y_max: float) -> None:
-    minor = dict(color="#f4c7c7", linewidth=0.3, zorder=0)
-    major = dict(color="#e59a9a", linewidth=0.7, zorder=0)
-    for x in np.arange(0, x_max + 1e-9, 0.04):
-        ax.axvline(x, **(major if round(x / 0.04) % 5 == 0 else minor))
+    """ECG paper: 1 mm lines (0.04 s, 0.1 mV) and every fifth one darker, as two LineCollections."""
+    from matplotlib.collections import LineCollection
+
     start = np.floor(y_min / 0.5) * 0.5
-    for i, y in enumerate(np.arange(start, y_max + 1e-9, 0.1)):
-        ax.axhline(y, **(major if i % 5 == 0 else minor))
+    xs = np.arange(0, x_max + 1e-9, 0.04)
+    ys = start + np.arange(0, int(round((y_max - start) / 0.1)) + 1) * 0.1
+    x_major = np.arange(len(xs)) % 5 == 0
+    y_major = np.arange(len(ys)) % 5 == 0
+    for major, colour, width in ((False, "#f4c7c7", 0.3), (True, "#e59a9a", 0.7)):
+        vx = xs[x_major == major]
+        hy = ys[y_major == major]
+        lines = [((x, y_min), (x, y_max)) for x in vx] + [((0, y), (x_max, y)) for y in hy]
+        ax.add_collection(LineCollection(lines, colors=colour, linewidths=width, zorder=0))
 
 
 def plot_attribution_map(traces: list[LeadTrace], rhythm: LeadTrace | None, fs: float, title: str,

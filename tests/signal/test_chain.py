@@ -12,7 +12,7 @@ from lvsdctl.io.record import LEADS12
 from lvsdctl.signal.chain import ChainConfig, process_batch
 from lvsdctl.signal.layout import PRINTOUT_ROWS
 
-from signal_records import digitised_segments, native_segments
+from tests.signal.signal_records import digitised_segments, native_segments
 
 
 def _study_way(segments) -> np.ndarray:

@@ -15,7 +15,7 @@ from lvsdctl.signal.layout import (
     pieces_from_4ch,
 )
 
-from signal_records import digitised_segments, native_segments
+from tests.signal.signal_records import digitised_segments, native_segments
 
 NONE = dict(filter="none")
 

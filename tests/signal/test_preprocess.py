@@ -18,7 +18,7 @@ from lvsdctl.signal import preprocess
 from lvsdctl.signal import quality as q
 from lvsdctl.signal.chain import ChainConfig, process_batch
 
-from signal_records import digitised_segments, native_segments
+from tests.signal.signal_records import digitised_segments, native_segments
 
 
 def _write_raw(path, records: list[list[Segment]]) -> None:

@@ -9,7 +9,7 @@ from lvsdctl.io.record import Segment
 from lvsdctl.signal import quality as q
 from lvsdctl.signal.chain import ChainConfig, process_batch
 
-from signal_records import native_segments
+from tests.signal.signal_records import native_segments
 
 
 def _flags(leads: np.ndarray, **kw) -> tuple[int, dict]:

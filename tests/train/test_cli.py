@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from lvsdctl.cli.main import app
 
-from conftest import make_ecg_file
+from tests.train.conftest import make_ecg_file
 
 runner = CliRunner()
 FAST = ["--epochs", "2", "--lr", "1e-3", "--batch-size", "8", "--device", "cpu", "-q"]

@@ -14,7 +14,7 @@ from lvsdctl.errors import MismatchError
 from lvsdctl.models.registry import create_model
 from lvsdctl.train.engine import Classification, TrainConfig, fit, seed_everything
 
-from conftest import make_ecg_file
+from tests.train.conftest import make_ecg_file
 
 BASE = TrainConfig(epochs=3, batch_size=8, lr=1e-3, device="cpu", seed=3)
 

@@ -18,7 +18,7 @@ from lvsdctl.models.checkpoint import load_checkpoint
 from lvsdctl.train.pretrain.api import build_model, pretrain
 from lvsdctl.train.pretrain.segments import zscore_leads
 
-from pretrain_data import make_12lead_file, synth_cohort_12lead
+from tests.train.pretrain_data import make_12lead_file, synth_cohort_12lead
 
 
 def _probe(encoder: torch.nn.Module, x: torch.Tensor, y: np.ndarray) -> float:

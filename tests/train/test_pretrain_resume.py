@@ -9,7 +9,7 @@ import lvsdctl.models.checkpoint as checkpoint
 from lvsdctl.models.checkpoint import load_checkpoint
 from lvsdctl.train.pretrain.api import pretrain, resume_path
 
-from pretrain_data import make_12lead_file
+from tests.train.pretrain_data import make_12lead_file
 
 OPTS = dict(size="tiny", batch_size=4, lr=1e-3, device="cpu", progress=False, seed=3)
 

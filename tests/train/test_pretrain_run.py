@@ -13,7 +13,7 @@ from lvsdctl.models.checkpoint import load_checkpoint
 from lvsdctl.models.ecgfm_lvsd import build_lvsd_model
 from lvsdctl.models.ecgfm_weights import load_pretrain_model
 
-from pretrain_data import make_12lead_file
+from tests.train.pretrain_data import make_12lead_file
 
 
 @pytest.fixture(scope="module")
