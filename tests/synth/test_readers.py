@@ -65,6 +65,6 @@ def test_ingest_pairs_like_the_generator_and_leaks_no_phi(small_cohort, tmp_path
     assert len(records) == len(truth)
     assert sorted(records.label) == sorted(truth.label)
     assert set(records.site) == set(truth.site)
-    text = " ".join(records.astype(str).to_numpy().ravel())
+    text = " ".join(map(str, records.to_numpy().ravel()))
     for secret in list(FAKE_NAMES) + list(truth.patient_id.unique()):
         assert secret not in text
