@@ -7,7 +7,18 @@ from typing import Annotated, Optional
 import typer
 
 from lvsdctl.cli.app import app
-from lvsdctl.cli.options import Device, DeviceOpt, Json, Output, Quiet, Seed
+from lvsdctl.cli.options import (
+    Device,
+    DeviceOpt,
+    Json,
+    LoaderJobs,
+    Output,
+    Quiet,
+    Resume,
+    Seed,
+    TrainSplit,
+    TuneSplit,
+)
 
 
 @app.command("finetune", help=(
@@ -41,10 +52,10 @@ def finetune_cmd(
     proj_kernel: Annotated[int, typer.Option("--proj-kernel", min=1, help="Kernel size of the input projection (the study: 1).")] = 1,
     checkpoint_activations: Annotated[bool, typer.Option("--checkpoint-activations", help="Recompute activations in backward: less memory for large batches.")] = False,
     class_weight: Annotated[str, typer.Option("--class-weight", help="none (the article) or balanced.")] = "none",
-    train_split: Annotated[str, typer.Option("--train-split", help="Set to train on.")] = "train",
-    tune_split: Annotated[str, typer.Option("--tune-split", help="Set scored after every epoch ('' for none).")] = "tune",
-    resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run from its per-epoch state.")] = False,
-    workers: Annotated[int, typer.Option("-j", "--jobs", min=0, help="DataLoader worker processes.")] = 0,
+    train_split: TrainSplit = "train",
+    tune_split: TuneSplit = "tune",
+    resume: Resume = False,
+    workers: LoaderJobs = 0,
     device: DeviceOpt = Device.auto,
     seed: Seed = 0,
     json_out: Json = False,

@@ -8,13 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from lvsdctl.cli.app import app
-from lvsdctl.cli.options import Jobs, Json, Output, Quiet, Strict
-
-
-class Compression(str, Enum):
-    gzip = "gzip"
-    lzf = "lzf"
-    none = "none"
+from lvsdctl.cli.options import Compression, Jobs, Json, Output, Quiet, Strict
 
 
 class Policy(str, Enum):

@@ -19,6 +19,14 @@ class Device(str, Enum):
     mps = "mps"
 
 
+class Compression(str, Enum):
+    """HDF5 filters for the large arrays (the same choices in every command that writes them)."""
+
+    gzip = "gzip"
+    lzf = "lzf"
+    none = "none"
+
+
 Output = Annotated[
     str, typer.Option("-o", "--output", help="Output file; '-' writes to stdout (for pipes).", show_default=False)
 ]
@@ -31,3 +39,11 @@ Seed = Annotated[int, typer.Option("--seed", help="Random seed; the same seed gi
 Jobs = Annotated[int, typer.Option("-j", "--jobs", min=1, help="Worker processes.")]
 DeviceOpt = Annotated[Device, typer.Option("--device", help="Where to compute: auto picks cuda, then mps, then cpu.")]
 Strict = Annotated[bool, typer.Option("--strict", help="Exit with code 4 if any input is rejected.")]
+
+# Options of the three training commands (train, finetune, pretrain).
+TrainSplit = Annotated[str, typer.Option("--train-split", help="Set to train on.")]
+TuneSplit = Annotated[str, typer.Option("--tune-split", help="Set scored after every epoch ('' for none).")]
+Resume = Annotated[bool, typer.Option("--resume", help="Continue an interrupted run from its per-epoch state.")]
+LoaderJobs = Annotated[
+    int, typer.Option("-j", "--jobs", min=0, help="DataLoader worker processes (0: read in the main process).")
+]

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from lvsdctl.cli.app import app
-from lvsdctl.cli.options import Jobs, Json, Output, Quiet, Strict
+from lvsdctl.cli.options import Compression, Jobs, Json, Output, Quiet, Strict
 
 
 class Layout(str, Enum):
@@ -21,12 +21,6 @@ class Resampling(str, Enum):
     linear = "linear"
     polyphase = "polyphase"
     fft = "fft"
-
-
-class Compression(str, Enum):
-    lzf = "lzf"
-    gzip = "gzip"
-    none = "none"
 
 
 class Normalisation(str, Enum):

@@ -7,7 +7,16 @@ from typing import Annotated, Optional
 import typer
 
 from lvsdctl.cli.app import app
-from lvsdctl.cli.options import Device, DeviceOpt, Json, Output, Quiet, Seed
+from lvsdctl.cli.options import (
+    Device,
+    DeviceOpt,
+    Json,
+    LoaderJobs,
+    Output,
+    Quiet,
+    Resume,
+    Seed,
+)
 
 
 @app.command("pretrain", help=(
@@ -32,9 +41,9 @@ def pretrain_cmd(
     lr: Annotated[float, typer.Option("--lr", help="Learning rate, constant (ECG-FM: 5e-5).")] = 5e-5,
     sets: Annotated[Optional[list[str]], typer.Option("--set", help="Use only ECGs of this set (repeatable); default: all.")] = None,
     export_fairseq: Annotated[Optional[str], typer.Option("--export-fairseq", help="Also write the weights in the fairseq-signals .pt layout.")] = None,
-    resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run from its per-epoch state.")] = False,
+    resume: Resume = False,
     amp: Annotated[bool, typer.Option("--amp/--no-amp", help="bf16 autocast on CUDA.")] = True,
-    workers: Annotated[int, typer.Option("-j", "--jobs", min=0, help="DataLoader worker processes.")] = 0,
+    workers: LoaderJobs = 0,
     device: DeviceOpt = Device.auto,
     seed: Seed = 0,
     json_out: Json = False,

@@ -8,7 +8,18 @@ from typing import Annotated, Optional
 import typer
 
 from lvsdctl.cli.app import app
-from lvsdctl.cli.options import Device, DeviceOpt, Json, Output, Quiet, Seed
+from lvsdctl.cli.options import (
+    Device,
+    DeviceOpt,
+    Json,
+    LoaderJobs,
+    Output,
+    Quiet,
+    Resume,
+    Seed,
+    TrainSplit,
+    TuneSplit,
+)
 
 
 class Baseline(str, Enum):
@@ -68,10 +79,10 @@ def train_cmd(
     metric: Annotated[Optional[str], typer.Option("--metric", help="Metric for --select best: auroc, auprc, accuracy, loss, train_loss.")] = None,
     ensemble: Annotated[Optional[int], typer.Option("--ensemble", min=1, help="InceptionTime: train N networks, average their softmax (published: 5).")] = None,
     model_option: Annotated[list[str], typer.Option("--model-option", help="Model setting KEY=VALUE, e.g. lstm_cells=64, shuffle=false, convs_per_block=[4,4,3].")] = [],
-    train_split: Annotated[str, typer.Option("--train-split", help="Set to train on.")] = "train",
-    tune_split: Annotated[str, typer.Option("--tune-split", help="Set scored after every epoch ('' for none).")] = "tune",
-    resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run from its per-epoch state.")] = False,
-    workers: Annotated[int, typer.Option("-j", "--jobs", min=0, help="DataLoader worker processes (0: read in the main process).")] = 0,
+    train_split: TrainSplit = "train",
+    tune_split: TuneSplit = "tune",
+    resume: Resume = False,
+    workers: LoaderJobs = 0,
     device: DeviceOpt = Device.auto,
     seed: Seed = 0,
     json_out: Json = False,

@@ -223,3 +223,17 @@ class ECGDataset(Dataset):
         if self._file is not None:
             self._file.close()
             self._file = None
+
+
+def labelled_sets(path: str, train_split: str, tune_split: str | None) -> tuple[ECGDataset, ECGDataset | None]:
+    """The training set (both classes required) and the optional tuning set of a supervised run.
+
+    Everything that can be wrong with the data is found here, before a model is built.
+    """
+    train_set = ECGDataset(path, train_split, require_labels=True)
+    counts = train_set.class_counts()
+    if (counts > 0).sum() < 2:
+        raise InputError(f"{path}: the training set {train_split!r} holds only one class ({counts.tolist()} ECGs "
+                         "without/with LVSD); training needs both")
+    tune_set = ECGDataset(path, tune_split, require_labels=True) if tune_split else None
+    return train_set, tune_set

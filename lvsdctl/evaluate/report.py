@@ -95,7 +95,7 @@ def model_card(model_meta: dict, model_sha256: str, threshold, evaluation_metric
         f"- **Model**: `{model_meta.get('model_name', 'unknown')}`, checkpoint SHA-256 `{model_sha256[:16]}...`; "
         f"config `{json.dumps(model_meta.get('config') or {}, sort_keys=True)[:300]}`",
         f"- **Trained for**: {len(history)} recorded epochs; task `{model_meta.get('task', 'lvsd')}`",
-        f"- **Intended use**: research on LVSD (LVEF < 40 %) detection from resting ECGs of adults with left bundle "
+        "- **Intended use**: research on LVSD (LVEF < 40 %) detection from resting ECGs of adults with left bundle "
         "branch block, as a prompt for echocardiography; not a diagnosis, not for other rhythms or populations.",
         f"- **Input**: layout {prep.get('layout', '?')}, {prep.get('fs', '?')} Hz, filter "
         f"`{json.dumps(prep.get('filter'))}`, normalisation `{prep.get('normalisation', '?')}`; data preprocessed "

@@ -17,16 +17,14 @@ Signatures: XML root element (`RestingECG` MUSE, `DigitisedECG` digitised, `Anno
 from __future__ import annotations
 
 import importlib
-import os
 import re
-import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
 from lvsdctl.errors import ReadError
 from lvsdctl.io.record import ECGRecord
-from lvsdctl.io.xmlsafe import xml_root_name
+from lvsdctl.io.xmlsafe import read_regular, xml_root_name
 
 #: Bytes read from the start of a file for detection (a long comment header still fits).
 HEAD_BYTES = 16384
@@ -131,18 +129,7 @@ def _module_for(fmt: str) -> str:
 
 def read_head(path: str | Path, size: int = HEAD_BYTES) -> bytes:
     """The first `size` bytes of a file, or ReadError (not found, directory, unreadable)."""
-    try:
-        mode = os.stat(path).st_mode
-        if stat.S_ISDIR(mode):
-            raise ReadError("is a directory, not a file")
-        if not stat.S_ISREG(mode):  # a FIFO or device would block or never end
-            raise ReadError("not a regular file")
-        with open(path, "rb") as fh:
-            return fh.read(size)
-    except FileNotFoundError:
-        raise ReadError("file not found") from None
-    except OSError as exc:
-        raise ReadError(f"cannot read file ({exc.strerror or type(exc).__name__})") from None
+    return read_regular(path, size)
 
 
 def detect_bytes(head: bytes, path: str | Path = "") -> str | None:

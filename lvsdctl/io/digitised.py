@@ -13,7 +13,6 @@ patient data.
 
 from __future__ import annotations
 
-import math
 from datetime import datetime
 from pathlib import Path
 
@@ -21,7 +20,14 @@ import numpy as np
 
 from lvsdctl.errors import ReadError
 from lvsdctl.io.record import LEADS12, ECGRecord, Segment
-from lvsdctl.io.xmlsafe import localname, parse_bytes, read_bounded, xml_root_name
+from lvsdctl.io.xmlsafe import (
+    finite_number,
+    localname,
+    parse_bytes,
+    read_bounded,
+    short_text,
+    xml_root_name,
+)
 
 FORMAT = "digitised"
 NAMESPACE = "urn:lvsdctl:digitised-ecg:1"
@@ -49,9 +55,9 @@ def from_root(root) -> ECGRecord:
         name = localname(root.tag)
         if name == "DigitisedECG":
             raise ReadError(f"digitised ECG in an unsupported namespace (expected {NAMESPACE})")
-        raise ReadError(f"not a digitised ECG file (root element <{_short(name)}>)")
+        raise ReadError(f"not a digitised ECG file (root element <{short_text(name)}>)")
     if root.get("version") != VERSION:
-        raise ReadError(f"unsupported digitised ECG version {_short(root.get('version'))!r} "
+        raise ReadError(f"unsupported digitised ECG version {short_text(root.get('version'))!r} "
                         f"(this lvsdctl reads version {VERSION})")
 
     meta: dict[str, str] = {}
@@ -72,13 +78,13 @@ def from_root(root) -> ECGRecord:
             if synthetic:
                 extra["synthetic"] = "true" if synthetic in ("true", "1", "yes") else "false"
             if child.get("digitiser"):
-                extra["digitiser"] = _short(child.get("digitiser"), 64)
+                extra["digitiser"] = short_text(child.get("digitiser"), 64)
         elif tag in _META and tag not in meta:
             meta[tag] = (child.text or "").strip()
 
     units = meta.get("Units")
     if units != "mV":
-        raise ReadError(f"unknown units {_short(units) or '(missing)'!s} (expected mV)")
+        raise ReadError(f"unknown units {short_text(units) or '(missing)'!s} (expected mV)")
     missing = [lead for lead in LEADS12 if lead not in pieces]
     if missing:
         raise ReadError(f"no piece for lead {missing[0]} ({len(pieces)} of 12 pieces present)")
@@ -104,11 +110,11 @@ def _segment(element, kind: str) -> Segment:
     raw_lead = (element.get("lead") or "").strip()
     lead = _LEAD_NAMES.get(raw_lead.upper())
     if lead is None:
-        raise ReadError(f"{label} lead {_short(raw_lead) or '(missing)'!r} is not one of the 12 "
+        raise ReadError(f"{label} lead {short_text(raw_lead) or '(missing)'!r} is not one of the 12 "
                         "standard leads")
     where = f"{label} {lead}"
-    start = _number(element.get("start"), f"{where} start")
-    duration = _number(element.get("duration"), f"{where} duration")
+    start = finite_number(element.get("start"), f"{where} start")
+    duration = finite_number(element.get("duration"), f"{where} duration")
     if start < 0:
         raise ReadError(f"{where}: negative start")
     if duration <= 0:
@@ -151,22 +157,7 @@ def _acquired(text: str | None) -> datetime | None:
 def _age(text: str | None) -> float | None:
     if not text:
         return None
-    age = _number(text, "Age")
+    age = finite_number(text, "Age")
     if not 0.0 <= age <= 130.0:
         raise ReadError("Age out of range")
     return age
-
-
-def _number(text: str | None, what: str) -> float:
-    try:
-        value = float(text)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise ReadError(f"{what} is missing or not a number") from None
-    if not math.isfinite(value):
-        raise ReadError(f"{what} is not finite")
-    return value
-
-
-def _short(text: str | None, limit: int = 24) -> str:
-    text = "".join(ch if ch.isprintable() else "?" for ch in (text or "").strip())
-    return text if len(text) <= limit else text[:limit] + "..."

@@ -23,7 +23,6 @@ numpy for the arithmetic.
 from __future__ import annotations
 
 import binascii
-import math
 import threading
 import zlib
 from datetime import datetime
@@ -33,7 +32,14 @@ import numpy as np
 
 from lvsdctl.errors import ReadError
 from lvsdctl.io.record import LEADS12, ECGRecord, Segment
-from lvsdctl.io.xmlsafe import localname, parse_bytes, read_bounded, xml_root_name
+from lvsdctl.io.xmlsafe import (
+    finite_number,
+    localname,
+    parse_bytes,
+    read_bounded,
+    short_text,
+    xml_root_name,
+)
 
 try:  # SIMD base64, several times faster than the standard library's; identical results
     from pybase64 import b64decode as _b64decode
@@ -76,7 +82,7 @@ def read_bytes(data: bytes) -> ECGRecord:
 def from_root(root) -> ECGRecord:
     """Build the record from a parsed `<RestingECG>` element."""
     if root.tag != "RestingECG":
-        raise ReadError(f"root element is <{_short(localname(root.tag))}>, not <RestingECG>")
+        raise ReadError(f"root element is <{short_text(localname(root.tag))}>, not <RestingECG>")
     meta: dict[str, str] = {}
     waveforms: dict[str, object] = {}
     qrs_text = None
@@ -164,7 +170,7 @@ def _lead(element, kind: str) -> tuple[str, tuple[np.ndarray, float]]:
     raw_name = (f.get("LeadID") or "").strip()
     if not raw_name:
         raise ReadError(f"{kind} waveform: a lead has no LeadID")
-    name = _LEAD_NAMES.get(raw_name.upper()) or _short(raw_name)
+    name = _LEAD_NAMES.get(raw_name.upper()) or short_text(raw_name)
     where = f"{kind} lead {name}"
 
     text = f.get("WaveFormData")
@@ -172,11 +178,11 @@ def _lead(element, kind: str) -> tuple[str, tuple[np.ndarray, float]]:
         raise ReadError(f"{where}: no waveform data")
     sample_size = f.get("LeadSampleSize")
     if sample_size is not None and _int(sample_size, f"{where} LeadSampleSize") != 2:
-        raise ReadError(f"{where}: unsupported sample size {_short(sample_size)} (expected 2 bytes)")
+        raise ReadError(f"{where}: unsupported sample size {short_text(sample_size)} (expected 2 bytes)")
     units = (f.get("LeadAmplitudeUnits") or "").strip().upper()
     if units not in _UNITS_TO_MV:
-        raise ReadError(f"{where}: unknown amplitude units {_short(units) or '(missing)'}")
-    per_bit = _number(f.get("LeadAmplitudeUnitsPerBit"), f"{where} LeadAmplitudeUnitsPerBit")
+        raise ReadError(f"{where}: unknown amplitude units {short_text(units) or '(missing)'}")
+    per_bit = finite_number(f.get("LeadAmplitudeUnitsPerBit"), f"{where} LeadAmplitudeUnitsPerBit")
     mv_per_bit = per_bit * _UNITS_TO_MV[units]
     # int16 samples times this scale, and the derived leads (up to twice as large), stay finite
     # in float32 when the scale is below float32's max / 65536: this one check stands in for a
@@ -285,7 +291,7 @@ _LEAD_SET = frozenset(LEADS12)
 def _rate(base: str | None, exponent: str | None, kind: str) -> float:
     if base is None:
         raise ReadError(f"{kind} waveform has no SampleBase")
-    value = _number(base, f"{kind} SampleBase")
+    value = finite_number(base, f"{kind} SampleBase")
     exp = _int(exponent, f"{kind} SampleExponent") if exponent is not None else 0
     if not -6 <= exp <= 6:
         raise ReadError(f"{kind} SampleExponent {exp} out of range")
@@ -330,8 +336,8 @@ def _age(value: str | None, units: str | None) -> float | None:
         return None
     scale = _AGE_TO_YEARS.get((units or "YEARS").upper())
     if scale is None:
-        raise ReadError(f"unknown AgeUnits {_short(units)}")
-    age = _number(value, "PatientAge") * scale
+        raise ReadError(f"unknown AgeUnits {short_text(units)}")
+    age = finite_number(value, "PatientAge") * scale
     if not 0.0 <= age <= 130.0:
         raise ReadError("PatientAge out of range")
     return age
@@ -340,25 +346,10 @@ def _age(value: str | None, units: str | None) -> float | None:
 # --- small parsing helpers (reasons name the field, never its value unless it is structural) ---
 
 
-def _short(text: str | None, limit: int = 24) -> str:
-    text = "".join(ch if ch.isprintable() else "?" for ch in (text or "").strip())
-    return text if len(text) <= limit else text[:limit] + "..."
-
-
-def _number(text: str | None, what: str) -> float:
-    try:
-        value = float(text)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise ReadError(f"{what} is missing or not a number") from None
-    if not math.isfinite(value):
-        raise ReadError(f"{what} is not finite")
-    return value
-
-
 def _optional_number(text: str | None, what: str, low: float, high: float) -> float | None:
     if text is None or not text.strip():
         return None
-    value = _number(text, what)
+    value = finite_number(text, what)
     if not low <= value <= high:
         raise ReadError(f"{what} out of range")
     return value

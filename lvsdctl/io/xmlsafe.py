@@ -13,6 +13,7 @@ corrupted byte, raw bytes of a bad encoding), so they are not passed on.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import stat
@@ -47,8 +48,8 @@ def _parser() -> etree.XMLParser:
     return parser
 
 
-def read_bounded(path: str | Path, limit: int = MAX_XML_BYTES) -> bytes:
-    """The bytes of a file, or ReadError when it cannot be read, is empty or exceeds `limit`."""
+def read_regular(path: str | Path, size: int) -> bytes:
+    """At most `size` bytes from the start of a regular file, or ReadError saying why not."""
     try:
         mode = os.stat(path).st_mode
         if stat.S_ISDIR(mode):
@@ -56,16 +57,38 @@ def read_bounded(path: str | Path, limit: int = MAX_XML_BYTES) -> bytes:
         if not stat.S_ISREG(mode):  # a FIFO or device would block or never end
             raise ReadError("not a regular file")
         with open(path, "rb") as fh:
-            data = fh.read(limit + 1)  # one byte past the limit: the size check cannot race
+            return fh.read(size)
     except FileNotFoundError:
         raise ReadError("file not found") from None
     except OSError as exc:
         raise ReadError(f"cannot read file ({exc.strerror or type(exc).__name__})") from None
+
+
+def read_bounded(path: str | Path, limit: int = MAX_XML_BYTES) -> bytes:
+    """The bytes of a file, or ReadError when it cannot be read, is empty or exceeds `limit`."""
+    data = read_regular(path, limit + 1)  # one byte past the limit: the size check cannot race
     if len(data) > limit:
         raise ReadError(f"file larger than the {_size(limit)} limit for XML exports")
     if not data:
         raise ReadError("file is empty")
     return data
+
+
+def short_text(text: str | None, limit: int = 24) -> str:
+    """A field's text made safe to quote in an error: printable, stripped and cut to `limit`."""
+    text = "".join(ch if ch.isprintable() else "?" for ch in (text or "").strip())
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def finite_number(text: str | None, what: str) -> float:
+    """`text` as a finite float, or ReadError naming the field (never its value)."""
+    try:
+        value = float(text)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ReadError(f"{what} is missing or not a number") from None
+    if not math.isfinite(value):
+        raise ReadError(f"{what} is not finite")
+    return value
 
 
 def _size(n: int) -> str:

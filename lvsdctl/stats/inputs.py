@@ -22,11 +22,16 @@ def file_kinds(files: list[str]) -> set[str]:
 
 
 def _model_names(files: list[str], names: list[str]) -> list[str]:
-    """The model name stored in each file; the file's stem where names are missing or repeated."""
+    """The model name stored in each file; where names are missing or repeated (two fine-tunes of one
+    architecture), the file's stem without an -eval/-pred suffix (`ecgfm-scratch-eval.h5` -> `ecgfm-scratch`)."""
     out = []
     for path, name in zip(files, names):
         stem = Path(path).stem
-        out.append(name if name and names.count(name) == 1 else (f"{name}:{stem}" if name else stem))
+        for suffix in ("-eval", "_eval", ".eval", "-pred", "_pred", ".pred", "-predictions", "_predictions"):
+            if stem.endswith(suffix) and len(stem) > len(suffix):
+                stem = stem[: -len(suffix)]
+                break
+        out.append(name if name and names.count(name) == 1 else stem)
     if len(set(out)) != len(out):
         raise InputError("two inputs have the same model name and file name; rename one file")
     return out

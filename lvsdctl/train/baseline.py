@@ -73,7 +73,7 @@ def train(
     `train_options` are TrainConfig fields (epochs, lr, batch_size, class_weight, weight_decay,
     schedule, select, metric, seed, device, workers, ...); None means "preset/default".
     """
-    from lvsdctl.data.dataset import ECGDataset
+    from lvsdctl.data.dataset import labelled_sets
     from lvsdctl.models.checkpoint import save_checkpoint
     from lvsdctl.models.registry import create_model, model_config
     from lvsdctl.train import distributed as dist_
@@ -92,12 +92,7 @@ def train(
         raise InputError("train writes its checkpoint to a file: give -o PATH (stdout cannot hold resume state)")
 
     # Everything that can be wrong with the data is found here, before any training.
-    train_set = ECGDataset(path, train_split, require_labels=True)
-    counts = train_set.class_counts()
-    if (counts > 0).sum() < 2:
-        raise InputError(f"{path}: the training set {train_split!r} holds only one class ({counts.tolist()} ECGs "
-                         "without/with LVSD); training needs both")
-    tune_set = ECGDataset(path, tune_split, require_labels=True) if tune_split else None
+    train_set, tune_set = labelled_sets(path, train_split, tune_split)
     pre = train_set.preprocessing
     if expect_layout and pre.get("layout") != expect_layout:
         raise MismatchError(f"{path}: layout {pre.get('layout')!r}, but this model needs {expect_layout!r}")
@@ -149,7 +144,7 @@ def train(
         "tune_split": tune_split,
         "n_train": len(train_set),
         "n_tune": len(tune_set) if tune_set is not None else 0,
-        "class_counts_train": counts.tolist(),
+        "class_counts_train": train_set.class_counts().tolist(),
         "world_size": results[0].world_size,
         "device": results[0].device,
     }

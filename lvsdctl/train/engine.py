@@ -79,7 +79,7 @@ class TrainConfig:
             (self.lr > 0, "learning rate must be positive"),
             (self.weight_decay >= 0, "weight decay must be >= 0"),
             (self.optimizer in ("adam", "adamw", "sgd"), f"unknown optimizer {self.optimizer!r}"),
-            (self.class_weight in ("none", "balanced"), f"class weight must be none or balanced"),
+            (self.class_weight in ("none", "balanced"), "class weight must be none or balanced"),
             (self.schedule in ("constant", "cosine", "plateau"), f"unknown lr schedule {self.schedule!r}"),
             (self.select in ("last", "best"), "select must be last or best"),
             (self.metric in METRICS, f"unknown metric {self.metric!r}; use one of {', '.join(METRICS)}"),

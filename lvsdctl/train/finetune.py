@@ -114,7 +114,7 @@ def finetune(
     ``size`` None -> sizes from the weights file; a named size refuses a file of another size.
     ``train_options`` are TrainConfig fields (epochs, lr, batch_size, seed, device, workers, ...).
     """
-    from lvsdctl.data.dataset import ECGDataset
+    from lvsdctl.data.dataset import labelled_sets
     from lvsdctl.models.checkpoint import save_checkpoint
     from lvsdctl.models.ecgfm_lvsd import build_lvsd_model, parse_freeze
     from lvsdctl.models.ecgfm_weights import resolve_weights
@@ -131,12 +131,7 @@ def finetune(
     weights_path = None if from_scratch else resolve_weights(weights, sequential=sequential)  # fail fast
 
     # Everything that can be wrong with the data is found before the model is built.
-    train_set = ECGDataset(path, train_split, require_labels=True)
-    counts = train_set.class_counts()
-    if (counts > 0).sum() < 2:
-        raise InputError(f"{path}: the training set {train_split!r} holds only one class ({counts.tolist()} ECGs "
-                         "without/with LVSD); training needs both")
-    tune_set = ECGDataset(path, tune_split, require_labels=True) if tune_split else None
+    train_set, tune_set = labelled_sets(path, train_split, tune_split)
     pre = train_set.preprocessing
     channels, samples = train_set.shape
     seg = segment_samples(segments, float(pre.get("fs") or 500.0), samples)
@@ -185,7 +180,7 @@ def finetune(
         "tune_split": tune_split,
         "n_train": len(train_set),
         "n_tune": len(tune_set) if tune_set is not None else 0,
-        "class_counts_train": counts.tolist(),
+        "class_counts_train": train_set.class_counts().tolist(),
         "world_size": result.world_size,
         "device": result.device,
     }

@@ -1,7 +1,6 @@
 """explain: captum completeness on the CNN baselines, the caveat for LSTMs, Fig. 4 and per-wave shares."""
 
 import json
-from pathlib import Path
 
 import h5py
 import numpy as np

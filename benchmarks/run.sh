@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Every benchmark, one after the other, at its default (CPU-sized) scale; each prints lvsdctl's figure
+# with its baseline beside it and the issue's goal. Sets up .venv first (scripts/setup.sh).
+#   bash benchmarks/run.sh                 # all of them (about 15-25 min on 2 cores)
+#   bash benchmarks/run.sh ingest explain  # only these
+# Larger runs and GPU options: see each script's --help and benchmarks/README.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh >/dev/null
+all=(synth ingest preprocess train ecgfm pretrain explain bootstrap_ci)
+names=("${@:-${all[@]}}")
+for name in "${names[@]}"; do
+    script="benchmarks/${name%_bench}_bench.py"
+    [[ -f $script ]] || script="benchmarks/$name.py"
+    [[ -f $script ]] || { echo "no benchmark named $name (have: ${all[*]})" >&2; exit 2; }
+    echo "=== $script"
+    start=$SECONDS
+    .venv/bin/python "$script"
+    echo "=== $script: $((SECONDS - start)) s"
+    echo
+done
