@@ -10,6 +10,7 @@ OUT="${1:-demo}"
 N_ECGS="${DEMO_ECGS:-500}"
 N_PATIENTS="${DEMO_PATIENTS:-225}"
 EPOCHS="${DEMO_EPOCHS:-3}"
+FT_EPOCHS="${DEMO_FINETUNE_EPOCHS:-6}"  # the tiny ECG-FM is cheap: twice the baselines' epochs
 mkdir -p "$OUT"
 step() { printf '\n\033[1m== [%4ds] %s\033[0m\n' "$SECONDS" "$*" >&2; }
 
@@ -42,8 +43,8 @@ lvsdctl split "$OUT/pre12.h5" -o "$OUT/split12.h5" --seed 7 -q
 lvsdctl pretrain "$OUT/split12.h5" --set train --set tune --size tiny --epochs "${DEMO_PRETRAIN_EPOCHS:-6}" --batch-size 16 --lr 5e-4 -o "$OUT/site-fm.h5" -q
 
 step "finetune: ECG-FM (tiny) for LVSD, from the pretrained backbone and from scratch"
-lvsdctl finetune "$OUT/split.h5" --weights "$OUT/site-fm.h5" --freeze 0 --epochs "$EPOCHS" --lr 3e-4 --batch-size 16 -o "$OUT/ecgfm-pretrained.h5" -q
-lvsdctl finetune "$OUT/split.h5" --from-scratch --size tiny --freeze 0 --epochs "$EPOCHS" --lr 3e-4 --batch-size 16 -o "$OUT/ecgfm-scratch.h5" -q
+lvsdctl finetune "$OUT/split.h5" --weights "$OUT/site-fm.h5" --freeze 0 --epochs "$FT_EPOCHS" --lr 3e-4 --batch-size 16 -o "$OUT/ecgfm-pretrained.h5" -q
+lvsdctl finetune "$OUT/split.h5" --from-scratch --size tiny --freeze 0 --epochs "$FT_EPOCHS" --lr 3e-4 --batch-size 16 -o "$OUT/ecgfm-scratch.h5" -q
 
 step "evaluate: every model on the validation sets (95% CIs by patient bootstrap)"
 MODELS=(fcn lstm-fcn resnet inceptiontime ecgfm-scratch ecgfm-pretrained)
