@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every benchmark, one after the other, at its default (CPU-sized) scale; each prints lvsdctl's figure
 # with its baseline beside it and the goal. Sets up .venv first (scripts/setup.sh).
-#   bash benchmarks/run.sh                 # all of them (about 15-25 min on 2 cores)
+#   bash benchmarks/run.sh                 # all of them (about 5 min on 2 idle cores)
 #   bash benchmarks/run.sh ingest explain  # only these
 # Larger runs and GPU options: see each script's --help and benchmarks/README.md.
 set -euo pipefail
