@@ -61,7 +61,7 @@ def finetune_cmd(
     json_out: Json = False,
     quiet: Quiet = False,
 ) -> None:
-    from lvsdctl.cli.console import emit_json, err
+    from lvsdctl.cli.console import emit_json, err, reporting_rank
     from lvsdctl.train.finetune import all_strategies as run_all, finetune
 
     options = dict(backbone=backbone, size=size, segments=segments, zscore=zscore, proj_kernel=proj_kernel,
@@ -75,6 +75,8 @@ def finetune_cmd(
             raise InputError("--all-strategies picks --freeze/--sequential/weights itself and resumes on its own; "
                              "drop those options")
         summaries = run_all(data, output, **options)
+        if not reporting_rank():
+            return
         if not quiet:
             for s in summaries:
                 err.print(f"{s['output']}: " + ("kept (exists)" if s.get("skipped") else
@@ -84,6 +86,8 @@ def finetune_cmd(
         return
     summary = finetune(data, output, weights=weights, sequential=sequential, freeze=freeze,
                        from_scratch=from_scratch, resume=resume, **options)
+    if not reporting_rank():
+        return
     if not quiet:
         last = summary["last_epoch"]
         err.print(f"ECG-FM {summary['start']}-{summary['strategy']} (freeze {summary['freeze']}, "

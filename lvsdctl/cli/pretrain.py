@@ -49,15 +49,13 @@ def pretrain_cmd(
     json_out: Json = False,
     quiet: Quiet = False,
 ) -> None:
-    import os
-
-    from lvsdctl.cli.console import emit_json, err
+    from lvsdctl.cli.console import emit_json, err, reporting_rank
     from lvsdctl.train.pretrain.api import pretrain
 
     summary = pretrain(data, output, size=size, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
                        device=device.value, resume=resume, export=export_fairseq, progress=not quiet,
                        split=sets or None, workers=workers, amp=amp)
-    if os.environ.get("RANK", "0") != "0":  # under torchrun only rank 0 reports
+    if not reporting_rank():
         return
     if not quiet:
         first, last = summary["first_epoch"], summary["last_epoch"]

@@ -88,7 +88,7 @@ def train_cmd(
     json_out: Json = False,
     quiet: Quiet = False,
 ) -> None:
-    from lvsdctl.cli.console import emit_json, err
+    from lvsdctl.cli.console import emit_json, err, reporting_rank
     from lvsdctl.train.baseline import train
 
     summary = train(
@@ -115,7 +115,7 @@ def train_cmd(
         device=device.value,
         seed=seed,
     )
-    if summary.get("rank", 0) != 0:  # under torchrun only rank 0 reports
+    if not reporting_rank():
         return
     if not quiet:
         kept = summary["kept_epoch_metrics"]
