@@ -5,6 +5,7 @@ Kept free of heavy imports: `lvsdctl --help` and shell completion must be instan
 
 from __future__ import annotations
 
+import os
 from typing import Annotated, Optional
 
 import typer
@@ -14,8 +15,26 @@ from lvsdctl import __version__
 from lvsdctl.errors import LvsdError
 
 
+def _bug_location(exc: BaseException) -> str:
+    """Where in lvsdctl an unexpected exception was raised (lvsdctl/file.py:line), for the bug report."""
+    import traceback
+
+    import lvsdctl
+
+    package = os.path.dirname(os.path.abspath(lvsdctl.__file__))
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if os.path.abspath(f.filename).startswith(package)]
+    if not frames:
+        return "outside lvsdctl"
+    rel = os.path.relpath(os.path.abspath(frames[-1].filename), os.path.dirname(package))
+    return f"{rel.replace(os.sep, '/')}:{frames[-1].lineno}"
+
+
 class LvsdGroup(TyperGroup):
-    """Turns LvsdError into a one-line message and its exit code (no traceback, so no PHI)."""
+    """Turns LvsdError into a one-line message and its exit code (no traceback, so no PHI).
+
+    An unexpected exception (a bug) is reported by its type and place only: its message and a
+    traceback's lines can quote input data. `LVSDCTL_DEBUG=1` shows the full traceback.
+    """
 
     def invoke(self, ctx: typer.Context):  # commands list in main.py's import order
         try:
@@ -30,6 +49,16 @@ class LvsdGroup(TyperGroup):
 
             err.print("[yellow]interrupted[/]")
             ctx.exit(130)
+        except Exception as exc:
+            # Typer's and Click's own exceptions (usage errors, --help, Exit) are theirs to handle.
+            if type(exc).__module__.split(".")[0] in ("typer", "click") or os.environ.get("LVSDCTL_DEBUG"):
+                raise
+            from lvsdctl.cli.console import err
+
+            err.print(f"[bold red]internal error:[/] {type(exc).__name__} at {_bug_location(exc)}. This is a bug "
+                      "in lvsdctl: please report it with the command line. LVSDCTL_DEBUG=1 shows the traceback "
+                      "(it may quote input data: keep it inside the site).", markup=True, highlight=False)
+            ctx.exit(1)
 
 
 app = typer.Typer(

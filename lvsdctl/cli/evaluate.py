@@ -87,6 +87,12 @@ def predict_cmd(
 
     summary = predict(model, data, output, threshold=threshold, sets=_split_list(sets), batch_size=batch_size,
                       device=device.value, secret_file=secret_file, demo_secret=demo_secret, jobs=jobs)
+    for r in summary.get("rejected", []):  # shown even with -q: a file left out must never go unnoticed
+        err.print(f"[yellow]rejected[/] {r['path']}: {r['reason']}", markup=True, highlight=False)
+    if not quiet and "inputs" in summary:
+        err.print(f"inputs = accepted + rejected + duplicates: {summary['inputs']} = {summary['accepted']} + "
+                  f"{len(summary['rejected'])} + {summary['duplicates']}"
+                  + (f" (rejects in {summary['rejects_csv']})" if summary['rejected'] and summary['rejects_csv'] else ""))
     if not quiet:
         err.print(f"{summary['ecgs']} ECGs scored, {summary['predicted_lvsd']} called LVSD at threshold "
                   f"{summary['threshold']:.4g} ({summary['threshold_origin']}) -> {output}")

@@ -89,9 +89,10 @@ def is_lvsdctl_file(path: str) -> bool:
 
 
 def prepare_exports(inputs: list[str], model_path: str, workdir: str | Path, *, secret_file: str | None = None,
-                    demo_secret: bool = False, jobs: int = 1) -> str:
+                    demo_secret: bool = False, jobs: int = 1, rejects: str | None = None):
     """Ingest ECG exports (XML, DICOM, WFDB, ... files or folders) and preprocess them exactly as the model
-    expects (its recorded layout, rate, filter and normalisation); returns the temporary `ecg` file."""
+    expects (its recorded layout, rate, filter and normalisation); returns the temporary `ecg` file and
+    the ingest summary (every rejected file with its reason; the report goes to `rejects` if given)."""
     from lvsdctl.hdf5 import open_input
     from lvsdctl.io.ingest import ingest
     from lvsdctl.models.checkpoint import read_meta
@@ -105,12 +106,13 @@ def prepare_exports(inputs: list[str], model_path: str, workdir: str | Path, *, 
                             "`lvsdctl preprocess` yourself and pass the resulting file")
     workdir = Path(workdir)
     raw, ecg = workdir / "exports-raw.h5", workdir / "exports-ecg.h5"
-    ingest(inputs, raw, secret=secret_file, demo_secret=demo_secret, jobs=jobs, progress=False)
+    summary = ingest(inputs, raw, secret=secret_file, demo_secret=demo_secret, jobs=jobs, progress=False,
+                     rejects=rejects)
     filt = prep["filter"]
     preprocess(str(raw), str(ecg), layout=prep["layout"], fs=float(prep["fs"]),
                filter=FilterSpec.from_json(filt) if isinstance(filt, dict) else filt,
                resample=prep.get("resample", "linear"), normalise=prep.get("normalisation", "none"), progress=False)
-    return str(ecg)
+    return str(ecg), summary
 
 
 def predict(model_path: str, data: str | list[str], output: str, *, threshold: str = "0.5",
@@ -131,11 +133,14 @@ def predict(model_path: str, data: str | list[str], output: str, *, threshold: s
     pol = parse_policy(threshold)
     inputs = [data] if isinstance(data, (str, Path)) else [str(d) for d in data]
     with tempfile.TemporaryDirectory(prefix="lvsdctl-predict-") as tmp:
+        ingested = None
         if len(inputs) == 1 and is_lvsdctl_file(inputs[0]):
             data_path = inputs[0]
         else:
-            data_path = prepare_exports(inputs, model_path, tmp, secret_file=secret_file, demo_secret=demo_secret,
-                                        jobs=jobs)
+            # rejected exports are listed beside the output, as `ingest` does
+            rejects = None if output == "-" else f"{output}.rejects.csv"
+            data_path, ingested = prepare_exports(inputs, model_path, tmp, secret_file=secret_file,
+                                                  demo_secret=demo_secret, jobs=jobs, rejects=rejects)
         scored = score_file(model_path, data_path, sets=sets, batch_size=batch_size, device=device,
                             progress=progress)
         if pol.kind == "fixed":
@@ -151,8 +156,13 @@ def predict(model_path: str, data: str | list[str], output: str, *, threshold: s
                   "exports": None if data_path == inputs[0] else len(inputs)}
         with atomic_output(output, kind="predictions", inputs=[model_path, data_path], parameters=params) as f:
             write_predictions(f, scored.records, scored.score, pred, meta)
-    return {"output": output, "ecgs": int(scored.score.size), "predicted_lvsd": int(pred.sum()),
-            "threshold": thr.value, "threshold_origin": thr.origin, "model": meta.model_name}
+    summary = {"output": output, "ecgs": int(scored.score.size), "predicted_lvsd": int(pred.sum()),
+               "threshold": thr.value, "threshold_origin": thr.origin, "model": meta.model_name}
+    if ingested is not None:
+        summary.update(inputs=ingested.inputs, accepted=ingested.accepted, duplicates=ingested.duplicates,
+                       rejected=[{"path": r.path, "reason": r.reason} for r in ingested.rejects],
+                       rejects_csv=ingested.rejects_csv)
+    return summary
 
 
 def evaluate(model_path: str, data_path: str, output: str | None, *, threshold: str = "0.5", tune_set: str = "tune",

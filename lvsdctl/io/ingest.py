@@ -221,7 +221,9 @@ def ingest(
                          bool(keep_patient_id), site, synthetic)
     try:
         _run(items, state, summary, settings, jobs=jobs, progress=progress, reader=reader, commit_every=commit_every)
-        _write_output(out_name, state, summary, key, echo, header)
+        nothing = _nothing_to_write(state, summary)
+        if not nothing:
+            _write_output(out_name, state, summary, key, echo, header)
         state.remove()
     finally:
         state.close()
@@ -234,6 +236,11 @@ def ingest(
         summary.rejects_csv, summary.rejects_json = str(rej_csv), str(rej_json)
     summary.seconds = time.perf_counter() - started
     assert summary.inputs == summary.accepted + summary.rejected + summary.duplicates
+    if nothing:
+        exc = InputError(f"{nothing}; no output written" + (f" (reasons in {rej_csv})" if summary.rejected and rej_csv
+                                                             else ""))
+        exc.summary = summary
+        raise exc
     if strict and summary.rejected:
         exc = StrictRejectError(
             f"{summary.rejected} of {summary.inputs} input files were rejected (--strict)"
@@ -242,6 +249,16 @@ def ingest(
         exc.summary = summary  # the output and the reports are complete: callers may still want the counts
         raise exc
     return summary
+
+
+def _nothing_to_write(state: IngestState, summary: IngestSummary) -> str:
+    """Why the output would hold no ECG ('' when it would hold some): an empty dataset is an error."""
+    if any(e["status"] == "accepted" for e in state.entries):
+        return ""
+    if summary.accepted:
+        return f"all {summary.accepted} accepted ECGs were unpaired and dropped (--drop-unpaired)"
+    return (f"no ECG was accepted: {summary.inputs} input(s) = {summary.rejected} rejected + "
+            f"{summary.duplicates} duplicate(s)")
 
 
 def _sha256_path(path: str | os.PathLike) -> str:
@@ -434,7 +451,8 @@ def _records_frame(state: IngestState, keep_patient_id: bool) -> tuple[pd.DataFr
     for c in ("fs", "age", "lvef", "echo_delta_days", "qrs_ms"):
         every[c] = pd.to_numeric(every[c], errors="coerce").astype("float64")
     every["label"] = every["label"].astype("int8") if len(every) else every["label"]
-    kept = every[[e["status"] == "accepted" for e in state.entries if e["status"] in ("accepted", "dropped")]]
+    kept = every[np.array([e["status"] == "accepted" for e in state.entries if e["status"] in ("accepted", "dropped")],
+                          dtype=bool)]
     written = kept[list(_ROW_COLUMNS) + (["patient_id"] if keep_patient_id else [])].reset_index(drop=True)
     return written, every
 

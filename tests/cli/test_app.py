@@ -33,3 +33,21 @@ def test_every_command_help_teaches():
         res = runner.invoke(app, [name, "--help"])
         assert res.exit_code == 0, name
         assert "lvsdctl " + name in res.output or "Example" in res.output, f"{name} --help shows no example"
+
+
+def test_a_bug_is_reported_by_type_and_place_without_its_message(monkeypatch, tmp_path):
+    import lvsdctl.io.ingest
+
+    def broken(*args, **kwargs):
+        raise KeyError("ZZPATIENTNAME")  # an exception message may quote input data
+
+    monkeypatch.setattr(lvsdctl.io.ingest, "ingest", broken)
+    monkeypatch.delenv("LVSDCTL_DEBUG", raising=False)
+    res = CliRunner().invoke(app, ["ingest", str(tmp_path), "-o", str(tmp_path / "raw.h5"), "--demo-secret"])
+    assert res.exit_code == 1
+    assert "internal error: KeyError at lvsdctl/cli/ingest.py:" in " ".join(res.stderr.split())
+    assert "ZZPATIENTNAME" not in res.output + res.stderr and "Traceback" not in res.stderr
+
+    monkeypatch.setenv("LVSDCTL_DEBUG", "1")  # developers get the exception itself
+    res = CliRunner().invoke(app, ["ingest", str(tmp_path), "-o", str(tmp_path / "raw.h5"), "--demo-secret"])
+    assert isinstance(res.exception, KeyError)

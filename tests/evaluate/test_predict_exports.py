@@ -37,3 +37,38 @@ def test_predict_on_muse_xml_files(exports, tmp_path):
     assert np.isfinite(df["score"]).all() and ((df["score"] >= 0) & (df["score"] <= 1)).all()
     assert (df["label"] == -1).all()  # no echo: unlabelled
     assert meta.threshold == 0.5 and meta.model_name == "fcn"
+
+
+def test_rejected_exports_are_listed_and_counted(exports, tmp_path):
+    import torch
+    from typer.testing import CliRunner
+
+    from lvsdctl.cli.main import app
+    from lvsdctl.models.checkpoint import save_checkpoint
+    from lvsdctl.models.registry import create_model
+    from lvsdctl.signal.filters import parse_filter
+
+    prep = {"layout": "4x5000", "fs": 500.0, "filter": parse_filter("neurokit").to_json(), "normalisation": "none"}
+    torch.manual_seed(0)
+    save_checkpoint(str(tmp_path / "m.h5"), create_model("fcn", in_channels=4, filters=[4, 4, 4], kernels=[3, 3, 3]),
+                    preprocessing=prep)
+    secret = tmp_path / "site.secret"
+    secret.write_text(secrets.token_hex(32))
+    broken = tmp_path / "broken.xml"
+    broken.write_bytes(open(exports[0], "rb").read()[:5000])  # truncated mid-file
+    out = tmp_path / "pred.h5"
+    args = ["predict", str(tmp_path / "m.h5"), *exports[:2], str(broken), "-o", str(out), "--secret-file", str(secret),
+            "--device", "cpu", "--json", "-q"]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    assert "rejected" in res.stderr and "broken.xml" in res.stderr
+    summary = __import__("json").loads(res.stdout)
+    assert summary["inputs"] == 3 == summary["accepted"] + len(summary["rejected"]) + summary["duplicates"]
+    assert summary["ecgs"] == 2 and [r["path"] for r in summary["rejected"]] == [str(broken)]
+    assert "broken.xml" in (tmp_path / "pred.h5.rejects.csv").read_text()
+
+    # nothing readable: a clear error (exit 3), no output file
+    res = CliRunner().invoke(app, ["predict", str(tmp_path / "m.h5"), str(broken), "-o", str(tmp_path / "none.h5"),
+                                   "--secret-file", str(secret), "--device", "cpu"])
+    assert res.exit_code == 3 and "no ECG was accepted" in res.stderr
+    assert not (tmp_path / "none.h5").exists()

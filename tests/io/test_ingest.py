@@ -393,3 +393,15 @@ def test_a_fifo_is_rejected_not_waited_on(tmp_path):
     os.mkfifo(d / "pipe.xml")
     s = ingest([d], tmp_path / "o.h5", secret=KEY, progress=False)
     assert (s.accepted, s.rejected) == (1, 1) and s.rejects[0].reason == "not a regular file"
+
+
+def test_nothing_accepted_is_an_error_with_every_reject_listed(tmp_path):
+    bad = tmp_path / "bad.xml"
+    bad.write_text("<RestingECG><Waveform>")
+    out = tmp_path / "raw.h5"
+    with pytest.raises(InputError, match="no ECG was accepted: 2 input") as exc:
+        ingest([str(bad), str(tmp_path / "missing.xml")], output=out, demo_secret=True, synthetic=True, progress=False)
+    assert not out.exists() and not Path(f"{out}.ingest-state").exists()
+    assert exc.value.summary.rejected == 2
+    report = Path(f"{out}.rejects.csv").read_text()
+    assert "bad.xml" in report and "missing.xml" in report
