@@ -77,7 +77,7 @@ def explain_cmd(
         return
     from rich.table import Table
 
-    err.print(f"[bold]{summary['prediction']}[/]: LVSD score {summary['score']:.3f} "
+    err.print(f"prediction [bold]{summary['prediction']}[/]: LVSD score {summary['score']:.3f} "
               f"(threshold {summary['threshold']:.2f}), convergence delta {summary['convergence_delta']:.2e}")
     if summary["caveat"]:
         err.print(f"[yellow]note:[/] {summary['caveat']}")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lvsdctl.errors import InputError, MismatchError, MissingResourceError
+from lvsdctl.errors import InputError, MismatchError, MissingResourceError, ReadError
 from lvsdctl.explain.attribute import Attribution, attribute
 from lvsdctl.explain.figure import LeadTrace, plot_attribution_map
 from lvsdctl.explain.waves import WAVES, Delineation, delineate, wave_shares
@@ -88,7 +88,10 @@ def load_export(path: str | Path, pre: dict) -> np.ndarray:
     from lvsdctl.io.detect import read_ecg
     from lvsdctl.signal.chain import process_batch
 
-    record = read_ecg(Path(path))
+    try:
+        record = read_ecg(Path(path))
+    except ReadError as exc:  # its reason alone; the user needs the file too
+        raise ReadError(f"{path}: {exc}") from None
     res = process_batch([record.segments], _chain_for(pre))
     if 0 in res.rejected:
         raise InputError(f"{path}: cannot be preprocessed for this model: {res.rejected[0]}")

@@ -2,8 +2,9 @@
 
 neurokit2 delineates the 10 s lead II rhythm strip (every piece of the printout shares its timeline).
 Its DWT delineator is known to miss or misplace P and T waves in wide-QRS rhythms such as LBBB: a
-missing wave is reported, never fatal, and when delineation fails outright, fixed windows around the
-R peaks stand in (reported as `fallback`).
+missing wave is reported, never fatal: a beat left without a QRS or ST-T gets fixed windows around its
+R peak (reported, method `dwt+fixed`), and when delineation fails outright fixed windows stand in for
+every beat (`fallback`).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ _FALLBACK = {"P": (-0.26, -0.10), "QRS": (-0.08, 0.10), "ST-T": (0.10, 0.45)}
 class Delineation:
     masks: dict[str, np.ndarray]  # wave -> bool (samples,) over the 10 s timeline
     r_peaks: np.ndarray
-    method: str  # "dwt" or "fallback"
+    method: str  # "dwt", "dwt+fixed" (some beats given fixed windows), "fallback" (all) or "none"
     problems: list[str] = field(default_factory=list)
 
 
@@ -41,6 +42,17 @@ def _pair_mask(onsets, offsets, n: int, max_len: int) -> np.ndarray:
         if len(after) and after[0] - on <= max_len:
             mask[on:after[0] + 1] = True
     return mask
+
+
+def _fill_missing_beats(mask: np.ndarray, r_peaks: np.ndarray, window: tuple[float, float], fs: float) -> int:
+    """Mark the fixed window of every beat whose window holds none of `mask` (in place); returns how many."""
+    n, filled = len(mask), 0
+    for peak in r_peaks:
+        a, b = max(0, peak + int(window[0] * fs)), min(n, peak + int(window[1] * fs))
+        if a < b and not mask[a:b].any():
+            mask[a:b] = True
+            filled += 1
+    return filled
 
 
 def delineate(lead_ii: np.ndarray, fs: float) -> Delineation:
@@ -76,9 +88,15 @@ def delineate(lead_ii: np.ndarray, fs: float) -> Delineation:
         for wave, mask in masks.items():
             if not mask.any():
                 problems.append(f"no {wave} wave delineated")
-        if not masks["QRS"].any():
-            raise ValueError("no QRS")
         method = "dwt"
+        # DWT often leaves single beats without QRS or T boundaries in LBBB; those beats get the fixed
+        # windows, so the beat is not counted as "other". P waves are left as found (a missing P may be
+        # real, e.g. atrial fibrillation).
+        for wave in ("QRS", "ST-T"):
+            filled = _fill_missing_beats(masks[wave], r, _FALLBACK[wave], fs)
+            if filled:
+                problems.append(f"{filled} of {len(r)} beats without a delineated {wave}: fixed window used")
+                method = "dwt+fixed"
     except Exception as exc:
         problems.append(f"DWT delineation failed ({type(exc).__name__}): fixed windows around R peaks used")
         masks = {w: np.zeros(n, dtype=bool) for w in _FALLBACK}

@@ -174,3 +174,15 @@ def test_mismatched_preprocessing_and_missing_model_are_refused(tmp_path, fcn_ch
     bad.write_text("<RestingECG><broken>")
     with pytest.raises(InputError):
         explain(str(bad), model_path=str(fcn_checkpoint), out=tmp_path / "b.png")
+
+
+def test_beats_the_delineator_missed_get_fixed_windows():
+    from lvsdctl.explain.waves import _fill_missing_beats
+
+    fs, n = 100.0, 1000
+    mask = np.zeros(n, dtype=bool)
+    mask[195:210] = True  # the delineated QRS of the beat at 200; the beats at 500 and 800 were missed
+    filled = _fill_missing_beats(mask, np.array([200, 500, 800]), (-0.08, 0.10), fs)
+    assert filled == 2
+    assert mask[492:510].all() and mask[792:810].all()
+    assert not mask[185:195].any()  # the delineated beat keeps its own boundaries
