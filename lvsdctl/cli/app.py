@@ -50,8 +50,10 @@ class LvsdGroup(TyperGroup):
             err.print("[yellow]interrupted[/]")
             ctx.exit(130)
         except Exception as exc:
-            # Typer's and Click's own exceptions (usage errors, --help, Exit) are theirs to handle.
-            if type(exc).__module__.split(".")[0] in ("typer", "click") or os.environ.get("LVSDCTL_DEBUG"):
+            # Typer's and Click's own exceptions (usage errors, --help, Exit) are theirs to handle, and so
+            # is a closed pipe (`lvsdctl ... | head`): Click exits quietly on it.
+            if (type(exc).__module__.split(".")[0] in ("typer", "click") or isinstance(exc, BrokenPipeError)
+                    or os.environ.get("LVSDCTL_DEBUG")):
                 raise
             from lvsdctl.cli.console import err
 

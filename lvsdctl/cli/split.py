@@ -72,6 +72,12 @@ def split_command(
         warn(f"{report['straddling_patients']} patient(s) had ECGs in more than one set: "
              f"{report['straddling_ecgs_moved']} ECG(s) moved, {report['straddling_ecgs_dropped']} dropped "
              f"(--straddle {report['straddle_policy']})")
+    if not report["assigned"]:
+        sites = ", ".join(f"{k or '(none)'} ({v})" for k, v in list(report["data_sites"].items())[:10])
+        labelled = report["records"] - report["unlabelled_excluded"] - report["unmatched"]
+        why = ("every ECG matched is unlabelled (ingest with --echo, or --include-unlabelled)" if not labelled and
+               report["unlabelled_excluded"] else f"no ECG matches the design's rules; sites in the data: {sites}")
+        warn(f"no ECG was assigned to a set: {why}. A design file names your sites and dates (see --help).")
     if not quiet:
         err.print(_table1(report))
         left = report["records"] - report["assigned"]

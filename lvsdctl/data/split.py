@@ -270,6 +270,7 @@ def assign_sets(
         "sets": {s: int(np.count_nonzero(final == s)) for s in _set_names(final)},
         "unmatched": unmatched,
         "unlabelled_excluded": unlabelled_out,
+        "data_sites": {str(k): int(v) for k, v in df["site"].fillna("").astype(str).value_counts().items()},
         "records_without_patient": int(anonymous.sum()),
         "straddling_patients": int(len(straddlers)),
         "straddling_ecgs_moved": moved,

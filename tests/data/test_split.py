@@ -168,3 +168,14 @@ def test_split_file_and_cli(tmp_path):
     res = CliRunner().invoke(app, ["split", str(tmp_path / "pre.h5"), "-o", str(tmp_path / "s3.h5"),
                                    "--straddle", "error"])
     assert res.exit_code == 3 and "more than one set" in res.output
+
+
+def test_no_matching_site_warns_with_the_data_sites(tmp_path):
+    df = cohort(n_patients=20).assign(site="St Elsewhere")
+    _ecg_file(tmp_path / "pre.h5", df)
+    from lvsdctl.cli.main import app
+
+    res = CliRunner().invoke(app, ["split", str(tmp_path / "pre.h5"), "-o", str(tmp_path / "s.h5"), "-q"])
+    assert res.exit_code == 0, res.output
+    text = " ".join(res.stderr.split())
+    assert "no ECG was assigned to a set" in text and f"St Elsewhere ({len(df)})" in text
