@@ -16,10 +16,11 @@ def exports(fixtures_dir):
     return [str(p) for p in files]
 
 
-def test_predict_on_muse_xml_files(exports, tmp_path):
+@pytest.fixture()
+def model_and_secret(tmp_path):
+    """A small FCN checkpoint (tmp_path/m.h5) that records the study's preprocessing, and a site secret."""
     import torch
 
-    from lvsdctl.evaluate.predict import predict
     from lvsdctl.models.checkpoint import save_checkpoint
     from lvsdctl.models.registry import create_model
     from lvsdctl.signal.filters import parse_filter
@@ -28,8 +29,13 @@ def test_predict_on_muse_xml_files(exports, tmp_path):
     torch.manual_seed(0)
     save_checkpoint(str(tmp_path / "m.h5"), create_model("fcn", in_channels=4, filters=[4, 4, 4], kernels=[3, 3, 3]),
                     preprocessing=prep)
+    (tmp_path / "site.secret").write_text(secrets.token_hex(32))
+
+
+def test_predict_on_muse_xml_files(exports, model_and_secret, tmp_path):
+    from lvsdctl.evaluate.predict import predict
+
     secret = tmp_path / "site.secret"
-    secret.write_text(secrets.token_hex(32))
     out = tmp_path / "pred.h5"
     summary = predict(str(tmp_path / "m.h5"), exports, str(out), secret_file=str(secret), device="cpu")
     df, meta = load_predictions(str(out))
@@ -39,21 +45,12 @@ def test_predict_on_muse_xml_files(exports, tmp_path):
     assert meta.threshold == 0.5 and meta.model_name == "fcn"
 
 
-def test_rejected_exports_are_listed_and_counted(exports, tmp_path):
-    import torch
+def test_rejected_exports_are_listed_and_counted(exports, model_and_secret, tmp_path):
     from typer.testing import CliRunner
 
     from lvsdctl.cli.main import app
-    from lvsdctl.models.checkpoint import save_checkpoint
-    from lvsdctl.models.registry import create_model
-    from lvsdctl.signal.filters import parse_filter
 
-    prep = {"layout": "4x5000", "fs": 500.0, "filter": parse_filter("neurokit").to_json(), "normalisation": "none"}
-    torch.manual_seed(0)
-    save_checkpoint(str(tmp_path / "m.h5"), create_model("fcn", in_channels=4, filters=[4, 4, 4], kernels=[3, 3, 3]),
-                    preprocessing=prep)
     secret = tmp_path / "site.secret"
-    secret.write_text(secrets.token_hex(32))
     broken = tmp_path / "broken.xml"
     broken.write_bytes(open(exports[0], "rb").read()[:5000])  # truncated mid-file
     out = tmp_path / "pred.h5"
