@@ -263,6 +263,11 @@ def test_drop_unpaired_counted(batch, tmp_path):
         assert int(f["raw/segments/record"][()].max()) == 0
     with pytest.raises(InputError, match="needs an echo"):
         _run(batch, out, drop_unpaired=True)
+    echo = tmp_path / "other.csv"
+    echo.write_text("patient_id,echo_date,lvef\nNOBODY,2020-01-01,50\n")
+    with pytest.raises(InputError, match=r"all \d+ accepted ECGs were unpaired and dropped") as exc:
+        _run(batch, tmp_path / "none.h5", echo=echo, drop_unpaired=True)
+    assert not (tmp_path / "none.h5").exists() and exc.value.summary.accepted > 0
 
 
 def test_inputs_lists_globs_and_missing(batch, tmp_path, monkeypatch):
