@@ -17,7 +17,7 @@ def _split_list(text: Optional[str]) -> Optional[list[str]]:
     return [t.strip() for t in text.split(",") if t.strip()] if text else None
 
 
-@app.command("evaluate", help=(
+@app.command("evaluate", short_help="Score a model on the validation sets: Table 2 metrics with patient-bootstrap CIs, calibration.", help=(
     "Score a model on the validation sets: accuracy, sensitivity, specificity, PPV, NPV, F1, AUROC, AUPRC "
     "(LVSD positive) with 95% CIs from a patient bootstrap, calibration, an 'Average' row, like Table 2.\n\n"
     "Example: lvsdctl evaluate ssff.h5 split.h5 -o ssff-eval.h5 --threshold youden --report report.md "
@@ -61,7 +61,7 @@ def evaluate_cmd(
                                    for s, c in ev.calibration.items()}})
 
 
-@app.command("predict", help=(
+@app.command("predict", short_help="Score ECGs (an ecg file or exports) with a model into a predictions file.", help=(
     "Score ECGs with a model: per-ECG LVSD probability and the call at a threshold, into a 'predictions' "
     "file that `lvsdctl stats compare --per-ecg` and your own scripts read. The ECGs are a preprocessed "
     "'ecg' file, or exports (MUSE XML, DICOM, ... files or folders) that are ingested and preprocessed "

@@ -12,6 +12,7 @@ from lvsdctl.cli.options import Json, OptionalOutput, Quiet
 
 @app.command(
     "explain",
+    short_help="DeepLIFT attribution map of one ECG (Fig. 4), or of a whole set.",
     help=(
         "Show which parts of an ECG drive the model's LVSD score (DeepLIFT, all-zero reference, as the study).\n\n"
         "One ECG, straight from an export (MUSE, Philips, HL7 aECG, DICOM, WFDB, digitised XML), run through the "

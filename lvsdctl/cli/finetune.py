@@ -21,7 +21,7 @@ from lvsdctl.cli.options import (
 )
 
 
-@app.command("finetune", help=(
+@app.command("finetune", short_help="Fine-tune ECG-FM for LVSD: the study's strategies (--freeze, --sequential).", help=(
     "Fine-tune the ECG-FM foundation model for LVSD: a 4->12 channel projection, the ECG-FM encoder, mean "
     "pooling and a linear head, trained with Adam for 60 epochs (the study's recipe).\n\n"
     "Weights: the official files from huggingface.co/wanglab/ecg-fm in $LVSDCTL_WEIGHTS_DIR "

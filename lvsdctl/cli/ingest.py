@@ -35,7 +35,8 @@ OUTPUT.rejects.csv/.json. Interrupted? Run the same command again with --resume.
 """
 
 
-@app.command("ingest", help=HELP)
+@app.command("ingest", help=HELP,
+             short_help="ECG exports (MUSE, Philips, HL7 aECG, DICOM, WFDB, SCP...) + echo table -> ecg-raw HDF5.")
 def ingest_command(
     inputs: Annotated[Optional[list[str]], typer.Argument(help="ECG files, directories or globs.",
                                                           show_default=False)] = None,

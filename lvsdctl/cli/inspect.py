@@ -12,6 +12,7 @@ from lvsdctl.cli.options import Json
 
 @app.command(
     "inspect",
+    short_help="Show an lvsdctl file's kind, counts, shapes and provenance.",
     help=(
         "Show what an lvsdctl HDF5 file holds: its kind, format version, record counts by split and "
         "label, array shapes, and the provenance of every stage that made it.\n\n"

@@ -39,7 +39,8 @@ Example:
 By default this is the study's chain: each segment is filtered at its own rate with neurokit2's ecg_clean ("neurokit": 0.5 Hz Butterworth high-pass + the 50 Hz moving average), then linearly interpolated to 500 Hz, and laid out as 4 x 5000 (I|aVR|V1|V4, II|aVL|V2|V5, III|aVF|V3|V6, 10 s lead II). Digitised printouts only fit 4x5000. Every record is kept (possibly with quality flags), or dropped with a counted reason: inputs = kept + dropped. The chain is recorded in the file. """
 
 
-@app.command("preprocess", help=HELP)
+@app.command("preprocess", help=HELP,
+             short_help="ecg-raw -> model-ready ecg file: the study's filters, 500 Hz, 4x5000 or 12x5000.")
 def preprocess_command(
     input: Annotated[str, typer.Argument(help="An ecg-raw HDF5 file ('-' reads stdin).", show_default=False)],
     output: Output = ...,  # type: ignore[assignment]

@@ -19,7 +19,7 @@ from lvsdctl.cli.options import (
 )
 
 
-@app.command("pretrain", help=(
+@app.command("pretrain", short_help="Self-supervised ECG-FM pretraining on unlabelled ECGs (wav2vec 2.0 + CMSC + RLM).", help=(
     "Pretrain an ECG-FM backbone on unlabelled ECGs with ECG-FM's own objective: wav2vec 2.0 contrastive loss "
     "on span-masked 5 s segments (Gumbel quantizer, 100 negatives), CMSC between the two halves of each "
     "10 s ECG, and random lead masking. Labels are not used.\n\n"

@@ -41,7 +41,8 @@ The built-in design (--design study) is the study's: train + tune = site A up to
 A patient never lands in two sets: one whose ECGs straddle a rule boundary goes where their first ECG goes (--straddle first), is left out (drop), stops the run (error), or, only if you say so, stays in both (allow). Unlabelled ECGs go to no set unless --include-unlabelled. Table 1 of the study (patients, pairs, age, sex, LVEF, LVSD) is printed per set. """
 
 
-@app.command("split", help=HELP)
+@app.command("split", help=HELP,
+             short_help="Assign train/tune/validation sets by site and date, grouped by patient.")
 def split_command(
     input: Annotated[str, typer.Argument(help="An ecg (or ecg-raw) HDF5 file ('-' reads stdin).",
                                          show_default=False)],

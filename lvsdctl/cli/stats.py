@@ -10,6 +10,7 @@ from lvsdctl.cli.app import app
 from lvsdctl.cli.options import Json, OptionalOutput, Quiet, Seed
 
 stats_app = typer.Typer(
+    short_help="The study's statistics: Table 1 (cohort), Table 2 and Fig. 3 (compare).",
     help=(
         "The study's statistics.\n\n"
         "  lvsdctl stats cohort split.h5                      Table 1 with p-values\n\n"

@@ -30,7 +30,8 @@ Example:
 """
 
 
-@app.command("synth", help=HELP)
+@app.command("synth", help=HELP,
+             short_help="Write a SYNTHETIC LBBB cohort (MUSE XML, digitised printouts, echo table) to try lvsdctl on.")
 def synth_command(
     output: Output = ...,  # type: ignore[assignment]
     n_ecgs: Annotated[int, typer.Option("--n-ecgs", min=4, help="ECGs (each with its echo) to write.")] = 2000,

@@ -49,6 +49,7 @@ def _parse_model_options(items: list[str]) -> dict:
 
 @app.command(
     "train",
+    short_help="Train a baseline from scratch: fcn, lstm-fcn, resnet, inceptiontime.",
     help=(
         "Train a baseline from scratch on the 'train' set of a split ECG file, scoring the 'tune' set "
         "after every epoch, and write one model file (weights, config, history, the preprocessing it expects).\n\n"
