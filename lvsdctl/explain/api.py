@@ -198,8 +198,8 @@ def explain(source: str, *, model_path: str | None = None, record: str | None = 
     thr = float(threshold if threshold is not None else meta.get("threshold", 0.5))
     predicted = "LVSD" if expl.score >= thr else "no LVSD"
     name = meta.get("model_name", "model")
-    title = (f"{predicted}: LVSD score {expl.score:.3f} (threshold {thr:.2f}) - model {Path(model_path).name} "
-             f"({name}) - {'DeepLIFT' if method == 'deeplift' else 'Integrated Gradients'}")
+    title = (f"Prediction {predicted}: LVSD score {expl.score:.3f} (threshold {thr:.2f}) - "
+             f"model {Path(model_path).name} ({name}) - {'DeepLIFT' if method == 'deeplift' else 'Integrated Gradients'}")
     notes = ["SYNTHETIC ECG (lvsdctl synth), not a patient"] if synthetic else []
     if pre.get("normalisation") == "zscore":
         notes.append("amplitudes z-scored per channel (the model's input), not mV")
