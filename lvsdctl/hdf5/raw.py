@@ -82,6 +82,62 @@ class RawWriter:
         write_records(self._group.file, records)
 
 
+def _inflate():
+    try:  # Intel ISA-L: about 3x zlib's speed for the same stream; releases the GIL like zlib
+        from isal.isal_zlib import decompress
+    except ImportError:  # pragma: no cover - exercised where isal is not installed
+        from zlib import decompress
+    return decompress
+
+
+def _direct_readable(samples: h5py.Dataset) -> bool:
+    """True when every chunk of `samples` is a plain deflate (or unfiltered) stream we can decode."""
+    return (samples.ndim == 1 and samples.chunks is not None and samples.compression in (None, "gzip")
+            and not samples.shuffle and not samples.fletcher32 and samples.scaleoffset is None
+            and samples.dtype == np.float32)
+
+
+def read_samples(samples: h5py.Dataset, start: int, stop: int, threads: int = 0) -> np.ndarray:
+    """`samples[start:stop]` of the 1-D `/raw/samples`, faster for large ranges.
+
+    HDF5 inflates gzip chunks one at a time in the calling thread; here the covering chunks are read
+    raw (`read_direct_chunk`) and inflated by `threads` threads (0: one per CPU) with ISA-L when
+    installed. Same bytes out; any other layout or filter falls back to h5py's own read.
+    """
+    if stop <= start:
+        return np.empty(0, dtype=np.float32)
+    if not _direct_readable(samples):
+        return samples[start:stop]
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    step = samples.chunks[0]
+    first, last = start // step, (stop - 1) // step
+    inflate = _inflate()
+    gzip = samples.compression == "gzip"
+    dsid = samples.id
+
+    def chunk(k: int) -> np.ndarray:
+        mask, raw = dsid.read_direct_chunk((k * step,))
+        data = inflate(raw) if gzip and not (mask & 1) else raw  # mask bit 0: deflate skipped for it
+        return np.frombuffer(data, dtype=np.float32)
+
+    try:
+        ids = range(first, last + 1)
+        if len(ids) > 1:
+            with ThreadPoolExecutor(threads or os.cpu_count() or 1) as pool:
+                parts = list(pool.map(chunk, ids))
+        else:
+            parts = [chunk(first)]
+    except (KeyError, OSError, RuntimeError, ValueError):  # e.g. a chunk never written: h5py has its fill value
+        return samples[start:stop]
+    data = np.concatenate(parts) if len(parts) > 1 else parts[0]
+    offset = start - first * step
+    if data.size < offset + (stop - start):
+        return samples[start:stop]
+    return data[offset:offset + (stop - start)].copy()
+
+
 def iter_raw_records(f: h5py.File, chunk: int = 256, start: int = 0, stop: int | None = None,
                      kind: str | None = None) -> Iterator[tuple[int, list[Segment]]]:
     """Yield (record index, segments) in record order, reading one block of records at a time.
@@ -109,7 +165,7 @@ def iter_raw_records(f: h5py.File, chunk: int = 256, start: int = 0, stop: int |
         offset = seg["offset"][lo:hi]
         length = seg["length"][lo:hi]
         base = int(offset[0])
-        data = samples[base:int(offset[-1] + length[-1])]
+        data = read_samples(samples, base, int(offset[-1] + length[-1]))
         by_record: dict[int, list[Segment]] = {}
         for j in range(hi - lo):
             if kind is not None and kinds[j] != kind:

@@ -44,6 +44,53 @@ def _batches(f: h5py.File, chunk: int) -> Iterator[tuple[int, list[list[Segment]
         yield start, batch
 
 
+def _prefetched(items: Iterator, depth: int = 1) -> Iterator:
+    """`items`, produced one block ahead in a background thread.
+
+    Reading and inflating the next block of raw samples (zlib/ISA-L release the GIL) then overlaps
+    the filtering of this one. The producer stops, and is joined, when the consumer stops early, so
+    the input file is never closed under it.
+    """
+    import queue
+    import threading
+
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def put(entry) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(entry, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put((True, item)):
+                    return
+            put((True, done))
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the consumer
+            put((False, exc))
+
+    worker = threading.Thread(target=produce, name="lvsdctl-prefetch", daemon=True)
+    worker.start()
+    try:
+        while True:
+            ok, item = q.get()
+            if not ok:
+                raise item
+            if item is done:
+                return
+            yield item
+    finally:
+        stop.set()
+        worker.join()
+
+
 class _RecordCopier:
     """Appends selected rows of the input's `/records` to the output's, column by column.
 
@@ -161,7 +208,7 @@ def preprocess(
             write_json_attr(out, "preprocessing", cfg.attrs())
             records = _RecordCopier(f["records"], out)
             bar = _progress(progress, n_total)
-            for start, batch in _batches(f, chunk):
+            for start, batch in _prefetched(_batches(f, chunk)):
                 res = process_batch(batch, cfg, jobs=jobs)
                 n_in += len(batch)
                 reasons.update(res.rejected.values())

@@ -122,3 +122,33 @@ def _peak_mib(tmp_path, n: int) -> float:
 def test_peak_memory_does_not_grow_with_records(tmp_path):
     small, large = _peak_mib(tmp_path, 30), _peak_mib(tmp_path, 300)
     assert large < 1.3 * small + 1.0, (small, large)
+
+
+def test_prefetch_keeps_order_propagates_errors_and_stops_early():
+    from lvsdctl.signal.preprocess import _prefetched
+
+    assert list(_prefetched(iter(range(50)))) == list(range(50))
+
+    def failing():
+        yield 1
+        raise OSError("disk gone")
+
+    gen = _prefetched(failing())
+    assert next(gen) == 1
+    with pytest.raises(OSError, match="disk gone"):
+        next(gen)
+
+    produced = []
+
+    def endless():
+        i = 0
+        while True:
+            produced.append(i)
+            yield i
+            i += 1
+
+    gen = _prefetched(endless())
+    assert next(gen) == 0
+    gen.close()  # the consumer stops: the producer is stopped and joined, not left running
+    count = len(produced)
+    assert count <= 4 and len(produced) == count
