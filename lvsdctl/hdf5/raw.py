@@ -117,26 +117,26 @@ def read_samples(samples: h5py.Dataset, start: int, stop: int, threads: int = 0)
     gzip = samples.compression == "gzip"
     dsid = samples.id
 
-    def chunk(k: int) -> np.ndarray:
+    out = np.empty((last - first + 1) * step, dtype=np.float32)  # inflated straight into place
+
+    def chunk(k: int) -> None:
         mask, raw = dsid.read_direct_chunk((k * step,))
         data = inflate(raw) if gzip and not (mask & 1) else raw  # mask bit 0: deflate skipped for it
-        return np.frombuffer(data, dtype=np.float32)
+        if len(data) != step * 4:
+            raise ValueError("unexpected chunk size")
+        out[(k - first) * step:(k - first + 1) * step] = np.frombuffer(data, dtype=np.float32)
 
     try:
         ids = range(first, last + 1)
         if len(ids) > 1:
             with ThreadPoolExecutor(threads or os.cpu_count() or 1) as pool:
-                parts = list(pool.map(chunk, ids))
+                list(pool.map(chunk, ids))
         else:
-            parts = [chunk(first)]
+            chunk(first)
     except (KeyError, OSError, RuntimeError, ValueError):  # e.g. a chunk never written: h5py has its fill value
         return samples[start:stop]
-    data = np.concatenate(parts) if len(parts) > 1 else parts[0]
     offset = start - first * step
-    if data.size < offset + (stop - start):
-        return samples[start:stop]
-    return data[offset:offset + (stop - start)].copy()
-
+    return out[offset:offset + (stop - start)]  # a view: at most two chunks more are kept alive
 
 def iter_raw_records(f: h5py.File, chunk: int = 256, start: int = 0, stop: int | None = None,
                      kind: str | None = None) -> Iterator[tuple[int, list[Segment]]]:
