@@ -220,7 +220,12 @@ def ingest(
     settings = _Settings(key, echoes, int(window_days), policy, float(threshold), bool(drop_unpaired),
                          bool(keep_patient_id), site, synthetic)
     try:
-        _run(items, state, summary, settings, jobs=jobs, progress=progress, reader=reader, commit_every=commit_every)
+        try:
+            _run(items, state, summary, settings, jobs=jobs, progress=progress, reader=reader,
+                 commit_every=commit_every)
+        except InputError:  # a refusal (e.g. the demo key on real data), not an interruption: nothing to resume
+            state.remove()
+            raise
         nothing = _nothing_to_write(state, summary)
         if not nothing:
             _write_output(out_name, state, summary, key, echo, header)

@@ -351,6 +351,7 @@ def test_demo_secret_refused_for_a_mixed_batch(tmp_path):
     shutil.copy(MUSE[1], d / "real.xml")
     with pytest.raises(InputError, match="1 of the accepted ECGs"):
         ingest([d], tmp_path / "m.h5", demo_secret=True, progress=False)
+    assert not state_dir_for(tmp_path / "m.h5").exists()  # a refusal leaves nothing to resume
     s = ingest([d], tmp_path / "m.h5", demo_secret=True, synthetic=True, progress=False)  # user's assertion
     assert s.synthetic and s.synthetic_records == 1
 
