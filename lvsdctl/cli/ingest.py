@@ -107,6 +107,12 @@ def ingest_command(
         warn(note)
     if not quiet:
         err.print(_summary_table(summary))
+        # Rejected files as plain lines, never cut to the terminal's width: the path is what users need.
+        for r in summary.rejects[:10]:
+            err.print(f"[red]rejected[/] {r.path}: {r.reason}", markup=True, highlight=False, soft_wrap=True)
+        if len(summary.rejects) > 10:
+            err.print(f"... and {len(summary.rejects) - 10} more rejected: see {summary.rejects_csv}",
+                      highlight=False, soft_wrap=True)
     if json_out:
         emit_json(summary.to_dict())
     if strict and summary.rejected:
@@ -139,10 +145,6 @@ def _summary_table(summary):
     if summary.synthetic:
         t.add_row("synthetic data", "yes")
     t.add_row("files per second", f"{summary.files_per_second:.0f}")
-    for r in summary.rejects[:10]:
-        t.add_row(f"[red]rejected[/] {r.path}", r.reason)
-    if len(summary.rejects) > 10:
-        t.add_row(f"... {len(summary.rejects) - 10} more rejected", summary.rejects_csv or "")
     if summary.rejects_csv:
         t.add_row("rejects report", summary.rejects_csv)
     return t
