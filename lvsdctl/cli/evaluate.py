@@ -89,6 +89,9 @@ def predict_cmd(
                       device=device.value, secret_file=secret_file, demo_secret=demo_secret, jobs=jobs)
     for r in summary.get("rejected", []):  # shown even with -q: a file left out must never go unnoticed
         err.print(f"[yellow]rejected[/] {r['path']}: {r['reason']}", markup=True, highlight=False)
+    for reason, count in summary.get("not_preprocessable", {}).items():
+        err.print(f"[yellow]not scored[/] {count} ECG(s) read but not preprocessable for this model: {reason}",
+                  markup=True, highlight=False)
     if not quiet and "inputs" in summary:
         err.print(f"inputs = accepted + rejected + duplicates: {summary['inputs']} = {summary['accepted']} + "
                   f"{len(summary['rejected'])} + {summary['duplicates']}"

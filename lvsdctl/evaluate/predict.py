@@ -91,8 +91,9 @@ def is_lvsdctl_file(path: str) -> bool:
 def prepare_exports(inputs: list[str], model_path: str, workdir: str | Path, *, secret_file: str | None = None,
                     demo_secret: bool = False, jobs: int = 1, rejects: str | None = None):
     """Ingest ECG exports (XML, DICOM, WFDB, ... files or folders) and preprocess them exactly as the model
-    expects (its recorded layout, rate, filter and normalisation); returns the temporary `ecg` file and
-    the ingest summary (every rejected file with its reason; the report goes to `rejects` if given)."""
+    expects (its recorded layout, rate, filter and normalisation); returns the temporary `ecg` file, the
+    ingest summary (every rejected file with its reason; the report goes to `rejects` if given) and the
+    preprocess summary (ECGs read but not usable by this model, e.g. too short, by reason)."""
     from lvsdctl.hdf5 import open_input
     from lvsdctl.io.ingest import ingest
     from lvsdctl.models.checkpoint import read_meta
@@ -109,10 +110,11 @@ def prepare_exports(inputs: list[str], model_path: str, workdir: str | Path, *, 
     summary = ingest(inputs, raw, secret=secret_file, demo_secret=demo_secret, jobs=jobs, progress=False,
                      rejects=rejects)
     filt = prep["filter"]
-    preprocess(str(raw), str(ecg), layout=prep["layout"], fs=float(prep["fs"]),
-               filter=FilterSpec.from_json(filt) if isinstance(filt, dict) else filt,
-               resample=prep.get("resample", "linear"), normalise=prep.get("normalisation", "none"), progress=False)
-    return str(ecg), summary
+    pre = preprocess(str(raw), str(ecg), layout=prep["layout"], fs=float(prep["fs"]),
+                     filter=FilterSpec.from_json(filt) if isinstance(filt, dict) else filt,
+                     resample=prep.get("resample", "linear"), normalise=prep.get("normalisation", "none"),
+                     progress=False)
+    return str(ecg), summary, pre
 
 
 def predict(model_path: str, data: str | list[str], output: str, *, threshold: str = "0.5",
@@ -133,13 +135,13 @@ def predict(model_path: str, data: str | list[str], output: str, *, threshold: s
     pol = parse_policy(threshold)
     inputs = [data] if isinstance(data, (str, Path)) else [str(d) for d in data]
     with tempfile.TemporaryDirectory(prefix="lvsdctl-predict-") as tmp:
-        ingested = None
+        ingested = prepared = None
         if len(inputs) == 1 and is_lvsdctl_file(inputs[0]):
             data_path = inputs[0]
         else:
             # rejected exports are listed beside the output, as `ingest` does
             rejects = None if output == "-" else f"{output}.rejects.csv"
-            data_path, ingested = prepare_exports(inputs, model_path, tmp, secret_file=secret_file,
+            data_path, ingested, prepared = prepare_exports(inputs, model_path, tmp, secret_file=secret_file,
                                                   demo_secret=demo_secret, jobs=jobs, rejects=rejects)
         scored = score_file(model_path, data_path, sets=sets, batch_size=batch_size, device=device,
                             progress=progress)
@@ -161,7 +163,7 @@ def predict(model_path: str, data: str | list[str], output: str, *, threshold: s
     if ingested is not None:
         summary.update(inputs=ingested.inputs, accepted=ingested.accepted, duplicates=ingested.duplicates,
                        rejected=[{"path": r.path, "reason": r.reason} for r in ingested.rejects],
-                       rejects_csv=ingested.rejects_csv)
+                       rejects_csv=ingested.rejects_csv, not_preprocessable=prepared["rejected_reasons"])
     return summary
 
 

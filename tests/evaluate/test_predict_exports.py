@@ -69,3 +69,19 @@ def test_rejected_exports_are_listed_and_counted(exports, model_and_secret, tmp_
                                    "--secret-file", str(secret), "--device", "cpu"])
     assert res.exit_code == 3 and "no ECG was accepted" in res.stderr
     assert not (tmp_path / "none.h5").exists()
+
+
+def test_exports_too_short_for_the_model_are_reported_not_scored(exports, model_and_secret, tmp_path):
+    import wfdb
+
+    from lvsdctl.evaluate.predict import predict
+
+    leads = ["I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6"]
+    short = np.random.default_rng(0).normal(0, 0.1, size=(1000, 12))  # 2 s at 500 Hz: the model needs 10 s
+    wfdb.wrsamp("short", fs=500, units=["mV"] * 12, sig_name=leads, p_signal=short, fmt=["16"] * 12,
+                write_dir=str(tmp_path))
+    summary = predict(str(tmp_path / "m.h5"), [exports[0], str(tmp_path / "short.hea")], str(tmp_path / "p.h5"),
+                      secret_file=str(tmp_path / "site.secret"), device="cpu")
+    assert summary["accepted"] == 2 and summary["ecgs"] == 1
+    assert sum(summary["not_preprocessable"].values()) == 1
+    assert "too short" in next(iter(summary["not_preprocessable"]))
