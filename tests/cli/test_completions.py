@@ -22,3 +22,11 @@ def test_bash_completion_script_is_valid_bash(tmp_path):
     drive = f"source {script}; COMP_WORDS=(lvsdctl ''); COMP_CWORD=1; _lvsdctl; echo ${{COMPREPLY[@]}}"
     out = subprocess.run(["bash", "-c", drive], capture_output=True, text=True, check=True).stdout
     assert "--version" not in out
+    assert {"ingest", "preprocess", "split", "train", "finetune", "evaluate", "stats", "explain"} <= set(out.split())
+    # ... and `lvsdctl train --mo<TAB>` offers that command's own options, `lvsdctl stats <TAB>` its subcommands.
+    drive = f"source {script}; COMP_WORDS=(lvsdctl train --mo); COMP_CWORD=2; _lvsdctl; echo ${{COMPREPLY[@]}}"
+    out = subprocess.run(["bash", "-c", drive], capture_output=True, text=True, check=True).stdout
+    assert set(out.split()) == {"--model", "--model-option"}
+    drive = f"source {script}; COMP_WORDS=(lvsdctl stats ''); COMP_CWORD=2; _lvsdctl; echo ${{COMPREPLY[@]}}"
+    out = subprocess.run(["bash", "-c", drive], capture_output=True, text=True, check=True).stdout
+    assert set(out.split()) == {"cohort", "compare"}
