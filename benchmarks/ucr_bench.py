@@ -121,7 +121,6 @@ def main(argv=None) -> None:
 
     import torch
 
-    torch.set_num_threads(max(1, torch.get_num_threads()))
     print(f"UCR datasets through lvsdctl's engine, --preset published, {args.epochs_scale:g} x the published "
           f"epochs, seed {args.seed}, InceptionTime ensemble {args.inception_ensemble or 5}, "
           f"CPU ({torch.get_num_threads()} threads)")

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import sys
 from typing import Any
 
@@ -30,11 +29,6 @@ def _clean(obj: Any) -> Any:
     if isinstance(obj, (str, int, float, bool)) or obj is None:
         return obj
     return str(obj)
-
-
-def reporting_rank() -> bool:
-    """True except in the non-zero ranks of a torchrun launch: one process reports, not N."""
-    return os.environ.get("RANK", "0") == "0"
 
 
 def emit_json(obj: Any) -> None:

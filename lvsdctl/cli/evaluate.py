@@ -17,7 +17,9 @@ def _split_list(text: Optional[str]) -> Optional[list[str]]:
     return [t.strip() for t in text.split(",") if t.strip()] if text else None
 
 
-@app.command("evaluate", short_help="Score a model on the validation sets: Table 2 metrics with patient-bootstrap CIs, calibration.", help=(
+@app.command("evaluate", short_help=(
+    "Score a model on the validation sets: Table 2 metrics with patient-bootstrap CIs, calibration."
+), help=(
     "Score a model on the validation sets: accuracy, sensitivity, specificity, PPV, NPV, F1, AUROC, AUPRC "
     "(LVSD positive) with 95% CIs from a patient bootstrap, calibration, an 'Average' row, like Table 2.\n\n"
     "Example: lvsdctl evaluate ssff.h5 split.h5 -o ssff-eval.h5 --threshold youden --report report.md "
@@ -61,7 +63,9 @@ def evaluate_cmd(
                                    for s, c in ev.calibration.items()}})
 
 
-@app.command("predict", short_help="Score ECGs (an ecg file or exports) with a model into a predictions file.", help=(
+@app.command("predict", short_help=(
+    "Score ECGs (an ecg file or exports) with a model into a predictions file."
+), help=(
     "Score ECGs with a model: per-ECG LVSD probability and the call at a threshold, into a 'predictions' "
     "file that `lvsdctl stats compare --per-ecg` and your own scripts read. The ECGs are a preprocessed "
     "'ecg' file, or exports (MUSE XML, DICOM, ... files or folders) that are ingested and preprocessed "
@@ -93,9 +97,9 @@ def predict_cmd(
         err.print(f"[yellow]not scored[/] {count} ECG(s) read but not preprocessable for this model: {reason}",
                   markup=True, highlight=False)
     if not quiet and "inputs" in summary:
+        where = f" (rejects in {summary['rejects_csv']})" if summary["rejected"] and summary["rejects_csv"] else ""
         err.print(f"inputs = accepted + rejected + duplicates: {summary['inputs']} = {summary['accepted']} + "
-                  f"{len(summary['rejected'])} + {summary['duplicates']}"
-                  + (f" (rejects in {summary['rejects_csv']})" if summary['rejected'] and summary['rejects_csv'] else ""))
+                  f"{len(summary['rejected'])} + {summary['duplicates']}{where}")
     if not quiet:
         err.print(f"{summary['ecgs']} ECGs scored, {summary['predicted_lvsd']} called LVSD at threshold "
                   f"{summary['threshold']:.4g} ({summary['threshold_origin']}) -> {output}")

@@ -21,7 +21,9 @@ from lvsdctl.cli.options import (
 )
 
 
-@app.command("finetune", short_help="Fine-tune ECG-FM for LVSD: the study's strategies (--freeze, --sequential).", help=(
+@app.command("finetune", short_help=(
+    "Fine-tune ECG-FM for LVSD: the study's strategies (--freeze, --sequential)."
+), help=(
     "Fine-tune the ECG-FM foundation model for LVSD: a 4->12 channel projection, the ECG-FM encoder, mean "
     "pooling and a linear head, trained with Adam for 60 epochs (the study's recipe).\n\n"
     "Weights: the official files from huggingface.co/wanglab/ecg-fm in $LVSDCTL_WEIGHTS_DIR "
@@ -61,8 +63,9 @@ def finetune_cmd(
     json_out: Json = False,
     quiet: Quiet = False,
 ) -> None:
-    from lvsdctl.cli.console import emit_json, err, reporting_rank
+    from lvsdctl.cli.console import emit_json, err
     from lvsdctl.train.finetune import all_strategies as run_all, finetune
+    from lvsdctl.train.distributed import from_env
 
     options = dict(backbone=backbone, size=size, segments=segments, zscore=zscore, proj_kernel=proj_kernel,
                    checkpoint_activations=checkpoint_activations, train_split=train_split,
@@ -75,7 +78,7 @@ def finetune_cmd(
             raise InputError("--all-strategies picks --freeze/--sequential/weights itself and resumes on its own; "
                              "drop those options")
         summaries = run_all(data, output, **options)
-        if not reporting_rank():
+        if not from_env().is_main:  # under torchrun one process reports, not N
             return
         if not quiet:
             for s in summaries:
@@ -86,7 +89,7 @@ def finetune_cmd(
         return
     summary = finetune(data, output, weights=weights, sequential=sequential, freeze=freeze,
                        from_scratch=from_scratch, resume=resume, **options)
-    if not reporting_rank():
+    if not from_env().is_main:  # under torchrun one process reports, not N
         return
     if not quiet:
         last = summary["last_epoch"]

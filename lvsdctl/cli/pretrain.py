@@ -19,7 +19,9 @@ from lvsdctl.cli.options import (
 )
 
 
-@app.command("pretrain", short_help="Self-supervised ECG-FM pretraining on unlabelled ECGs (wav2vec 2.0 + CMSC + RLM).", help=(
+@app.command("pretrain", short_help=(
+    "Self-supervised ECG-FM pretraining on unlabelled ECGs (wav2vec 2.0 + CMSC + RLM)."
+), help=(
     "Pretrain an ECG-FM backbone on unlabelled ECGs with ECG-FM's own objective: wav2vec 2.0 contrastive loss "
     "on span-masked 5 s segments (Gumbel quantizer, 100 negatives), CMSC between the two halves of each "
     "10 s ECG, and random lead masking. Labels are not used.\n\n"
@@ -49,13 +51,14 @@ def pretrain_cmd(
     json_out: Json = False,
     quiet: Quiet = False,
 ) -> None:
-    from lvsdctl.cli.console import emit_json, err, reporting_rank
+    from lvsdctl.cli.console import emit_json, err
     from lvsdctl.train.pretrain.api import pretrain
+    from lvsdctl.train.distributed import from_env
 
     summary = pretrain(data, output, size=size, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
                        device=device.value, resume=resume, export=export_fairseq, progress=not quiet,
                        split=sets or None, workers=workers, amp=amp)
-    if not reporting_rank():
+    if not from_env().is_main:  # under torchrun one process reports, not N
         return
     if not quiet:
         first, last = summary["first_epoch"], summary["last_epoch"]

@@ -75,9 +75,8 @@ def split_command(
              f"(--straddle {report['straddle_policy']})")
     if not report["assigned"]:
         sites = ", ".join(f"{k or '(none)'} ({v})" for k, v in list(report["data_sites"].items())[:10])
-        labelled = report["records"] - report["unlabelled_excluded"] - report["unmatched"]
-        why = ("every ECG matched is unlabelled (ingest with --echo, or --include-unlabelled)" if not labelled and
-               report["unlabelled_excluded"] else f"no ECG matches the design's rules; sites in the data: {sites}")
+        why = ("every ECG matched is unlabelled (ingest with --echo, or --include-unlabelled)"
+               if report["unlabelled_excluded"] else f"no ECG matches the design's rules; sites in the data: {sites}")
         warn(f"no ECG was assigned to a set: {why}. A design file names your sites and dates (see --help).")
     if not quiet:
         err.print(_table1(report))

@@ -89,8 +89,9 @@ def train_cmd(
     json_out: Json = False,
     quiet: Quiet = False,
 ) -> None:
-    from lvsdctl.cli.console import emit_json, err, reporting_rank
+    from lvsdctl.cli.console import emit_json, err
     from lvsdctl.train.baseline import train
+    from lvsdctl.train.distributed import from_env
 
     summary = train(
         data,
@@ -116,7 +117,7 @@ def train_cmd(
         device=device.value,
         seed=seed,
     )
-    if not reporting_rank():
+    if not from_env().is_main:  # under torchrun one process reports, not N
         return
     if not quiet:
         kept = summary["kept_epoch_metrics"]

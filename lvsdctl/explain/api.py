@@ -98,8 +98,9 @@ def load_export(path: str | Path, pre: dict) -> np.ndarray:
     return res.signals[0]
 
 
-def load_dataset_record(path: str, record_id: str, pre: dict, model_path: str) -> tuple[np.ndarray, dict]:
-    """One record of an `ecg` file, checked against the model's preprocessing."""
+def load_dataset_record(path: str, record_id: str, pre: dict, model_path: str) -> tuple[np.ndarray, dict, bool]:
+    """One record of an `ecg` file, checked against the model's preprocessing, and whether the file is
+    synthetic."""
     from lvsdctl.data.dataset import read_preprocessing
     from lvsdctl.hdf5 import open_input, read_records
     from lvsdctl.models.checkpoint import check_preprocessing
@@ -111,22 +112,14 @@ def load_dataset_record(path: str, record_id: str, pre: dict, model_path: str) -
         if not len(rows):
             raise InputError(f"{path}: no record with id {record_id!r}")
         row = int(rows[0])
-        return f["signals"][row], df.iloc[row].to_dict()
+        return f["signals"][row], df.iloc[row].to_dict(), bool(f.attrs.get("synthetic", False))
 
 
 def _is_synthetic_export(path: str | Path) -> bool:
-    from lvsdctl.io.ingest_worker import SYNTHETIC_MARKERS
+    from lvsdctl.io.ingest_worker import MARKER_SPAN, has_synthetic_marker
 
     with open(path, "rb") as fh:
-        head = fh.read(4096)
-    return any(m in head for m in SYNTHETIC_MARKERS)
-
-
-def _is_synthetic_dataset(path: str) -> bool:
-    from lvsdctl.hdf5 import open_input
-
-    with open_input(path) as f:
-        return bool(f.attrs.get("synthetic", False))
+        return has_synthetic_marker(fh.read(MARKER_SPAN))
 
 
 def explain_array(model, x: np.ndarray, layout: str, fs: float, method: str = "deeplift") -> Explanation:
@@ -184,9 +177,8 @@ def explain(source: str, *, model_path: str | None = None, record: str | None = 
     if not pre.get("layout"):
         raise MismatchError(f"{model_path}: the checkpoint does not record the preprocessing it expects")
     if record is not None:
-        x, rec = load_dataset_record(source, record, pre, model_path)
+        x, rec, synthetic = load_dataset_record(source, record, pre, model_path)
         label = int(rec.get("label", -1))
-        synthetic = _is_synthetic_dataset(source)
     else:
         if str(source).endswith((".h5", ".hdf5")):
             raise InputError(f"{source}: an HDF5 dataset needs --record ID (or --set NAME with -o for a cohort)")

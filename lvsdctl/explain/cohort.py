@@ -14,6 +14,7 @@ from lvsdctl.errors import InputError
 from lvsdctl.explain.api import lead_pieces
 from lvsdctl.explain.attribute import attribute
 from lvsdctl.explain.waves import WAVES, delineate, wave_shares
+from lvsdctl.io.record import LEADS12
 from lvsdctl.signal.layout import RHYTHM_KEY
 
 GROUPS = ("TP", "FN", "FP", "TN", "unlabelled")
@@ -49,8 +50,6 @@ def explain_cohort(data_path: str, *, model_path: str, output: str, split: str |
             raise InputError(f"{data_path}: no ECG in set {split!r} (sets: {', '.join(sets) or 'none: run split'})")
         if limit:
             rows = rows[:limit]
-        from lvsdctl.io.record import LEADS12
-
         leads = [*LEADS12, RHYTHM_KEY]  # the standard order, rhythm strip last
         n = len(rows)
         lead_abs = np.zeros((n, len(leads)), dtype=np.float64)

@@ -25,7 +25,7 @@ from lvsdctl.io.record import ECGRecord
 #: The marker every `lvsdctl synth` export carries near its start (the MUSE files' opening comment
 #: "SYNTHETIC ECG written by lvsdctl-synth", the digitised files' `digitiser="lvsdctl-synth"`).
 SYNTHETIC_MARKERS = (b"lvsdctl-synth",)
-_MARKER_SPAN = 8192
+MARKER_SPAN = 8192
 _MAX_REASON = 300
 
 _READER: Callable[[str], ECGRecord] | None = None
@@ -83,6 +83,11 @@ def one_line(text: str) -> str:
     return text if len(text) <= _MAX_REASON else text[: _MAX_REASON - 3] + "..."
 
 
+def has_synthetic_marker(head: bytes) -> bool:
+    """Whether the first MARKER_SPAN bytes of a file carry the marker `lvsdctl synth` writes."""
+    return any(m in head[:MARKER_SPAN] for m in SYNTHETIC_MARKERS)
+
+
 def hash_one(path: str) -> tuple[str, bool, str]:
     """(sha256, carries the synthetic marker, error reason or "")."""
     h = hashlib.sha256()
@@ -91,8 +96,8 @@ def hash_one(path: str) -> tuple[str, bool, str]:
         if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO or a device would block or never end
             return "", False, "not a regular file"
         with open(path, "rb") as fh:
-            head = fh.read(_MARKER_SPAN)
-            synthetic = any(m in head for m in SYNTHETIC_MARKERS)
+            head = fh.read(MARKER_SPAN)
+            synthetic = has_synthetic_marker(head)
             h.update(head)
             for block in iter(lambda: fh.read(1 << 20), b""):
                 h.update(block)
