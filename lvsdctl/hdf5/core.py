@@ -25,8 +25,9 @@ import numpy as np
 from lvsdctl import __version__
 from lvsdctl.errors import FormatError, InputError
 
-#: The version of the file family this lvsdctl writes (and the newest it reads).
-FORMAT_VERSION = 1
+#: The version of the file family this lvsdctl writes (and the newest it reads). 2: `ecg-raw` files keep
+#: integer-coded segments as int16 in `/raw/counts` with a per-segment `scale` (version 1 files are read too).
+FORMAT_VERSION = 2
 
 #: What each kind of file holds (docs/formats.md has the full layout).
 KINDS = {

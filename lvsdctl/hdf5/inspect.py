@@ -13,7 +13,7 @@ def describe(path: str) -> dict:
         arrays: dict[str, list[int]] = {}
 
         def visit(name: str, obj) -> None:
-            if isinstance(obj, h5py.Dataset) and obj.ndim >= 2 or name in ("raw/samples",):
+            if isinstance(obj, h5py.Dataset) and obj.ndim >= 2 or name in ("raw/samples", "raw/counts"):
                 arrays[name] = list(obj.shape)
 
         f.visititems(visit)

@@ -1,8 +1,12 @@
 """Raw ECG storage: every segment at its native rate, concatenated in one chunked array.
 
-Layout (kind `ecg-raw`): `/raw/samples` float32 millivolts, and the segment table
-`/raw/segments/{record, lead, kind, t0, fs, offset, length}`, sorted by record. One representation
-covers native 12-lead ECGs, the study's digitised printouts (13 pieces at 13 rates) and median beats.
+Layout (kind `ecg-raw`): two sample streams, `/raw/samples` (float32 millivolts) and `/raw/counts`
+(int16 codes of formats that store integers, such as MUSE), and the segment table
+`/raw/segments/{record, lead, kind, t0, fs, offset, length, scale}`, sorted by record. A segment with
+`scale` 0 lies in `/raw/samples`; with `scale` > 0 in `/raw/counts`, and its millivolts are
+float32(code x scale). Files of format version 1 have no `/raw/counts` and no `scale`: every segment
+is float32. One representation covers native 12-lead ECGs, the study's digitised printouts (13 pieces
+at 13 rates) and median beats.
 """
 
 from __future__ import annotations
@@ -13,59 +17,69 @@ import h5py
 import numpy as np
 import pandas as pd
 
+from lvsdctl.errors import FormatError
 from lvsdctl.hdf5.deflate import decompress
 from lvsdctl.hdf5.records import write_records
-from lvsdctl.io.record import Segment
+from lvsdctl.io.record import Segment, counts_to_mv
 
 _STR = h5py.string_dtype(encoding="utf-8")
 _CHUNK = 1 << 16  # samples per HDF5 chunk: about one 12-lead 10 s ECG at 500 Hz
 
 
 class RawWriter:
-    """Appends ECGs' segments to an open `ecg-raw` file, buffering so writes are large."""
+    """Appends ECGs' segments to an open `ecg-raw` file, buffering so writes are large.
+
+    Segments given as int16 counts (`Segment.counts`) are stored as such in `/raw/counts`, the others as
+    float32 in `/raw/samples`.
+    """
 
     def __init__(self, f: h5py.File, flush_samples: int = 1 << 22):
         group = f.create_group("raw")
-        self._samples = group.create_dataset(
-            "samples", shape=(0,), maxshape=(None,), dtype="float32", chunks=(_CHUNK,),
-            compression="gzip", compression_opts=1,
-        )
+        self._streams = [
+            group.create_dataset(name, shape=(0,), maxshape=(None,), dtype=dtype, chunks=(_CHUNK,),
+                                 compression="gzip", compression_opts=1)
+            for name, dtype in (("samples", "float32"), ("counts", "int16"))
+        ]
         self._group = group
-        self._buffer: list[np.ndarray] = []
-        self._buffered = 0
-        self._written = 0
+        self._buffer: list[list[np.ndarray]] = [[], []]
+        self._buffered = [0, 0]
+        self._written = [0, 0]
         self._flush_at = flush_samples
-        self._table: dict[str, list] = {k: [] for k in ("record", "lead", "kind", "t0", "fs", "offset", "length")}
+        self._table: dict[str, list] = {k: [] for k in SEGMENT_TYPES}
         self.n_records = 0
 
     def append(self, segments: list[Segment]) -> int:
         """Add one ECG; returns its record index."""
         index = self.n_records
         for seg in segments:
-            sig = np.asarray(seg.signal, dtype=np.float32).ravel()
+            coded = seg.counts is not None
+            data = (np.asarray(seg.counts, dtype=np.int16) if coded
+                    else np.asarray(seg.signal, dtype=np.float32)).ravel()
             t = self._table
             t["record"].append(index)
             t["lead"].append(seg.lead)
             t["kind"].append(seg.kind)
             t["t0"].append(float(seg.t0))
             t["fs"].append(float(seg.fs))
-            t["offset"].append(self._written + self._buffered)
-            t["length"].append(len(sig))
-            self._buffer.append(sig)
-            self._buffered += len(sig)
+            t["offset"].append(self._written[coded] + self._buffered[coded])
+            t["length"].append(len(data))
+            t["scale"].append(float(seg.scale) if coded else 0.0)
+            self._buffer[coded].append(data)
+            self._buffered[coded] += len(data)
         self.n_records += 1
-        if self._buffered >= self._flush_at:
+        if sum(self._buffered) >= self._flush_at:
             self._flush()
         return index
 
     def _flush(self) -> None:
-        if not self._buffered:
-            return
-        data = np.concatenate(self._buffer)
-        self._samples.resize((self._written + len(data),))
-        self._samples[self._written:] = data
-        self._written += len(data)
-        self._buffer, self._buffered = [], 0
+        for k, ds in enumerate(self._streams):
+            if not self._buffered[k]:
+                continue
+            data = np.concatenate(self._buffer[k])
+            ds.resize((self._written[k] + len(data),))
+            ds[self._written[k]:] = data
+            self._written[k] += len(data)
+            self._buffer[k], self._buffered[k] = [], 0
 
     def finish(self, records: pd.DataFrame) -> None:
         """Flush samples, write the segment table and `/records` (one row per appended ECG)."""
@@ -73,9 +87,7 @@ class RawWriter:
             raise ValueError(f"{len(records)} metadata rows for {self.n_records} ECGs")
         self._flush()
         seg = self._group.create_group("segments", track_order=True)
-        types = {"record": "int64", "lead": _STR, "kind": _STR, "t0": "float64", "fs": "float64",
-                 "offset": "int64", "length": "int64"}
-        for key, dtype in types.items():
+        for key, dtype in SEGMENT_TYPES.items():
             values = self._table[key]
             data = np.array(values, dtype=object if dtype is _STR else dtype)
             kwargs = {"chunks": True, "compression": "gzip", "compression_opts": 1} if len(data) else {}
@@ -83,22 +95,27 @@ class RawWriter:
         write_records(self._group.file, records)
 
 
+#: The segment table's columns and their types.
+SEGMENT_TYPES = {"record": "int64", "lead": _STR, "kind": _STR, "t0": "float64", "fs": "float64",
+                 "offset": "int64", "length": "int64", "scale": "float64"}
+
+
 def _direct_readable(samples: h5py.Dataset) -> bool:
     """True when every chunk of `samples` is a plain deflate (or unfiltered) stream we can decode."""
     return (samples.ndim == 1 and samples.chunks is not None and samples.compression in (None, "gzip")
             and not samples.shuffle and not samples.fletcher32 and samples.scaleoffset is None
-            and samples.dtype == np.float32)
+            and samples.dtype in (np.float32, np.int16))
 
 
 def read_samples(samples: h5py.Dataset, start: int, stop: int, threads: int = 0) -> np.ndarray:
-    """`samples[start:stop]` of the 1-D `/raw/samples`, faster for large ranges.
+    """`samples[start:stop]` of the 1-D `/raw/samples` or `/raw/counts`, faster for large ranges.
 
     HDF5 inflates gzip chunks one at a time in the calling thread; here the covering chunks are read
     raw (`read_direct_chunk`) and inflated by `threads` threads (0: one per CPU) with ISA-L when
     installed. Same bytes out; any other layout or filter falls back to h5py's own read.
     """
     if stop <= start:
-        return np.empty(0, dtype=np.float32)
+        return np.empty(0, dtype=samples.dtype)
     if not _direct_readable(samples):
         return samples[start:stop]
     import os
@@ -109,14 +126,15 @@ def read_samples(samples: h5py.Dataset, start: int, stop: int, threads: int = 0)
     gzip = samples.compression == "gzip"
     dsid = samples.id
 
-    out = np.empty((last - first + 1) * step, dtype=np.float32)  # inflated straight into place
+    dtype = samples.dtype
+    out = np.empty((last - first + 1) * step, dtype=dtype)  # inflated straight into place
 
     def chunk(k: int) -> None:
         mask, raw = dsid.read_direct_chunk((k * step,))
         data = decompress(raw) if gzip and not (mask & 1) else raw  # mask bit 0: deflate skipped for it
-        if len(data) != step * 4:
+        if len(data) != step * dtype.itemsize:
             raise ValueError("unexpected chunk size")
-        out[(k - first) * step:(k - first + 1) * step] = np.frombuffer(data, dtype=np.float32)
+        out[(k - first) * step:(k - first + 1) * step] = np.frombuffer(data, dtype=dtype)
 
     try:
         ids = range(first, last + 1)
@@ -143,7 +161,8 @@ def iter_raw_records(f: h5py.File, chunk: int = 256, start: int = 0, stop: int |
     n = int(f["records"].attrs.get("n", len(f["records/record_id"]))) if "records" in f else (
         int(record.max()) + 1 if len(record) else 0)
     stop = n if stop is None else min(stop, n)
-    samples = f["raw/samples"]
+    streams = (f["raw/samples"], f["raw/counts"] if "raw/counts" in f else None)
+    has_scale = "scale" in seg  # format version 1: no scale, every segment float32
     for block in range(start, stop, chunk):
         end = min(block + chunk, stop)
         lo, hi = np.searchsorted(record, [block, end])
@@ -157,15 +176,29 @@ def iter_raw_records(f: h5py.File, chunk: int = 256, start: int = 0, stop: int |
         fs = seg["fs"][lo:hi]
         offset = seg["offset"][lo:hi]
         length = seg["length"][lo:hi]
-        base = int(offset[0])
-        data = read_samples(samples, base, int(offset[-1] + length[-1]))
+        scale = seg["scale"][lo:hi] if has_scale else np.zeros(hi - lo)
+        coded = scale > 0
+        data, base = [], []
+        for k, ds in enumerate(streams):  # each stream's range covering this block's segments
+            mine = coded == bool(k)
+            if not mine.any():
+                data.append(None)
+                base.append(0)
+                continue
+            if ds is None:
+                raise FormatError(f"{f.filename}: segments with a scale but no /raw/counts")
+            a, b = int(offset[mine].min()), int((offset[mine] + length[mine]).max())
+            data.append(read_samples(ds, a, b))
+            base.append(a)
         by_record: dict[int, list[Segment]] = {}
         for j in range(hi - lo):
             if kind is not None and kinds[j] != kind:
                 continue
-            a = int(offset[j]) - base
+            k = int(coded[j])
+            a = int(offset[j]) - base[k]
+            piece = data[k][a:a + int(length[j])]
+            signal = counts_to_mv(piece, float(scale[j])) if k else piece
             by_record.setdefault(int(record[lo + j]), []).append(
-                Segment(lead=leads[j], signal=data[a:a + int(length[j])], fs=float(fs[j]),
-                        t0=float(t0[j]), kind=kinds[j]))
+                Segment(lead=leads[j], signal=signal, fs=float(fs[j]), t0=float(t0[j]), kind=kinds[j]))
         for i in range(block, end):
             yield i, by_record.get(i, [])

@@ -35,11 +35,13 @@ from lvsdctl.io.echo import EchoTable, read_echo_table
 from lvsdctl.io.ingest_inputs import InputFile, expand_inputs
 from lvsdctl.io.ingest_state import COMPRESSION, IngestState, state_dir_for
 from lvsdctl.io.ingest_worker import (
+    close_slots,
     hash_chunk,
     hash_one,
     init_pool_worker,
     init_worker,
     make_transfer_dir,
+    open_slots,
     ordered_map,
     parse_chunk,
     receive,
@@ -277,9 +279,10 @@ def _run(items: list[InputFile], state: IngestState, summary: IngestSummary, cfg
          progress: bool, reader, commit_every: int) -> None:
     """Hash, classify, parse, pair and commit every input; fills the counts of `summary`."""
     done = {e["sha256"]: e for e in state.entries}
-    pool = transfer = None
+    pool = transfer = slots = None
     if jobs > 1 and len(items) > 1:
         transfer = make_transfer_dir()
+        slots = open_slots(max(2, 3 * jobs))  # before the fork: the workers share these pages
         ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
         # started before any progress-bar thread exists (fork and threads do not mix)
         pool = ctx.Pool(jobs, initializer=init_pool_worker, initargs=(reader, transfer))
@@ -318,8 +321,10 @@ def _run(items: list[InputFile], state: IngestState, summary: IngestSummary, cfg
                     to_parse.append((it.path, sha, marker))
         # 2. parse in input order and commit block by block
         block: list[tuple[str, str, bool, tuple]] = []
-        results = ordered_map(parse_chunk, [p for p, _, _ in to_parse], pool, chunk=8)
+        results = ordered_map(parse_chunk, [p for p, _, _ in to_parse], pool, chunk=8, slots=slots)
         for (path, sha, marker), result in zip(to_parse, results):
+            if result[0] == "ok":  # samples out of the worker's slot now: the slot is reused after this task
+                result = (*result[:2], receive(result[2]), *result[3:])
             block.append((path, sha, marker, result))
             summary.parsed += 1
             bar.advance()
@@ -344,6 +349,7 @@ def _run(items: list[InputFile], state: IngestState, summary: IngestSummary, cfg
             pool.join()
         if transfer is not None:
             shutil.rmtree(transfer, ignore_errors=True)
+        close_slots()
     summary.synthetic = summary.synthetic_records > 0 if cfg.synthetic is None else bool(cfg.synthetic)
     _check_demo_key(summary, cfg)
 
@@ -400,7 +406,6 @@ def _commit(block, state: IngestState, summary: IngestSummary, cfg: _Settings) -
             _reject(summary, path, r[1], sha)
             continue
         _, meta, sig, segments = r
-        sig = receive(sig)
         is_synthetic = bool(meta["synthetic"] or marker)
         row = {
             "record_id": sha[:16],

@@ -3,9 +3,10 @@
 The state lives in `<output>.ingest-state/` beside the output and is removed when the output is
 complete:
 
-- `samples.h5`: the accepted ECGs' samples, appended block by block (float32 mV, chunked and
-  compressed as `/raw/samples` of the final `ecg-raw` file will be, so the final file copies the
-  compressed chunks as they are instead of compressing everything twice);
+- `samples.h5`: the accepted ECGs' samples, appended block by block in two streams: `samples` (float32
+  mV) and `counts` (int16 codes, for formats that store integers), chunked and compressed as
+  `/raw/samples` and `/raw/counts` of the final `ecg-raw` file will be, so the final file copies the
+  compressed chunks as they are instead of compressing everything twice;
 - `journal.jsonl`: a header line (the settings that shape the records: key id, echo table hash,
   window, policy, threshold...) then one line per finished input file, by SHA-256: accepted (with its
   `/records` row, already pseudonymised, and its segment table) or rejected (with the reason).
@@ -31,9 +32,10 @@ import numpy as np
 
 from lvsdctl.errors import InputError
 from lvsdctl.hdf5.deflate import compress as _compress
+from lvsdctl.hdf5.raw import SEGMENT_TYPES
 
 
-STATE_VERSION = 1
+STATE_VERSION = 2  # 2: the int16 `counts` stream and each segment's scale
 #: Same chunking as lvsdctl.hdf5.raw.RawWriter's /raw/samples (about one 12-lead 10 s ECG at 500 Hz).
 CHUNK = 1 << 16
 #: Compression of the samples. No byte shuffle: ECG float32 values compress better without it
@@ -45,7 +47,9 @@ COMPRESSION = {
     "gzip": {"compression": "gzip", "compression_opts": 1},
     "none": {},
 }
-SEGMENT_KEYS = ("record", "lead", "kind", "t0", "fs", "offset", "length")
+SEGMENT_KEYS = tuple(SEGMENT_TYPES)
+#: The two sample streams: dataset name and dtype. A segment with scale 0 lies in `samples`, else in `counts`.
+STREAMS = (("samples", np.float32), ("counts", np.int16))
 
 
 def _gzip1(chunk: np.ndarray) -> bytes:
@@ -57,6 +61,16 @@ def _gzip1(chunk: np.ndarray) -> bytes:
 
 def _raw(chunk: np.ndarray) -> bytes:
     return chunk.tobytes()
+
+
+def _stream_ends(entries: list[dict]) -> tuple[int, int]:
+    """Samples the journal's entries reach in each stream (float32, int16)."""
+    ends = [0, 0]
+    for e in entries:
+        for seg in e.get("segments", ()):
+            k = int(seg[6] > 0)
+            ends[k] = max(ends[k], seg[4] + seg[5])
+    return ends[0], ends[1]
 
 
 def state_dir_for(output: str | os.PathLike) -> Path:
@@ -71,7 +85,7 @@ class IngestState:
     header: dict
     entries: list[dict] = field(default_factory=list)
     discarded: str = ""  # why an earlier state was not used ("" when none was found or it was used)
-    _samples_len: int = 0
+    _lengths: list[int] = field(default_factory=lambda: [0, 0])  # committed samples per stream
     _h5: h5py.File | None = None
     threads: int = 1  # compression threads (zlib releases the GIL): the writer is not one serial core
     _pool: ThreadPoolExecutor | None = None
@@ -93,8 +107,9 @@ class IngestState:
             shutil.rmtree(path, ignore_errors=True)
         path.mkdir(parents=True)
         with h5py.File(path / "samples.h5", "w") as f:
-            f.create_dataset("samples", shape=(0,), maxshape=(None,), dtype="float32", chunks=(CHUNK,),
-                             **COMPRESSION[header.get("compression", "gzip")])
+            for name, dtype in STREAMS:
+                f.create_dataset(name, shape=(0,), maxshape=(None,), dtype=dtype, chunks=(CHUNK,),
+                                 **COMPRESSION[header.get("compression", "gzip")])
         with open(path / "journal.jsonl", "w", encoding="utf-8") as fh:
             fh.write(json.dumps(header, sort_keys=True) + "\n")
         return cls(path=path, header=header, discarded=discarded)
@@ -119,48 +134,52 @@ class IngestState:
                 entries.append(json.loads(line))
             except ValueError:
                 break  # a line cut off by the interruption, and anything after it, is not committed
-        committed = max((s[4] + s[5] for e in entries for s in e.get("segments", ())), default=0)
+        ends = _stream_ends(entries)
         try:
             with h5py.File(path / "samples.h5", "r+") as f:
-                ds = f["samples"]
-                if ds.shape[0] < committed:
-                    return None
-                ds.resize((committed,))
+                for (name, _), committed in zip(STREAMS, ends):
+                    ds = f[name]
+                    if ds.shape[0] < committed:
+                        return None
+                    ds.resize((committed,))
         except (OSError, KeyError):
             return None
         # rewrite the journal without a cut-off tail so later appends start on a clean line
         with open(path / "journal.jsonl", "w", encoding="utf-8") as fh:
             fh.write("\n".join([lines[0], *(json.dumps(e, sort_keys=True) for e in entries)]) + "\n")
-        return cls(path=path, header=header, entries=entries, _samples_len=committed)
+        return cls(path=path, header=header, entries=entries, _lengths=list(ends))
 
     # ---- writing -------------------------------------------------------------------------------
-    def commit(self, entries: list[dict], samples: list[list[np.ndarray]]) -> None:
-        """Make a block durable. `samples` holds, for each entry with `segments` (in order), the
-        arrays of its samples; its segment offsets, relative to its own samples, are made absolute."""
+    def commit(self, entries: list[dict], samples: list[tuple[np.ndarray, np.ndarray]]) -> None:
+        """Make a block durable. `samples` holds, for each entry with `segments` (in order), its two
+        sample streams (float32, int16); its segment offsets, relative to its own streams, are made
+        absolute."""
         if not entries:
             return
-        sizes = [sum(len(a) for a in arrays) for arrays in samples]
-        flat = [np.asarray(a, dtype=np.float32) for arrays in samples for a in arrays if len(a)]
-        if flat:
-            self._append(flat)
-        base = self._samples_len
-        sizes_iter = iter(sizes)
+        for k, (name, dtype) in enumerate(STREAMS):
+            arrays = [np.asarray(s[k], dtype=dtype) for s in samples if len(s[k])]
+            if arrays:
+                self._append(name, arrays)
+        base = list(self._lengths)
+        sizes = iter(samples)
         for e in entries:
             if "segments" in e:
-                e["segments"] = [[s[0], s[1], s[2], s[3], s[4] + base, s[5]] for s in e["segments"]]
-                base += next(sizes_iter)
-        self._samples_len = base
+                e["segments"] = [[*s[:4], s[4] + base[s[6] > 0], *s[5:]] for s in e["segments"]]
+                f32, i16 = next(sizes)
+                base[0] += len(f32)
+                base[1] += len(i16)
+        self._lengths = base
         with open(self.path / "journal.jsonl", "a", encoding="utf-8") as fh:
             fh.write("".join(json.dumps(e, sort_keys=True) + "\n" for e in entries))
         self.entries.extend(entries)
 
-    def _append(self, arrays: list[np.ndarray]) -> None:
-        """Append samples. gzip and none: whole chunks are encoded here (zlib in `threads` threads)
+    def _append(self, name: str, arrays: list[np.ndarray]) -> None:
+        """Append to one stream. gzip and none: whole chunks are encoded here (zlib in `threads` threads)
         and written with `write_direct_chunk`; the incomplete last chunk is written padded and
         rewritten as it fills. lzf (no Python codec) goes through HDF5's own filter."""
         if self._h5 is None:
             self._h5 = h5py.File(self.path / "samples.h5", "r+")
-        ds = self._h5["samples"]
+        ds = self._h5[name]
         end = ds.shape[0]
         codec = self.header.get("compression", "gzip")
         if codec == "lzf":
@@ -175,7 +194,7 @@ class IngestState:
         ds.resize((first + len(data),))
         pieces = [data[i:i + CHUNK] for i in range(0, len(data), CHUNK)]
         if len(pieces[-1]) < CHUNK:
-            pieces[-1] = np.concatenate([pieces[-1], np.zeros(CHUNK - len(pieces[-1]), np.float32)])
+            pieces[-1] = np.concatenate([pieces[-1], np.zeros(CHUNK - len(pieces[-1]), data.dtype)])
         encode = _gzip1 if codec == "gzip" else _raw
         if self.threads > 1 and len(pieces) > 1:
             if self._pool is None:
@@ -197,26 +216,25 @@ class IngestState:
 
     # ---- finishing -----------------------------------------------------------------------------
     def write_raw(self, f: h5py.File) -> None:
-        """Create `/raw/samples` (copied chunk for chunk) and `/raw/segments` in the final file."""
+        """Create `/raw/samples` and `/raw/counts` (copied chunk for chunk) and `/raw/segments` in the
+        final file."""
         self.close()
         group = f.create_group("raw")
         with h5py.File(self.path / "samples.h5", "r") as src:
-            src.copy(src["samples"], group, "samples")
+            for name, _ in STREAMS:
+                src.copy(src[name], group, name)
         table: dict[str, list] = {k: [] for k in SEGMENT_KEYS}
         record = 0
         for e in self.entries:
             if "segments" not in e:
                 continue
-            for lead, kind, t0, fs, offset, length in e["segments"]:
-                for key, value in zip(SEGMENT_KEYS, (record, lead, kind, t0, fs, offset, length)):
+            for segment in e["segments"]:
+                for key, value in zip(SEGMENT_KEYS, (record, *segment)):
                     table[key].append(value)
             record += 1
-        str_dtype = h5py.string_dtype(encoding="utf-8")
-        types = {"record": "int64", "lead": str_dtype, "kind": str_dtype, "t0": "float64", "fs": "float64",
-                 "offset": "int64", "length": "int64"}
         seg = group.create_group("segments", track_order=True)
-        for key, dtype in types.items():
-            data = np.array(table[key], dtype=object if dtype is str_dtype else dtype)
+        for key, dtype in SEGMENT_TYPES.items():
+            data = np.array(table[key], dtype=object if isinstance(dtype, np.dtype) else dtype)
             kwargs = {"chunks": True, "compression": "gzip", "compression_opts": 1} if len(data) else {}
             seg.create_dataset(key, data=data, dtype=dtype, **kwargs)
 

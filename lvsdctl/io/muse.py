@@ -23,7 +23,6 @@ numpy for the arithmetic.
 from __future__ import annotations
 
 import binascii
-import threading
 import zlib
 from datetime import datetime
 from pathlib import Path
@@ -104,12 +103,11 @@ def from_root(root) -> ECGRecord:
         raise ReadError("no Rhythm waveform")
 
     fs, rhythm = _waveform(waveforms["Rhythm"], "Rhythm")
-    segments = [Segment(name, sig, fs) for name, sig in _complete(rhythm, "Rhythm")]
+    segments = _complete(rhythm, "Rhythm", fs)
     derived = [name for name in _LIMB_DERIVED if name not in rhythm]
     if "Median" in waveforms:
         fs_med, median = _waveform(waveforms["Median"], "Median")
-        segments += [Segment(name, sig, fs_med, 0.0, "median")
-                     for name, sig in _complete(median, "Median")]
+        segments += _complete(median, "Median", fs_med, 0.0, "median")
 
     extra: dict[str, str | float] = {}
     if derived:
@@ -227,14 +225,15 @@ def _decode_base64(text: str, where: str) -> bytes:
         raise ReadError(f"{where}: waveform data is not valid base64") from None
 
 
-def _complete(leads: dict[str, tuple[np.ndarray, float]], kind: str):
-    """(name, float32 mV) for the 12 standard leads, deriving III/aVR/aVL/aVF if not stored,
-    then any other stored lead (V3R, V7...) under its own name.
+def _complete(leads: dict[str, tuple[np.ndarray, float]], kind: str, fs: float, t0: float = 0.0,
+              seg_kind: str = "rhythm") -> list[Segment]:
+    """The 12 standard leads, deriving III/aVR/aVL/aVF if not stored, then any other stored lead (V3R,
+    V7...) under its own name.
 
-    Millivolts are computed in float64 and rounded once to float32, so a stored lead is exactly
-    float32(count x scale). The float64 intermediates live in reused scratch buffers: fresh
-    float64 arrays, freed together at the end of each file, made the allocator hand memory back
-    to the system and fault it in again for the next file, which doubled the reader's time.
+    Stored leads are kept as their int16 codes with their scale (`Segment.counts`): lossless, and half
+    the bytes of float32. Derived leads are exact integer combinations of I and II: III = II - I in
+    counts; aVR = -(I + II), aVL = 2I - II and aVF = 2II - I in half-counts (scale / 2). A derived lead
+    that does not fit int16 (or I and II with different scales) is given as float32 millivolts instead.
     """
     missing = [name for name in _PRECORDIAL if name not in leads]
     if kind == "Rhythm" and missing:
@@ -245,44 +244,44 @@ def _complete(leads: dict[str, tuple[np.ndarray, float]], kind: str):
             lacking = "I" if "I" not in leads else "II"
             raise ReadError(f"Rhythm waveform has no lead {lacking} (needed for the limb leads)")
         need = []
-    n = next(iter(leads.values()))[0].size
-    tmp, lead_i, lead_ii = _scratch(n)
     out = []
     for name in LEADS12:
         if name in leads:
             counts, scale = leads[name]
-            out.append((name, np.multiply(counts, scale, out=tmp).astype(np.float32)))
+            out.append(Segment(name, None, fs, t0, seg_kind, counts=counts, scale=scale))
         elif name in need:
-            if name == need[0]:
-                np.multiply(*leads["I"], out=lead_i)
-                np.multiply(*leads["II"], out=lead_ii)
-            out.append((name, _derive(name, lead_i, lead_ii, tmp).astype(np.float32)))
-    out += [(name, np.multiply(counts, scale, out=tmp).astype(np.float32))
+            out.append(_derive(name, leads["I"], leads["II"], fs, t0, seg_kind))
+    out += [Segment(name, None, fs, t0, seg_kind, counts=counts, scale=scale)
             for name, (counts, scale) in leads.items() if name not in _LEAD_SET]
     return out
 
 
-def _derive(name: str, lead_i: np.ndarray, lead_ii: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """A limb lead from I and II (float64 mV, into `out`): Einthoven's III, Goldberger's aVR,
-    aVL, aVF."""
+_HALF_COUNTS = {"aVR": (-1, -1), "aVL": (2, -1), "aVF": (-1, 2)}  # (weight of I, weight of II), scale / 2
+
+
+def _derive(name: str, lead_i: tuple[np.ndarray, float], lead_ii: tuple[np.ndarray, float], fs: float,
+            t0: float, seg_kind: str) -> Segment:
+    """A limb lead from I and II: Einthoven's III, Goldberger's aVR, aVL, aVF."""
+    (ci, si), (cii, sii) = lead_i, lead_ii
+    if si == sii:
+        a, b = ci.astype(np.int32), cii.astype(np.int32)
+        if name == "III":
+            codes, scale = b - a, si
+        else:
+            wi, wii = _HALF_COUNTS[name]
+            codes, scale = wi * a + wii * b, si / 2
+        if codes.size == 0 or (codes.min() >= -32768 and codes.max() <= 32767):
+            return Segment(name, None, fs, t0, seg_kind, counts=codes.astype(np.int16), scale=scale)
+    i, ii = ci * si, cii * sii  # float64 millivolts
     if name == "III":
-        return np.subtract(lead_ii, lead_i, out=out)
-    if name == "aVR":
-        return np.multiply(np.add(lead_i, lead_ii, out=out), -0.5, out=out)
-    if name == "aVL":
-        return np.subtract(lead_i, np.multiply(lead_ii, 0.5, out=out), out=out)
-    return np.subtract(lead_ii, np.multiply(lead_i, 0.5, out=out), out=out)  # aVF
-
-
-_buffers = threading.local()
-
-
-def _scratch(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Three float64 work arrays of length n, reused across calls (one set per thread)."""
-    buf = getattr(_buffers, "buf", None)
-    if buf is None or buf.shape[1] < n:
-        buf = _buffers.buf = np.empty((3, max(n, 5000)))
-    return buf[0, :n], buf[1, :n], buf[2, :n]
+        mv = ii - i
+    elif name == "aVR":
+        mv = -(i + ii) / 2
+    elif name == "aVL":
+        mv = i - ii / 2
+    else:  # aVF
+        mv = ii - i / 2
+    return Segment(name, mv.astype(np.float32), fs, t0, seg_kind)
 
 
 _LEAD_SET = frozenset(LEADS12)

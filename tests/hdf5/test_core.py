@@ -138,3 +138,51 @@ def test_raw_writer_keeps_native_rates(tmp_path):
                 assert s.fs == w_.fs and s.t0 == w_.t0 and s.kind == w_.kind
         pieces = list(iter_raw_records(f, kind="piece"))
         assert all(s.kind == "piece" for _, segs in pieces for s in segs)
+
+
+def test_raw_writer_keeps_integer_codes(tmp_path):
+    """Segments given as int16 counts go to /raw/counts with their scale and read back as
+    float32(code x scale); float segments of the same ECGs stay in /raw/samples."""
+    out = tmp_path / "raw.h5"
+    rng = np.random.default_rng(1)
+    ecgs = []
+    for i in range(5):
+        codes = rng.integers(-3000, 3000, 5000).astype(np.int16)
+        ecgs.append([Segment("I", None, 500.0, counts=codes, scale=0.00488),
+                     Segment("aVR", None, 500.0, counts=codes // 2, scale=0.00244),
+                     Segment("II", rng.normal(size=5000).astype("float32"), 500.0)])
+    with atomic_output(out, "ecg-raw") as f:
+        w = RawWriter(f, flush_samples=6000)
+        for segs in ecgs:
+            w.append(segs)
+        w.finish(_records(6).iloc[:5])
+    with open_input(out, "ecg-raw") as f:
+        assert f["raw/counts"].dtype == np.int16 and f["raw/counts"].shape == (5 * 10_000,)
+        assert f["raw/samples"].shape == (5 * 5000,)
+        assert list(f["raw/segments/scale"][:3]) == [0.00488, 0.00244, 0.0]
+        for (_, segs), want in zip(iter_raw_records(f, chunk=2), ecgs):
+            for s, w_ in zip(segs, want):
+                np.testing.assert_array_equal(s.signal, w_.signal)
+                assert s.signal.dtype == np.float32
+    np.testing.assert_array_equal(ecgs[0][0].signal, (ecgs[0][0].counts.astype(np.float64) * 0.00488).astype(np.float32))
+
+
+def test_format_version_1_raw_files_are_still_read(tmp_path):
+    """Files written before /raw/counts existed: no counts, no scale column, every segment float32."""
+    out = tmp_path / "v1.h5"
+    data = np.arange(30, dtype=np.float32)
+    with h5py.File(out, "w") as f:
+        f.attrs["lvsdctl_kind"] = "ecg-raw"
+        f.attrs["lvsdctl_format_version"] = 1
+        raw = f.create_group("raw")
+        raw.create_dataset("samples", data=data, chunks=(8,), maxshape=(None,), compression="gzip")
+        seg = raw.create_group("segments")
+        for key, values in {"record": [0, 0, 1], "t0": [0.0, 0.0, 0.0], "fs": [500.0, 500.0, 250.0],
+                            "offset": [0, 10, 20], "length": [10, 10, 10]}.items():
+            seg.create_dataset(key, data=np.array(values))
+        for key, values in {"lead": ["I", "II", "I"], "kind": ["rhythm"] * 3}.items():
+            seg.create_dataset(key, data=np.array(values, dtype=object), dtype=h5py.string_dtype())
+    with open_input(out, "ecg-raw") as f:
+        got = dict(iter_raw_records(f))
+    assert [s.lead for s in got[0]] == ["I", "II"] and got[1][0].fs == 250.0
+    np.testing.assert_array_equal(got[1][0].signal, data[20:])

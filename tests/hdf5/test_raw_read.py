@@ -1,4 +1,4 @@
-"""`read_samples`: the fast read of /raw/samples gives h5py's bytes for every range and layout."""
+"""`read_samples`: the fast read of /raw/samples and /raw/counts gives h5py's values for every range and layout."""
 
 import h5py
 import numpy as np
@@ -7,11 +7,12 @@ import pytest
 from lvsdctl.hdf5.raw import read_samples
 
 
+@pytest.mark.parametrize("dtype", ["float32", "int16"])
 @pytest.mark.parametrize("filters", [dict(compression="gzip", compression_opts=1), {},
                                      dict(compression="lzf"), dict(compression="gzip", shuffle=True)])
-def test_every_range_equals_h5py(tmp_path, filters):
+def test_every_range_equals_h5py(tmp_path, filters, dtype):
     rng = np.random.default_rng(0)
-    data = rng.normal(size=10_000).astype(np.float32)
+    data = (rng.normal(size=10_000) * 1000).astype(dtype)
     data[2000:6000] = 0.0  # a run that compresses well next to noise that does not
     with h5py.File(tmp_path / "r.h5", "w") as f:
         ds = f.create_dataset("samples", data=data, chunks=(1024,), maxshape=(None,), **filters)

@@ -197,6 +197,45 @@ def test_twelve_stored_leads_are_used_as_they_are(sinus, tmp_path):
     assert "derived_leads" not in record.extra
 
 
+def test_leads_are_kept_as_integer_codes(sinus):
+    """Stored leads keep MUSE's int16 codes and scale; derived leads are exact integer combinations
+    of I and II (III in counts, aVR/aVL/aVF in half-counts)."""
+    record = muse.read(sinus)
+    rhythm = record.leads("rhythm")
+    i, ii = (rhythm[n].counts.astype(np.int32) for n in ("I", "II"))
+    assert rhythm["V1"].counts.dtype == np.int16 and rhythm["V1"].scale == pytest.approx(0.00488)
+    expected = {"III": (ii - i, 1.0), "aVR": (-(i + ii), 0.5), "aVL": (2 * i - ii, 0.5), "aVF": (2 * ii - i, 0.5)}
+    for name, (codes, factor) in expected.items():
+        np.testing.assert_array_equal(rhythm[name].counts, codes, err_msg=name)
+        assert rhythm[name].scale == rhythm["I"].scale * factor
+    assert all(s.counts is not None for s in record.segments)
+
+
+@pytest.mark.parametrize("case", ["overflow", "different scales"])
+def test_derived_leads_that_do_not_fit_int16_are_float32(sinus, tmp_path, case):
+    """A derived lead outside int16 (or I and II with different scales) is given as float32 millivolts,
+    with the same values as the formula."""
+    def edit(root):
+        _, lead_i = lead_data(root, "Rhythm", "I")
+        _, lead_ii = lead_data(root, "Rhythm", "II")
+        if case == "overflow":  # II - I, 2I - II and 2II - I outside int16
+            set_samples(lead_i, np.full(5000, 20000))
+            set_samples(lead_ii, np.full(5000, -20000))
+        else:
+            lead_ii.find("LeadAmplitudeUnitsPerBit").text = "2.44"
+
+    record = muse.read(rewrite(sinus, tmp_path / f"{case}.xml", edit))
+    rhythm = record.leads("rhythm")
+    lead_i, lead_ii = (rhythm[n].signal.astype(np.float64) for n in ("I", "II"))
+    formulas = {"III": lead_ii - lead_i, "aVR": -(lead_i + lead_ii) / 2, "aVL": lead_i - lead_ii / 2,
+                "aVF": lead_ii - lead_i / 2}
+    floats = {n for n in formulas if rhythm[n].counts is None}
+    assert floats == ({"III", "aVL", "aVF"} if case == "overflow" else set(formulas))  # aVR = 0 fits
+    for name, expected in formulas.items():
+        np.testing.assert_allclose(rhythm[name].signal, expected, rtol=0, atol=1e-5, err_msg=name)
+        assert rhythm[name].signal.dtype == np.float32
+
+
 def test_other_amplitude_units_are_converted(sinus, tmp_path):
     def edit(root):
         for ld in root.iter("LeadData"):
