@@ -193,12 +193,14 @@ def atomic_output(
     parameters: dict | None = None,
     command: str | None = None,
     synthetic: bool | None = None,
+    start_from: str | os.PathLike | None = None,
 ) -> Iterator[h5py.File]:
     """Write an lvsdctl file atomically; `-` streams the finished file to stdout.
 
     `inputs` are paths or open h5py files; their provenance is carried over and this stage's entry
     (command line, version, time, input hashes, parameters) appended. `synthetic` defaults to true
-    when any input file is synthetic.
+    when any input file is synthetic. `start_from`: an HDF5 file that becomes the output (moved, not
+    copied: ingest's sample store), completed in place; if writing fails it is moved back.
     """
     if kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}")
@@ -229,8 +231,12 @@ def atomic_output(
         "inputs": [d for d, _, _ in described],
         "parameters": parameters or {},
     }
+    adopted = False
     try:
-        with h5py.File(tmp, "w", track_order=True) as f:
+        if start_from is not None:
+            shutil.move(os.fspath(start_from), tmp)
+            adopted = True
+        with h5py.File(tmp, "r+") if adopted else h5py.File(tmp, "w", track_order=True) as f:
             f.attrs["lvsdctl_kind"] = kind
             f.attrs["lvsdctl_format_version"] = FORMAT_VERSION
             f.attrs["lvsdctl_version"] = __version__
@@ -249,6 +255,9 @@ def atomic_output(
             sys.stdout.buffer.flush()
         else:
             os.replace(tmp, target)
+        adopted = False  # complete: nothing to give back
     finally:
-        if os.path.exists(tmp):
+        if adopted and os.path.exists(tmp):
+            shutil.move(tmp, os.fspath(start_from))
+        elif os.path.exists(tmp):
             os.unlink(tmp)

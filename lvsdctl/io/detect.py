@@ -183,8 +183,11 @@ def _unknown_reason(head: bytes) -> str:
     return "unrecognised ECG format (not MUSE, digitised, HL7 aECG, Philips, DICOM, SCP or WFDB)"
 
 
-def read_ecg(path: str | Path) -> ECGRecord:
+def read_ecg(path: str | Path, data: bytes | None = None) -> ECGRecord:
     """Read any supported ECG export, detecting its format from its content.
+
+    `data`: the file's whole content when the caller has already read it (ingest hashes and parses
+    the same bytes); readers that take bytes (`read_bytes`) then read nothing again.
 
     Raises ReadError with a one-line reason (no patient data) for unknown formats, formats whose
     reader is unavailable, and every file a reader rejects. An unexpected exception inside a
@@ -192,7 +195,7 @@ def read_ecg(path: str | Path) -> ECGRecord:
     never stops a batch; its message is not passed on because it may quote file content.
     """
     path = Path(path)
-    head = read_head(path)
+    head = read_head(path) if data is None else data[:HEAD_BYTES]
     fmt = detect_bytes(head, path)
     if fmt is None:
         if is_companion_file(path):
@@ -202,7 +205,8 @@ def read_ecg(path: str | Path) -> ECGRecord:
     if isinstance(module, str):
         raise ReadError(f"{fmt} file, but its reader is unavailable: {module}")
     try:
-        record = module.read(path)  # type: ignore[attr-defined]
+        from_bytes = getattr(module, "read_bytes", None) if data is not None else None
+        record = from_bytes(data) if from_bytes is not None else module.read(path)  # type: ignore[attr-defined]
     except ReadError:
         raise
     except RecursionError:

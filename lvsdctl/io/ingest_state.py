@@ -3,13 +3,16 @@
 The state lives in `<output>.ingest-state/` beside the output and is removed when the output is
 complete:
 
-- `samples.h5`: the accepted ECGs' samples, appended block by block in two streams: `samples` (float32
-  mV) and `counts` (int16 codes, for formats that store integers), chunked and compressed as
-  `/raw/samples` and `/raw/counts` of the final `ecg-raw` file will be, so the final file copies the
-  compressed chunks as they are instead of compressing everything twice;
+- `samples.h5`: the accepted ECGs' samples, appended block by block in two streams: `/raw/samples`
+  (float32 mV) and `/raw/counts` (int16 codes, for formats that store integers), chunked and
+  compressed as in the final `ecg-raw` file. This file becomes the output: the segment table,
+  `/records` and the provenance are added to it and it is moved into place, so no sample is copied
+  or compressed twice (if that last step fails, the file is given back and anything it added is
+  removed on resume);
 - `journal.jsonl`: a header line (the settings that shape the records: key id, echo table hash,
   window, policy, threshold...) then one line per finished input file, by SHA-256: accepted (with its
-  `/records` row, already pseudonymised, and its segment table) or rejected (with the reason).
+  `/records` row, already pseudonymised, its segment table with offsets within its own samples, and
+  `base`: where its samples start in each stream) or rejected (with the reason).
 
 A block is committed by writing and flushing its samples first, then appending its journal lines, so
 the journal never names samples that are not written; samples past the last journal line (a block
@@ -49,7 +52,7 @@ COMPRESSION = {
 }
 SEGMENT_KEYS = tuple(SEGMENT_TYPES)
 #: The two sample streams: dataset name and dtype. A segment with scale 0 lies in `samples`, else in `counts`.
-STREAMS = (("samples", np.float32), ("counts", np.int16))
+STREAMS = (("raw/samples", np.float32), ("raw/counts", np.int16))
 
 
 def _gzip1(chunk: np.ndarray) -> bytes:
@@ -63,13 +66,55 @@ def _raw(chunk: np.ndarray) -> bytes:
     return chunk.tobytes()
 
 
+def start_writeback(path: Path) -> None:
+    """Ask Linux to start writing a file's dirty pages to disk now, without waiting (sync_file_range).
+
+    The output is fsync'ed once complete; begun block by block, that write-back overlaps the parsing
+    instead of holding up the end (0.24 s of a 10,000-file ingest). Elsewhere it does nothing.
+    """
+    global _SYNC_FILE_RANGE
+    if _SYNC_FILE_RANGE is None:
+        try:
+            import ctypes
+
+            fn = ctypes.CDLL(None, use_errno=True).sync_file_range
+            fn.argtypes = (ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint)
+            _SYNC_FILE_RANGE = fn
+        except (OSError, AttributeError):
+            _SYNC_FILE_RANGE = False
+    if not _SYNC_FILE_RANGE:
+        return
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        _SYNC_FILE_RANGE(fd, 0, 0, 2)  # SYNC_FILE_RANGE_WRITE: start write-out of dirty pages, no wait
+    finally:
+        os.close(fd)
+
+
+_SYNC_FILE_RANGE = None
+
+
+def _keep_only_streams(f: h5py.File) -> None:
+    """Remove what a failed final step added to the sample store: all but the two streams."""
+    for name in [n for n in f if n != "raw"]:
+        del f[name]
+    for name in [n for n in f["raw"] if f"raw/{n}" not in dict(STREAMS)]:
+        del f["raw"][name]
+    for name in list(f.attrs):
+        del f.attrs[name]
+
+
 def _stream_ends(entries: list[dict]) -> tuple[int, int]:
     """Samples the journal's entries reach in each stream (float32, int16)."""
     ends = [0, 0]
     for e in entries:
+        base = e.get("base", (0, 0))
         for seg in e.get("segments", ()):
             k = int(seg[6] > 0)
-            ends[k] = max(ends[k], seg[4] + seg[5])
+            ends[k] = max(ends[k], base[k] + seg[4] + seg[5])
     return ends[0], ends[1]
 
 
@@ -106,7 +151,7 @@ class IngestState:
                 discarded = "an interrupted run's state was found and discarded (use --resume to continue one)"
             shutil.rmtree(path, ignore_errors=True)
         path.mkdir(parents=True)
-        with h5py.File(path / "samples.h5", "w") as f:
+        with h5py.File(path / "samples.h5", "w", track_order=True) as f:  # as atomic_output makes files
             for name, dtype in STREAMS:
                 f.create_dataset(name, shape=(0,), maxshape=(None,), dtype=dtype, chunks=(CHUNK,),
                                  **COMPRESSION[header.get("compression", "gzip")])
@@ -142,6 +187,7 @@ class IngestState:
                     if ds.shape[0] < committed:
                         return None
                     ds.resize((committed,))
+                _keep_only_streams(f)
         except (OSError, KeyError):
             return None
         # rewrite the journal without a cut-off tail so later appends start on a clean line
@@ -152,8 +198,8 @@ class IngestState:
     # ---- writing -------------------------------------------------------------------------------
     def commit(self, entries: list[dict], samples: list[tuple[np.ndarray, np.ndarray]]) -> None:
         """Make a block durable. `samples` holds, for each entry with `segments` (in order), its two
-        sample streams (float32, int16); its segment offsets, relative to its own streams, are made
-        absolute."""
+        sample streams (float32, int16); each such entry gets `base`, where they start in the streams
+        (its segments' offsets stay relative to its own samples: `write_segments` adds the two)."""
         if not entries:
             return
         for k, (name, dtype) in enumerate(STREAMS):
@@ -164,7 +210,7 @@ class IngestState:
         sizes = iter(samples)
         for e in entries:
             if "segments" in e:
-                e["segments"] = [[*s[:4], s[4] + base[s[6] > 0], *s[5:]] for s in e["segments"]]
+                e["base"] = list(base)
                 f32, i16 = next(sizes)
                 base[0] += len(f32)
                 base[1] += len(i16)
@@ -172,6 +218,7 @@ class IngestState:
         with open(self.path / "journal.jsonl", "a", encoding="utf-8") as fh:
             fh.write("".join(json.dumps(e, sort_keys=True) + "\n" for e in entries))
         self.entries.extend(entries)
+        start_writeback(self.samples_file)
 
     def _append(self, name: str, arrays: list[np.ndarray]) -> None:
         """Append to one stream. gzip and none: whole chunks are encoded here (zlib in `threads` threads)
@@ -199,12 +246,21 @@ class IngestState:
         if self.threads > 1 and len(pieces) > 1:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(self.threads)
-            blobs = self._pool.map(encode, pieces)
+            # one task per thread (a run of chunks each), not one per chunk: fewer wake-ups
+            step = -(-len(pieces) // self.threads)
+            runs = self._pool.map(lambda run: [encode(p) for p in run],
+                                  [pieces[i:i + step] for i in range(0, len(pieces), step)])
+            blobs = (blob for run in runs for blob in run)
         else:
             blobs = map(encode, pieces)
         for k, blob in enumerate(blobs):
             ds.id.write_direct_chunk((first + k * CHUNK,), blob)
         self._h5.flush()
+
+    @property
+    def samples_file(self) -> Path:
+        """The sample store, to become the output (`atomic_output(start_from=...)`) once closed."""
+        return self.path / "samples.h5"
 
     def close(self) -> None:
         if self._pool is not None:
@@ -215,23 +271,17 @@ class IngestState:
             self._h5 = None
 
     # ---- finishing -----------------------------------------------------------------------------
-    def write_raw(self, f: h5py.File) -> None:
-        """Create `/raw/samples` and `/raw/counts` (copied chunk for chunk) and `/raw/segments` in the
-        final file."""
-        self.close()
-        group = f.create_group("raw")
-        with h5py.File(self.path / "samples.h5", "r") as src:
-            for name, _ in STREAMS:
-                src.copy(src[name], group, name)
-        table: dict[str, list] = {k: [] for k in SEGMENT_KEYS}
-        record = 0
-        for e in self.entries:
-            if "segments" not in e:
-                continue
-            for segment in e["segments"]:
-                for key, value in zip(SEGMENT_KEYS, (record, *segment)):
-                    table[key].append(value)
-            record += 1
+    def write_segments(self, f: h5py.File) -> None:
+        """Add `/raw/segments` to the sample store opened as the output."""
+        group = f["raw"]
+        kept = [e for e in self.entries if "segments" in e]
+        rows = [s for e in kept for s in e["segments"]]
+        table = {key: [s[k] for s in rows] for k, key in enumerate(SEGMENT_KEYS[1:])}  # column by column
+        record = np.repeat(np.arange(len(kept)), [len(e["segments"]) for e in kept])
+        bases = np.array([e["base"] for e in kept], dtype=np.int64).reshape(-1, 2)
+        stream = (np.asarray(table["scale"], dtype=np.float64) > 0).astype(np.intp)
+        table["record"] = record
+        table["offset"] = np.asarray(table["offset"], dtype=np.int64) + bases[record, stream]
         seg = group.create_group("segments", track_order=True)
         for key, dtype in SEGMENT_TYPES.items():
             data = np.array(table[key], dtype=object if isinstance(dtype, np.dtype) else dtype)

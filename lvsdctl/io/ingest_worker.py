@@ -31,6 +31,9 @@ from lvsdctl.io.record import ECGRecord
 SYNTHETIC_MARKERS = (b"lvsdctl-synth",)
 MARKER_SPAN = 8192
 _MAX_REASON = 300
+#: Tasks in flight per worker process (and shared slots per worker): enough that a worker never waits
+#: for the writer, few enough that memory stays bounded when writing is slower than parsing.
+TASKS_AHEAD = 3
 
 _READER: Callable[[str], ECGRecord] | None = None
 #: Workers hand samples over through files in this folder (in /dev/shm when there is one) instead of the
@@ -63,7 +66,7 @@ class SharedSlots:
         self.buffer.close()
 
 
-def open_slots(count: int, size: int = 8 << 20) -> SharedSlots | None:
+def open_slots(count: int, size: int = 16 << 20) -> SharedSlots | None:
     """Slots for `count` tasks in flight, where forked workers can share them (else None: files are used)."""
     global _SLOTS
     if "fork" not in __import__("multiprocessing").get_all_start_methods():
@@ -103,10 +106,10 @@ class _SlotSink:
                 ("slot", self.slot, start, n_f32, n_i16))
 
 
-def _default_reader(path: str) -> ECGRecord:
+def _default_reader(path: str, data: bytes | None = None) -> ECGRecord:
     from lvsdctl.io.detect import read_ecg
 
-    return read_ecg(path)
+    return read_ecg(path, data)
 
 
 def init_worker(reader: Callable[[str], ECGRecord] | None) -> None:
@@ -170,22 +173,38 @@ def has_synthetic_marker(head: bytes) -> bool:
 
 def hash_one(path: str) -> tuple[str, bool, str]:
     """(sha256, carries the synthetic marker, error reason or "")."""
+    return read_and_hash(path, keep=0)[:3]
+
+
+#: Files up to this size are read whole once, hashed and parsed from the same bytes.
+KEEP_BYTES = 8 << 20
+
+
+def read_and_hash(path: str, keep: int = KEEP_BYTES) -> tuple[str, bool, str, bytes | None]:
+    """(sha256, carries the synthetic marker, error reason or "", the bytes when the file is at most
+    `keep` bytes long, else None: larger files are hashed in blocks and left to their reader)."""
     h = hashlib.sha256()
-    synthetic = False
     try:
-        if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO or a device would block or never end
-            return "", False, "not a regular file"
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode):  # a FIFO or a device would block or never end
+            return "", False, "not a regular file", None
         with open(path, "rb") as fh:
+            if st.st_size <= keep:
+                data = fh.read(keep + 1)
+                if len(data) <= keep:  # (a file that grew past `keep` since the stat: hashed below)
+                    h.update(data)
+                    return h.hexdigest(), has_synthetic_marker(data), "", data
+                fh.seek(0)
             head = fh.read(MARKER_SPAN)
             synthetic = has_synthetic_marker(head)
             h.update(head)
             for block in iter(lambda: fh.read(1 << 20), b""):
                 h.update(block)
     except IsADirectoryError:
-        return "", False, "is a directory"
+        return "", False, "is a directory", None
     except OSError as exc:
-        return "", False, one_line(f"cannot read the file ({exc.strerror or type(exc).__name__})")
-    return h.hexdigest(), synthetic, ""
+        return "", False, one_line(f"cannot read the file ({exc.strerror or type(exc).__name__})"), None
+    return h.hexdigest(), synthetic, "", None
 
 
 def hash_chunk(paths: list[str]) -> list[tuple[str, bool, str]]:
@@ -244,15 +263,15 @@ def _join(rec: ECGRecord, sink: _SlotSink | None) -> tuple[Samples, tuple | None
     return (f32, i16), token
 
 
-def parse_one(path: str, sink: _SlotSink | None = None) -> tuple:
+def parse_one(path: str, sink: _SlotSink | None = None, data: bytes | None = None) -> tuple:
     """("ok", meta, samples, segments) or ("reject", reason). Never raises for a bad file.
 
     `samples`: the `Samples` in-process, ("slot", slot, offset, n_f32, n_i16) when written to a shared slot
     by a worker, or ("file", path, n_f32, n_i16) when handed over in a file. `segments`: [lead, kind, t0,
     fs, offset, length, scale] each, offset within its stream (scale > 0: the int16 stream).
     """
-    try:
-        rec = _READER(path)  # type: ignore[misc]
+    try:  # the default reader parses the bytes already read and hashed; a custom one reads the file
+        rec = _READER(path, data) if data is not None and _READER is _default_reader else _READER(path)  # type: ignore[misc]
         _check(rec)
         (f32, i16), token = _join(rec, sink)
         _finite(rec, f32)
@@ -302,8 +321,14 @@ _COUNTER = itertools.count()
 
 
 def parse_chunk(paths: list[str], slot: int | None = None) -> list[tuple]:
+    """(sha256, synthetic marker, error reason or "", `parse_one`'s result or None) for each path:
+    a file is read once, and hashed and parsed from the same bytes (when at most KEEP_BYTES long)."""
     sink = _SlotSink(slot) if slot is not None and _SLOTS is not None else None
-    return [parse_one(p, sink) for p in paths]
+    out = []
+    for p in paths:
+        sha, marker, err, data = read_and_hash(p)
+        out.append((sha, marker, err, None if err else parse_one(p, sink, data)))
+    return out
 
 
 def _float(value: object) -> float:
@@ -326,7 +351,7 @@ def ordered_map(fn: Callable[..., list], items: Sequence[str], pool, chunk: int,
         for item in items:
             yield from fn([item])
         return
-    ahead = max(2, 3 * pool._processes)  # noqa: SLF001 - the pool's own size
+    ahead = max(2, TASKS_AHEAD * pool._processes)  # noqa: SLF001 - the pool's own size
     if slots is not None:
         ahead = min(ahead, len(slots.free))
     chunks = iter([list(items[i:i + chunk]) for i in range(0, len(items), chunk)])

@@ -216,7 +216,8 @@ def test_resume_does_not_redo_finished_files(batch, tmp_path, compression):
     _run(batch, ref, echo=_echo(tmp_path), jobs=2, compression="lzf" if compression == "gzip" else "gzip")
     with h5py.File(out) as fa, h5py.File(ref) as fb:
         pd.testing.assert_frame_equal(read_records(fa), read_records(fb))
-        np.testing.assert_array_equal(fa["raw/samples"][()], fb["raw/samples"][()])
+        for stream in ("raw/samples", "raw/counts"):
+            np.testing.assert_array_equal(fa[stream][()], fb[stream][()])
         assert fa["raw/samples"].compression == (None if compression == "none" else compression)
     assert not state_dir_for(out).exists()
 
@@ -230,7 +231,8 @@ def test_rerun_without_resume_starts_over(batch, tmp_path):
     CALLS.clear()
     STOP_AFTER[0] = 10**9
     s = _run(batch, out, reader=counting_reader)
-    assert s.resumed == 0 and len(CALLS) == len(MUSE) + 4
+    # every file is read, the duplicate too (hashed and parsed in one go; it is then left out)
+    assert s.resumed == 0 and len(CALLS) == len(MUSE) + 5 and s.parsed == len(MUSE) + 4
     assert any("discarded" in n for n in s.notes)
     STOP_AFTER[0] = 2  # interrupt again, then resume with another threshold: refused
     CALLS.clear()
@@ -242,18 +244,25 @@ def test_rerun_without_resume_starts_over(batch, tmp_path):
 
 
 def test_atomic_output_on_failure(batch, tmp_path, monkeypatch):
+    """A failure while completing the output leaves no output, no partial file, and a state that
+    --resume finishes without parsing anything again."""
     from lvsdctl.io import ingest_state
 
     def broken(self, f):
-        f.create_group("raw")
+        f["raw"].create_group("segments").create_dataset("record", data=[0])
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(ingest_state.IngestState, "write_raw", broken)
-    out = tmp_path / "raw.h5"
-    with pytest.raises(RuntimeError):
-        _run(batch, out)
+    with monkeypatch.context() as m:
+        m.setattr(ingest_state.IngestState, "write_segments", broken)
+        out = tmp_path / "raw.h5"
+        with pytest.raises(RuntimeError):
+            _run(batch, out)
     assert not out.exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".raw.h5")]
+    s = _run(batch, out, resume=True)
+    assert s.parsed == 0 and s.resumed == s.inputs - s.duplicates and out.exists()
+    with open_input(out, kind="ecg-raw") as f:
+        assert len(read_records(f)) == s.written and len(dict(iter_raw_records(f))) == s.written
 
 
 def test_drop_unpaired_counted(batch, tmp_path):

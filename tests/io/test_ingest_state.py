@@ -1,4 +1,5 @@
-"""The resumable sample store: chunk-exact appends to both streams, tails rewritten, truncation on resume."""
+"""The resumable sample store: chunk-exact appends to both streams, tails rewritten, truncation and clean-up
+on resume, and the store completed as the output."""
 
 from __future__ import annotations
 
@@ -37,15 +38,21 @@ def test_blocks_resume_and_final_copy(tmp_path, compression, monkeypatch):
     state.commit([e for e, _ in ecgs[:3]], [s for _, s in ecgs[:3]])
     state.commit([e for e, _ in ecgs[3:7]], [s for _, s in ecgs[3:7]])
     # an uncommitted block reaches the sample file but not the journal: dropped on resume
-    state._append("samples", [rng.normal(size=CHUNK + 5).astype(np.float32)])
-    state._append("counts", [np.ones(7, np.int16)])
+    state._append("raw/samples", [rng.normal(size=CHUNK + 5).astype(np.float32)])
+    state._append("raw/counts", [np.ones(7, np.int16)])
     state.close()
+    with h5py.File(state.samples_file, "r+") as f:  # what a failed final step may have added
+        f.attrs["lvsdctl_kind"] = "ecg-raw"
+        f.create_group("records")
+        f["raw"].create_group("segments")
 
     state = IngestState.open(tmp_path / "s", header, resume=True)
     assert [e["sha256"] for e in state.entries] == [f"{i:064x}" for i in range(7)]
     state.commit([e for e, _ in ecgs[7:]], [s for _, s in ecgs[7:]])
-    with h5py.File(tmp_path / "out.h5", "w") as f:
-        state.write_raw(f)
+    state.close()
+    with h5py.File(state.samples_file, "r+") as f:  # the sample store becomes the output
+        assert set(f) == {"raw"} and set(f["raw"]) == {"samples", "counts"} and not f.attrs
+        state.write_segments(f)
         np.testing.assert_array_equal(f["raw/samples"][()], np.concatenate([s[0] for _, s in ecgs]))
         np.testing.assert_array_equal(f["raw/counts"][()], np.concatenate([s[1] for _, s in ecgs]))
         assert list(f["raw/segments/record"][()]) == [i for i in range(12) for _ in range(1 + i % 2)]

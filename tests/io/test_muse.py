@@ -395,4 +395,76 @@ def test_standard_library_base64_fallback_gives_the_same_record(sinus, monkeypat
         assert a.lead == b.lead and a.kind == b.kind
         np.testing.assert_array_equal(a.signal, b.signal)
     with pytest.raises(ReadError, match="not valid base64"):
-        muse._decode_base64("QUJD\n*REVG", "lead X")
+        muse._decode_base64("QUJD\n*REVG", "Rhythm", "X")
+
+
+# --- payloads lifted out before parsing: the same record or the same refusal as a full parse ------
+
+
+def _full_parse(data: bytes):
+    from lvsdctl.io.xmlsafe import parse_bytes
+
+    return muse.from_root(parse_bytes(data))
+
+
+def _same(a, b) -> None:
+    assert [(s.lead, s.kind, s.fs) for s in a.segments] == [(s.lead, s.kind, s.fs) for s in b.segments]
+    for x, y in zip(a.segments, b.segments):
+        np.testing.assert_array_equal(x.signal, y.signal)
+    assert (a.patient_id, a.acquired, a.age, a.sex, a.extra) == (b.patient_id, b.acquired, b.age, b.sex, b.extra)
+
+
+@pytest.mark.parametrize("name", MUSE_FILES)
+def test_lifted_payloads_give_the_full_parse_record(fixtures_dir, name):
+    data = (fixtures_dir / "ecg" / name).read_bytes()
+    from lvsdctl.io.xmlsafe import parse_bytes
+
+    document, payloads = muse._lift_payloads(data)
+    assert len(payloads) == data.count(b"<WaveFormData>")
+    lifted = muse.from_root(parse_bytes(document), payloads)
+    assert payloads == {}  # every payload used: no fallback to the full parse for a real export
+    _same(lifted, _full_parse(data))
+
+
+def test_payloads_that_are_not_plain_text_give_the_full_parse_result(sinus, tmp_path):
+    data = sinus.read_bytes()
+    start = data.index(b"<WaveFormData>") + len(b"<WaveFormData>")
+    end = data.index(b"</WaveFormData>", start)
+    first = data[start:start + 4]
+    # a character reference (the full parse expands it: the lead decodes as before), CDATA, a comment
+    for replacement in (b"&#" + str(first[0]).encode() + b";" + first[1:], b"<![CDATA[" + first + b"]]>",
+                        first[:2] + b"<!-- x -->" + first[2:]):
+        edited = data[:start] + replacement + data[start + 4:]
+        _same(muse.read_bytes(edited), _full_parse(edited))
+        _same(muse.read_bytes(edited), _full_parse(data))
+    # invalid text in the payload: the same refusal as the full parse
+    edited = data[:start] + b"**" + data[start + 2:end] + data[end:]
+    with pytest.raises(ReadError) as lifted_error:
+        muse.read_bytes(edited)
+    with pytest.raises(ReadError) as full_error:
+        _full_parse(edited)
+    assert str(lifted_error.value) == str(full_error.value)
+
+
+def test_placeholders_cannot_be_forged_and_comments_do_not_count(sinus):
+    data = sinus.read_bytes()
+    # a commented-out payload is lifted too, but nobody asks for it: the whole file is parsed instead
+    commented = data.replace(b"<RestingECG>", b"<RestingECG><!-- <WaveFormData>AAAA</WaveFormData> -->", 1)
+    _same(muse.read_bytes(commented), _full_parse(data))
+    # text posing as a placeholder in a lead the scan does not match (attribute): invalid base64 as ever
+    start = data.index(b"<WaveFormData>")
+    end = data.index(b"</WaveFormData>", start)
+    forged = data[:start] + b'<WaveFormData x="1">@lvsdctl-0000000000000000-0' + data[end:]
+    with pytest.raises(ReadError, match="not valid base64"):
+        muse.read_bytes(forged)
+
+
+def test_syntax_errors_keep_their_line_numbers(sinus):
+    data = sinus.read_bytes()
+    broken = data.replace(b"</RestingECG>", b"</Broken>")  # the last line: after every payload
+    assert broken != data
+    with pytest.raises(ReadError) as lifted_error:
+        muse.read_bytes(broken)
+    with pytest.raises(ReadError) as full_error:
+        _full_parse(broken)
+    assert str(lifted_error.value) == str(full_error.value) and "line" in str(full_error.value)
