@@ -35,19 +35,8 @@ from lvsdctl.errors import InputError, StrictRejectError
 from lvsdctl.io.echo import EchoTable, read_echo_table
 from lvsdctl.io.ingest_inputs import InputFile, expand_inputs
 from lvsdctl.io.ingest_state import COMPRESSION, IngestState, state_dir_for
-from lvsdctl.io.ingest_worker import (
-    TASKS_AHEAD,
-    close_slots,
-    hash_chunk,
-    hash_one,
-    init_pool_worker,
-    init_worker,
-    make_transfer_dir,
-    open_slots,
-    ordered_map,
-    parse_chunk,
-    receive,
-)
+from lvsdctl.io.handover import TASKS_AHEAD, close_slots, make_transfer_dir, open_slots, ordered_map, receive
+from lvsdctl.io.ingest_worker import hash_chunk, hash_one, init_pool_worker, init_worker, parse_chunk
 from lvsdctl.io.pairing import POLICIES, pair_echoes, pairing_counts
 from lvsdctl.io.pseudonym import Secret, load_secret, pseudonymise
 from lvsdctl.io.record import ECGRecord

@@ -1,29 +1,24 @@
 """What ingest does to one file, in a worker process when `--jobs` > 1: hash it, parse it, check it.
 
 Nothing here raises for a bad file: a ReadError becomes its one-line reason, any other exception
-"internal error: <type>" (its message could quote the file). Results come back in input order
-(`ordered_map`). Each ECG's samples travel as two arrays, `Samples`: float32 millivolts for segments
-given as signals, int16 codes for segments given as counts (MUSE), each stream joined in segment order.
-They go back to the writer through a shared-memory slot (`SharedSlots`) or, when they do not fit or
-there is none, a file in /dev/shm (`_TRANSFER_DIR`).
+"internal error: <type>" (its message could quote the file). Each ECG's samples travel as two arrays,
+`Samples`: float32 millivolts for segments given as signals, int16 codes for segments given as counts
+(MUSE), each stream joined in segment order; `lvsdctl.io.handover` takes them back to the writer.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import itertools
-import mmap
 import os
 import signal
 import stat
-import tempfile
-from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable
 
 import numpy as np
 
 from lvsdctl.errors import ReadError
+from lvsdctl.io import handover
+from lvsdctl.io.handover import Samples, SlotSink
 from lvsdctl.io.record import ECGRecord
 
 #: The marker every `lvsdctl synth` export carries near its start (the MUSE files' opening comment
@@ -31,79 +26,7 @@ from lvsdctl.io.record import ECGRecord
 SYNTHETIC_MARKERS = (b"lvsdctl-synth",)
 MARKER_SPAN = 8192
 _MAX_REASON = 300
-#: Tasks in flight per worker process (and shared slots per worker): enough that a worker never waits
-#: for the writer, few enough that memory stays bounded when writing is slower than parsing.
-TASKS_AHEAD = 3
-
 _READER: Callable[[str], ECGRecord] | None = None
-#: Workers hand samples over through files in this folder (in /dev/shm when there is one) instead of the
-#: pool's pipe: a 270 kB ECG through a 64 kB pipe costs the parent 3-10x more CPU than reading a file.
-#: Used only when an ECG does not fit its task's shared slot (or no slots could be made).
-_TRANSFER_DIR: str | None = None
-#: The slots of the running ingest (set in the parent before the pool forks, so workers share them).
-_SLOTS: "SharedSlots | None" = None
-
-
-class SharedSlots:
-    """Fixed-size regions of one anonymous shared memory mapping, one per task in flight.
-
-    Made by the parent before it forks the pool, so parent and workers map the same pages. The parent
-    gives each parse task a free slot; the worker writes the task's samples into it and returns only
-    offsets; the parent copies them out and frees the slot before reusing it for a later task. Unlike a
-    file per ECG, the pages are faulted in once and then reused: a 270 kB ECG through a fresh file cost
-    about 0.3 ms of CPU (writing, reading and unlinking it), through a warm slot a memory copy.
-    """
-
-    def __init__(self, count: int, size: int):
-        self.size = size
-        self.buffer = mmap.mmap(-1, count * size)  # anonymous and shared: inherited across fork
-        self.free: deque[int] = deque(range(count))
-
-    def view(self, slot: int, offset: int, n: int, dtype=np.float32) -> np.ndarray:
-        return np.frombuffer(self.buffer, dtype=dtype, count=n, offset=slot * self.size + offset)
-
-    def close(self) -> None:
-        self.buffer.close()
-
-
-def open_slots(count: int, size: int = 16 << 20) -> SharedSlots | None:
-    """Slots for `count` tasks in flight, where forked workers can share them (else None: files are used)."""
-    global _SLOTS
-    if "fork" not in __import__("multiprocessing").get_all_start_methods():
-        return None
-    try:
-        _SLOTS = SharedSlots(count, size)
-    except (OSError, ValueError):  # e.g. no shared memory allowed: hand-over files still work
-        _SLOTS = None
-    return _SLOTS
-
-
-def close_slots() -> None:
-    global _SLOTS
-    if _SLOTS is not None:
-        _SLOTS.close()
-        _SLOTS = None
-
-
-#: One ECG's samples: (float32 mV of its signal segments, int16 codes of its counted segments).
-Samples = tuple[np.ndarray, np.ndarray]
-
-
-class _SlotSink:
-    """Where one task's ECGs are written in its slot, one after another."""
-
-    def __init__(self, slot: int):
-        self.slot, self.used = slot, 0
-
-    def reserve(self, n_f32: int, n_i16: int) -> tuple[np.ndarray, np.ndarray, tuple] | None:
-        """Views for the two streams of one ECG in the slot and its hand-over token; None when full."""
-        start = -(-self.used // 8) * 8  # float32 data starts aligned
-        end = start + 4 * n_f32 + 2 * n_i16
-        if _SLOTS is None or end > _SLOTS.size:
-            return None
-        self.used = end
-        return (_SLOTS.view(self.slot, start, n_f32), _SLOTS.view(self.slot, start + 4 * n_f32, n_i16, np.int16),
-                ("slot", self.slot, start, n_f32, n_i16))
 
 
 def _default_reader(path: str, data: bytes | None = None) -> ECGRecord:
@@ -123,42 +46,9 @@ def init_worker(reader: Callable[[str], ECGRecord] | None) -> None:
 
 def init_pool_worker(reader: Callable[[str], ECGRecord] | None, transfer_dir: str) -> None:
     """Workers leave Ctrl-C to the parent, which commits what is finished and stops the pool."""
-    global _TRANSFER_DIR
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _TRANSFER_DIR = transfer_dir
+    handover.use_transfer_dir(transfer_dir)
     init_worker(reader)
-
-
-def make_transfer_dir() -> str:
-    """A private folder for hand-over files, in memory (/dev/shm) where the system has one."""
-    shm = "/dev/shm"
-    base = shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else None
-    return tempfile.mkdtemp(prefix="lvsdctl-ingest-", dir=base)
-
-
-def receive(samples: Samples | tuple) -> Samples:
-    """One ECG's samples, copied out of its slot or read back (and removed) from its hand-over file.
-
-    Call it as soon as a result arrives: `ordered_map` reuses a task's slot once all its results are taken.
-    """
-    if not isinstance(samples[0], str):  # the arrays themselves (in-process)
-        return samples
-    if samples[0] == "slot":
-        _, slot, offset, n_f32, n_i16 = samples
-        if _SLOTS is None:
-            raise OSError("a worker's shared slot is gone")
-        return (_SLOTS.view(slot, offset, n_f32).copy(),
-                _SLOTS.view(slot, offset + 4 * n_f32, n_i16, np.int16).copy())
-    _, path, n_f32, n_i16 = samples
-    try:
-        with open(path, "rb") as fh:
-            f32 = np.fromfile(fh, dtype=np.float32, count=n_f32)
-            i16 = np.fromfile(fh, dtype=np.int16, count=n_i16)
-    finally:
-        os.unlink(path)
-    if len(f32) != n_f32 or len(i16) != n_i16:
-        raise OSError(f"{path}: a worker's hand-over file is short")
-    return f32, i16
 
 
 def one_line(text: str) -> str:
@@ -245,7 +135,7 @@ def _finite(rec: ECGRecord, f32: np.ndarray) -> None:
             raise ReadError(f"lead {seg.lead}: non-finite samples (NaN or infinity)")
 
 
-def _join(rec: ECGRecord, sink: _SlotSink | None) -> tuple[Samples, tuple | None]:
+def _join(rec: ECGRecord, sink: SlotSink | None) -> tuple[Samples, tuple | None]:
     """The ECG's two sample streams (in the task's slot when they fit) and how to hand them over."""
     signals = [np.asarray(s.signal, dtype=np.float32) for s in rec.segments if s.counts is None]
     counts = [s.counts for s in rec.segments if s.counts is not None]
@@ -263,7 +153,7 @@ def _join(rec: ECGRecord, sink: _SlotSink | None) -> tuple[Samples, tuple | None
     return (f32, i16), token
 
 
-def parse_one(path: str, sink: _SlotSink | None = None, data: bytes | None = None) -> tuple:
+def parse_one(path: str, sink: SlotSink | None = None, data: bytes | None = None) -> tuple:
     """("ok", meta, samples, segments) or ("reject", reason). Never raises for a bad file.
 
     `samples`: the `Samples` in-process, ("slot", slot, offset, n_f32, n_i16) when written to a shared slot
@@ -302,28 +192,13 @@ def parse_one(path: str, sink: _SlotSink | None = None, data: bytes | None = Non
         "qrs_ms": _float(rec.extra.get("qrs_ms")),
         "synthetic": bool(rec.extra.get("synthetic", False)),
     }
-    if token is not None:
-        return ("ok", meta, token, segments)
-    if _TRANSFER_DIR is not None:
-        path = os.path.join(_TRANSFER_DIR, f"{os.getpid()}-{next(_COUNTER)}.samples")
-        try:
-            with open(path, "wb") as fh:
-                fh.write(f32.data)
-                fh.write(i16.data)
-            return ("ok", meta, ("file", path, f32.size, i16.size), segments)
-        except OSError:  # e.g. a small /dev/shm is full: the pipe is slower but always works
-            with contextlib.suppress(OSError):
-                os.unlink(path)
-    return ("ok", meta, (f32, i16), segments)
-
-
-_COUNTER = itertools.count()
+    return ("ok", meta, token if token is not None else handover.hand_over(f32, i16), segments)
 
 
 def parse_chunk(paths: list[str], slot: int | None = None) -> list[tuple]:
     """(sha256, synthetic marker, error reason or "", `parse_one`'s result or None) for each path:
     a file is read once, and hashed and parsed from the same bytes (when at most KEEP_BYTES long)."""
-    sink = _SlotSink(slot) if slot is not None and _SLOTS is not None else None
+    sink = SlotSink.for_slot(slot)
     out = []
     for p in paths:
         sha, marker, err, data = read_and_hash(p)
@@ -338,39 +213,3 @@ def _float(value: object) -> float:
         return float("nan")
 
 
-def ordered_map(fn: Callable[..., list], items: Sequence[str], pool, chunk: int,
-                slots: SharedSlots | None = None) -> Iterator:
-    """fn over items in chunks, results in input order; at most a few chunks in flight per worker so
-    memory stays bounded when writing is slower than parsing.
-
-    With `slots`, each chunk in flight holds one slot (passed to fn as its second argument), freed when
-    the caller asks for the result after the chunk's last one: callers must take the samples out of a
-    result (`receive`) before asking for the next.
-    """
-    if pool is None:  # one at a time, so an interruption loses nothing already parsed
-        for item in items:
-            yield from fn([item])
-        return
-    ahead = max(2, TASKS_AHEAD * pool._processes)  # noqa: SLF001 - the pool's own size
-    if slots is not None:
-        ahead = min(ahead, len(slots.free))
-    chunks = iter([list(items[i:i + chunk]) for i in range(0, len(items), chunk)])
-    pending: deque = deque()
-
-    def submit() -> bool:
-        c = next(chunks, None)
-        if c is None:
-            return False
-        slot = slots.free.popleft() if slots is not None else None
-        args = (c,) if slots is None else (c, slot)
-        pending.append((pool.apply_async(fn, args), slot))
-        return True
-
-    while len(pending) < ahead and submit():
-        pass
-    while pending:
-        job, slot = pending.popleft()
-        yield from job.get()
-        if slot is not None:
-            slots.free.append(slot)
-        submit()

@@ -165,10 +165,7 @@ def test_strict(batch, tmp_path):
     assert out.exists()  # everything is written before the exit code says so
 
 
-def test_jobs_2_gives_the_same_file(batch, tmp_path):
-    a, b = tmp_path / "a.h5", tmp_path / "b.h5"
-    _run(batch, a, jobs=1, echo=_echo(tmp_path))
-    _run(batch, b, jobs=2, echo=_echo(tmp_path))
+def _same_datasets(a: Path, b: Path) -> None:
     with h5py.File(a) as fa, h5py.File(b) as fb:
         names: list[str] = []
         fa.visititems(lambda n, o: names.append(n) if isinstance(o, h5py.Dataset) else None)
@@ -178,6 +175,29 @@ def test_jobs_2_gives_the_same_file(batch, tmp_path):
                 continue
             x, y = fa[n][()], fb[n][()]
             assert x.dtype == y.dtype and np.array_equal(x, y, equal_nan=x.dtype.kind == "f"), n
+
+
+def test_jobs_2_gives_the_same_file(batch, tmp_path):
+    a, b = tmp_path / "a.h5", tmp_path / "b.h5"
+    _run(batch, a, jobs=1, echo=_echo(tmp_path))
+    _run(batch, b, jobs=2, echo=_echo(tmp_path))
+    _same_datasets(a, b)
+
+
+@pytest.mark.parametrize("slot_bytes", [4096, 300_000])
+def test_samples_that_do_not_fit_a_slot_travel_through_files(batch, tmp_path, monkeypatch, slot_bytes):
+    """Slots smaller than one ECG (every ECG through a hand-over file), or than a task (some through
+    the slot, the rest through files): the same output as one process."""
+    import functools
+
+    from lvsdctl.io import handover
+    from lvsdctl.io import ingest as ingest_module
+
+    monkeypatch.setattr(ingest_module, "open_slots", functools.partial(handover.open_slots, size=slot_bytes))
+    a, b = tmp_path / "a.h5", tmp_path / "b.h5"
+    _run(batch, a, jobs=1)
+    _run(batch, b, jobs=2)
+    _same_datasets(a, b)
 
 
 CALLS: list[str] = []
