@@ -72,7 +72,10 @@ def open_slots(count: int, size: int = 16 << 20) -> SharedSlots | None:
 def close_slots() -> None:
     global _SLOTS
     if _SLOTS is not None:
-        _SLOTS.close()
+        try:
+            _SLOTS.close()
+        except BufferError:  # a view still alive (e.g. in a traceback being reported): unmapped when freed
+            pass
         _SLOTS = None
 
 

@@ -281,20 +281,21 @@ def _run(items: list[InputFile], state: IngestState, summary: IngestSummary, cfg
     bar = _Progress(len(items), enabled=progress)
     block: list[tuple[str, str, bool, tuple]] = []
     try:
-        seen: dict[str, str] = {}  # sha -> the first path with it
-        to_parse = [it.path for it in items if not it.missing]
+        seen: dict[str, tuple[int, str]] = {}  # sha -> (input number, path) of the first input with it
+        to_parse = [(i, it.path) for i, it in enumerate(items) if not it.missing]
         for it in items:
             if it.missing:
                 _reject(summary, it.path, it.missing, "")
                 bar.advance()
         if done:  # resuming: hash everything first, so finished files and their duplicates are not parsed
-            hashes = ordered_map(hash_chunk, to_parse, pool, chunk=32)
-            to_parse = [path for path, hashed in zip(to_parse, hashes)
-                        if _classify(path, *hashed, seen, done, summary, bar)]
+            hashes = ordered_map(hash_chunk, [path for _, path in to_parse], pool, chunk=32)
+            to_parse = [(i, path) for (i, path), hashed in zip(to_parse, hashes)
+                        if _classify(i, path, *hashed, seen, done, summary, bar)]
         # hash and parse in input order, commit block by block
-        results = ordered_map(parse_chunk, to_parse, pool, chunk=_task_size(len(to_parse), jobs), slots=slots)
-        for path, (sha, marker, err, result) in zip(to_parse, results):
-            if not _classify(path, sha, marker, err, seen, {}, summary, bar):
+        paths = [path for _, path in to_parse]
+        results = ordered_map(parse_chunk, paths, pool, chunk=_task_size(len(paths), jobs), slots=slots)
+        for (i, path), (sha, marker, err, result) in zip(to_parse, results):
+            if not _classify(i, path, sha, marker, err, seen, {}, summary, bar):
                 continue
             if result[0] == "ok":  # samples out of the worker's slot now: the slot is reused after this task
                 result = (*result[:2], receive(result[2]), *result[3:])
@@ -338,15 +339,16 @@ def _task_size(n: int, jobs: int) -> int:
     return max(1, min(TASK_FILES, -(-n // (4 * jobs))))
 
 
-def _classify(path: str, sha: str, marker: bool, err: str, seen: dict[str, str], done: dict[str, dict],
-              summary: IngestSummary, bar: "_Progress") -> bool:
-    """Count a hashed file that is unreadable, a duplicate or finished by an interrupted run (in `done`);
-    True when it is still to be parsed. A file already classified under this path (resuming) stays new."""
+def _classify(number: int, path: str, sha: str, marker: bool, err: str, seen: dict[str, tuple[int, str]],
+              done: dict[str, dict], summary: IngestSummary, bar: "_Progress") -> bool:
+    """Count input `number` (hashed) when it is unreadable, a duplicate of an earlier input, or finished by
+    an interrupted run (in `done`); True when it is still to be parsed. An input classified before
+    (resuming: hashed first, then again as it is parsed) is not its own duplicate."""
     if err:
         _reject(summary, path, err, "")
-    elif seen.setdefault(sha, path) != path:
+    elif seen.setdefault(sha, (number, path))[0] != number:
         summary.duplicates += 1
-        summary.duplicate_files.append(Duplicate(path, seen[sha], sha))
+        summary.duplicate_files.append(Duplicate(path, seen[sha][1], sha))
     elif sha in done:  # finished by the interrupted run
         entry = done[sha]
         summary.resumed += 1

@@ -443,3 +443,21 @@ def test_nothing_accepted_is_an_error_with_every_reject_listed(tmp_path):
     assert exc.value.summary.rejected == 2
     report = Path(f"{out}.rejects.csv").read_text()
     assert "bad.xml" in report and "missing.xml" in report
+
+
+@pytest.mark.parametrize("resume", [False, True])
+def test_the_same_file_named_twice_is_a_duplicate(tmp_path, resume):
+    """A path given twice is byte-identical to itself: ingested once, the repeat counted as a duplicate
+    (also when resuming, where every input is hashed before any is parsed)."""
+    out = tmp_path / "raw.h5"
+    files = [MUSE[0], MUSE[1], MUSE[0]]
+    if resume:  # an interrupted run's state that finished MUSE[1] only
+        CALLS.clear()
+        STOP_AFTER[0] = 1
+        with pytest.raises(KeyboardInterrupt):
+            ingest([MUSE[1], MUSE[2]], out, secret=KEY, progress=False, reader=counting_reader, commit_every=1)
+        STOP_AFTER[0] = 10**9
+    s = ingest(files, out, secret=KEY, progress=False, resume=resume)
+    assert (s.inputs, s.accepted, s.duplicates, s.written) == (3, 2, 1, 2)
+    assert s.duplicate_files[0].path == str(MUSE[0]) == s.duplicate_files[0].duplicate_of
+    assert s.resumed == (1 if resume else 0)
