@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from lvsdctl.errors import FormatError
-from lvsdctl.hdf5.deflate import decompress
+from lvsdctl.hdf5.deflate import decompress, unshuffle
 from lvsdctl.hdf5.records import write_records
 from lvsdctl.io.record import Segment, counts_to_mv
 
@@ -35,9 +35,9 @@ class RawWriter:
 
     def __init__(self, f: h5py.File, flush_samples: int = 1 << 22):
         group = f.create_group("raw")
-        self._streams = [
+        self._streams = [  # int16 codes byte-shuffled, as ingest writes them (lvsdctl.hdf5.deflate.shuffle)
             group.create_dataset(name, shape=(0,), maxshape=(None,), dtype=dtype, chunks=(_CHUNK,),
-                                 compression="gzip", compression_opts=1)
+                                 compression="gzip", compression_opts=1, shuffle=dtype == "int16")
             for name, dtype in (("samples", "float32"), ("counts", "int16"))
         ]
         self._group = group
@@ -100,41 +100,50 @@ SEGMENT_TYPES = {"record": "int64", "lead": _STR, "kind": _STR, "t0": "float64",
                  "offset": "int64", "length": "int64", "scale": "float64"}
 
 
-def _direct_readable(samples: h5py.Dataset) -> bool:
-    """True when every chunk of `samples` is a plain deflate (or unfiltered) stream we can decode."""
-    return (samples.ndim == 1 and samples.chunks is not None and samples.compression in (None, "gzip")
-            and not samples.shuffle and not samples.fletcher32 and samples.scaleoffset is None
-            and samples.dtype in (np.float32, np.int16))
+_SHUFFLE, _DEFLATE = 2, 1  # HDF5 filter ids (H5Z_FILTER_SHUFFLE, H5Z_FILTER_DEFLATE)
+
+
+def _direct_filters(samples: h5py.Dataset) -> list[int] | None:
+    """The dataset's filter pipeline (ids, in order) when it is one we decode ourselves: none, deflate,
+    shuffle, or shuffle then deflate; None for anything else (h5py reads it)."""
+    if not (samples.ndim == 1 and samples.chunks is not None and samples.dtype in (np.float32, np.int16)):
+        return None
+    plist = samples.id.get_create_plist()
+    filters = [plist.get_filter(i)[0] for i in range(plist.get_nfilters())]
+    return filters if filters in ([], [_DEFLATE], [_SHUFFLE], [_SHUFFLE, _DEFLATE]) else None
 
 
 def read_samples(samples: h5py.Dataset, start: int, stop: int, threads: int = 0) -> np.ndarray:
     """`samples[start:stop]` of the 1-D `/raw/samples` or `/raw/counts`, faster for large ranges.
 
     HDF5 inflates gzip chunks one at a time in the calling thread; here the covering chunks are read
-    raw (`read_direct_chunk`) and inflated by `threads` threads (0: one per CPU) with ISA-L when
-    installed. Same bytes out; any other layout or filter falls back to h5py's own read.
+    raw (`read_direct_chunk`) and inflated (and unshuffled) by `threads` threads (0: one per CPU), with
+    ISA-L when installed. Same values out; any other layout or filter falls back to h5py's own read.
     """
     if stop <= start:
         return np.empty(0, dtype=samples.dtype)
-    if not _direct_readable(samples):
+    filters = _direct_filters(samples)
+    if filters is None:
         return samples[start:stop]
     import os
     from concurrent.futures import ThreadPoolExecutor
 
     step = samples.chunks[0]
     first, last = start // step, (stop - 1) // step
-    gzip = samples.compression == "gzip"
     dsid = samples.id
 
     dtype = samples.dtype
     out = np.empty((last - first + 1) * step, dtype=dtype)  # inflated straight into place
 
     def chunk(k: int) -> None:
-        mask, raw = dsid.read_direct_chunk((k * step,))
-        data = decompress(raw) if gzip and not (mask & 1) else raw  # mask bit 0: deflate skipped for it
-        if len(data) != step * dtype.itemsize:
+        mask, data = dsid.read_direct_chunk((k * step,))
+        for i in reversed(range(len(filters))):  # undo the pipeline; mask bit i: filter i skipped here
+            if not mask & (1 << i):
+                data = decompress(data) if filters[i] == _DEFLATE else unshuffle(data, dtype)
+        values = np.frombuffer(data, dtype=dtype)
+        if values.size != step:
             raise ValueError("unexpected chunk size")
-        out[(k - first) * step:(k - first + 1) * step] = np.frombuffer(data, dtype=dtype)
+        out[(k - first) * step:(k - first + 1) * step] = values
 
     try:
         ids = range(first, last + 1)

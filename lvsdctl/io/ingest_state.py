@@ -35,6 +35,7 @@ import numpy as np
 
 from lvsdctl.errors import InputError
 from lvsdctl.hdf5.deflate import compress as _compress
+from lvsdctl.hdf5.deflate import shuffle as _shuffle
 from lvsdctl.hdf5.raw import SEGMENT_TYPES
 
 
@@ -50,9 +51,16 @@ COMPRESSION = {
     "gzip": {"compression": "gzip", "compression_opts": 1},
     "none": {},
 }
+#: The int16 stream is byte-shuffled before compression (HDF5's standard shuffle filter, read by every
+#: HDF5 tool): its high bytes are mostly 0x00/0xff. Float32 samples compress better without it.
+SHUFFLED = {"raw/counts"}
 SEGMENT_KEYS = tuple(SEGMENT_TYPES)
 #: The two sample streams: dataset name and dtype. A segment with scale 0 lies in `samples`, else in `counts`.
 STREAMS = (("raw/samples", np.float32), ("raw/counts", np.int16))
+
+
+def _gzip1_shuffled(chunk: np.ndarray) -> bytes:
+    return _compress(_shuffle(chunk), 1)
 
 
 def _gzip1(chunk: np.ndarray) -> bytes:
@@ -152,9 +160,10 @@ class IngestState:
             shutil.rmtree(path, ignore_errors=True)
         path.mkdir(parents=True)
         with h5py.File(path / "samples.h5", "w", track_order=True) as f:  # as atomic_output makes files
+            codec = header.get("compression", "gzip")
             for name, dtype in STREAMS:
                 f.create_dataset(name, shape=(0,), maxshape=(None,), dtype=dtype, chunks=(CHUNK,),
-                                 **COMPRESSION[header.get("compression", "gzip")])
+                                 shuffle=name in SHUFFLED and codec != "none", **COMPRESSION[codec])
         with open(path / "journal.jsonl", "w", encoding="utf-8") as fh:
             fh.write(json.dumps(header, sort_keys=True) + "\n")
         return cls(path=path, header=header, discarded=discarded)
@@ -242,7 +251,7 @@ class IngestState:
         pieces = [data[i:i + CHUNK] for i in range(0, len(data), CHUNK)]
         if len(pieces[-1]) < CHUNK:
             pieces[-1] = np.concatenate([pieces[-1], np.zeros(CHUNK - len(pieces[-1]), data.dtype)])
-        encode = _gzip1 if codec == "gzip" else _raw
+        encode = _raw if codec != "gzip" else _gzip1_shuffled if ds.shuffle else _gzip1
         if self.threads > 1 and len(pieces) > 1:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(self.threads)

@@ -304,30 +304,50 @@ def _complete(leads: dict[str, tuple[np.ndarray, float]], kind: str, fs: float, 
             lacking = "I" if "I" not in leads else "II"
             raise ReadError(f"Rhythm waveform has no lead {lacking} (needed for the limb leads)")
         need = []
+    derived = _derive_all(need, leads["I"], leads["II"], fs, t0, seg_kind) if need else {}
     out = []
-    wide = None  # I and II as int32, made once for all derived leads
     for name in LEADS12:
         if name in leads:
             counts, scale = leads[name]
             out.append(Segment(name, None, fs, t0, seg_kind, counts=counts, scale=scale))
-        elif name in need:
-            if wide is None:
-                wide = leads["I"][0].astype(np.int32), leads["II"][0].astype(np.int32)
-            out.append(_derive(name, leads["I"], leads["II"], wide, fs, t0, seg_kind))
+        elif name in derived:
+            out.append(derived[name])
     out += [Segment(name, None, fs, t0, seg_kind, counts=counts, scale=scale)
             for name, (counts, scale) in leads.items() if name not in _LEAD_SET]
     return out
 
 
+def _derive_all(need: list[str], lead_i: tuple[np.ndarray, float], lead_ii: tuple[np.ndarray, float],
+                fs: float, t0: float, seg_kind: str) -> dict[str, Segment]:
+    """The limb leads in `need` from I and II: Einthoven's III, Goldberger's aVR, aVL, aVF.
+
+    All four at once in int32 (III = II - I; in half-counts aVR = -(I + II), aVL = I - III = 2I - II,
+    aVF = II + III = 2II - I), one range check, one conversion; any lead out of int16, or I and II with
+    different scales, and each lead is derived on its own (`_derive`)."""
+    (ci, si), (cii, sii) = lead_i, lead_ii
+    if si == sii and ci.size:
+        a, b = ci.astype(np.int32), cii.astype(np.int32)
+        codes = np.empty((4, a.size), dtype=np.int32)  # rows in _LIMB_DERIVED order
+        np.subtract(b, a, out=codes[0])
+        np.negative(np.add(a, b, out=codes[1]), out=codes[1])
+        np.subtract(a, codes[0], out=codes[2])
+        np.add(b, codes[0], out=codes[3])
+        if codes.min() >= -32768 and codes.max() <= 32767:
+            small = codes.astype(np.int16)
+            return {name: Segment(name, None, fs, t0, seg_kind, counts=small[k], scale=si if k == 0 else si / 2)
+                    for k, name in enumerate(_LIMB_DERIVED) if name in need}
+    return {name: _derive(name, lead_i, lead_ii, fs, t0, seg_kind) for name in need}
+
+
 _HALF_COUNTS = {"aVR": (-1, -1), "aVL": (2, -1), "aVF": (-1, 2)}  # (weight of I, weight of II), scale / 2
 
 
-def _derive(name: str, lead_i: tuple[np.ndarray, float], lead_ii: tuple[np.ndarray, float],
-            wide: tuple[np.ndarray, np.ndarray], fs: float, t0: float, seg_kind: str) -> Segment:
-    """A limb lead from I and II (`wide`: both as int32): Einthoven's III, Goldberger's aVR, aVL, aVF."""
+def _derive(name: str, lead_i: tuple[np.ndarray, float], lead_ii: tuple[np.ndarray, float], fs: float,
+            t0: float, seg_kind: str) -> Segment:
+    """One limb lead from I and II: in counts (III) or half-counts when it fits int16, else float32 mV."""
     (ci, si), (cii, sii) = lead_i, lead_ii
     if si == sii:
-        a, b = wide
+        a, b = ci.astype(np.int32), cii.astype(np.int32)
         if name == "III":
             codes, scale = b - a, si
         else:

@@ -106,7 +106,7 @@ def test_batch_counted_to_the_last_file(batch, tmp_path):
         assert params["pseudonym"]["key_id"] == KEY.key_id
         segs = dict(iter_raw_records(f))
         # MUSE samples are stored as their int16 codes with a scale: nothing in the float32 stream
-        assert f["raw/counts"].dtype == np.int16 and f["raw/samples"].shape == (0,)
+        assert f["raw/counts"].dtype == np.int16 and f["raw/samples"].shape == (0,) and f["raw/counts"].shuffle
         assert (f["raw/segments/scale"][()] > 0).all() and f.attrs["lvsdctl_format_version"] == 2
     assert rec["record_id"].str.len().eq(16).all() and rec["record_id"].is_unique
     assert (rec["source_format"] == "muse").all() and (rec["fs"] == 500).all()
