@@ -17,6 +17,7 @@ Signatures: XML root element (`RestingECG` MUSE, `DigitisedECG` digitised, `Anno
 from __future__ import annotations
 
 import importlib
+import os
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -161,10 +162,9 @@ def is_companion_file(path: str | Path) -> bool:
     Ingest skips these (the record is read through its header) instead of rejecting them as an
     unknown format or reading the same record twice.
     """
-    path = Path(path)
-    if path.suffix.lower() not in _WFDB_DATA_SUFFIXES:
+    if os.path.splitext(path)[1].lower() not in _WFDB_DATA_SUFFIXES:  # (cheap: called for every input)
         return False
-    header = path.with_suffix(".hea")
+    header = Path(path).with_suffix(".hea")
     try:
         return header.is_file() and _is_wfdb_header(read_head(header, 4096), header)
     except ReadError:

@@ -142,6 +142,7 @@ class IngestState:
     _h5: h5py.File | None = None
     threads: int = 1  # compression threads (zlib releases the GIL): the writer is not one serial core
     _pool: ThreadPoolExecutor | None = None
+    _tails: dict[str, np.ndarray] = field(default_factory=dict)  # each stream's incomplete last chunk
 
     # ---- opening -------------------------------------------------------------------------------
     @classmethod
@@ -246,8 +247,14 @@ class IngestState:
             self._h5.flush()
             return
         first = end // CHUNK * CHUNK  # start of the chunk being filled
-        data = np.concatenate([ds[first:end], *arrays]) if end > first else np.concatenate(arrays)
+        if end > first:  # its samples: kept from the last append (reading them back meant inflating it)
+            tail = self._tails.get(name)
+            if tail is None or len(tail) != end - first:
+                tail = ds[first:end]
+            arrays = [tail, *arrays]
+        data = np.concatenate(arrays)
         ds.resize((first + len(data),))
+        self._tails[name] = data[len(data) // CHUNK * CHUNK:].copy()
         pieces = [data[i:i + CHUNK] for i in range(0, len(data), CHUNK)]
         if len(pieces[-1]) < CHUNK:
             pieces[-1] = np.concatenate([pieces[-1], np.zeros(CHUNK - len(pieces[-1]), data.dtype)])

@@ -95,7 +95,7 @@ _OPEN, _CLOSE = b"<WaveFormData>", b"</WaveFormData>"
 
 def _lift_payloads(data: bytes) -> tuple[bytes, dict[bytes, bytes]] | None:
     """The document with every `<WaveFormData>` payload replaced by a placeholder, and the payloads
-    by placeholder (None when there is none).
+    by placeholder (None when there is none, or a payload holds markup).
 
     libxml2 copies each payload into the tree and lxml into a Python string, only for the reader to
     turn it back into bytes: lifting them out first saves a third of the reading time. The record is
@@ -114,9 +114,9 @@ def _lift_payloads(data: bytes) -> tuple[bytes, dict[bytes, bytes]] | None:
     pos = 0
     while start >= 0:
         begin = start + len(_OPEN)
-        end = data.find(_CLOSE, begin)
-        if end < 0:
-            return None
+        end = data.find(b"<", begin)  # one byte: memchr, several times faster than looking for the tag
+        if end < 0 or not data.startswith(_CLOSE, end):
+            return None  # markup inside the payload (or no end): the full parse decides
         key = nonce + str(len(payloads)).encode()
         payloads[key] = data[begin:end]
         pieces += (data[pos:begin], key)
