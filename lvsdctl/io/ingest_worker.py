@@ -76,12 +76,14 @@ def read_and_hash(path: str, keep: int = KEEP_BYTES) -> tuple[str, bool, str, by
     h = hashlib.sha256()
     try:
         st = os.stat(path)
+        if stat.S_ISDIR(st.st_mode):
+            return "", False, "is a directory", None
         if not stat.S_ISREG(st.st_mode):  # a FIFO or a device would block or never end
             return "", False, "not a regular file", None
         with open(path, "rb") as fh:
             if st.st_size <= keep:
-                data = fh.read(keep + 1)
-                if len(data) <= keep:  # (a file that grew past `keep` since the stat: hashed below)
+                data = fh.read(st.st_size + 1)  # one byte more: a file that grew shows it
+                if len(data) <= st.st_size:  # (a file that grew since the stat: hashed as it is, below)
                     h.update(data)
                     return h.hexdigest(), has_synthetic_marker(data), "", data
                 fh.seek(0)
