@@ -128,9 +128,8 @@ def main() -> None:
         for compression in args.compression:
             for jobs in sorted({1, args.jobs}):
                 out = work / f"raw-{compression}-{jobs}.h5"
-                # each run in a fresh process, as `lvsdctl ingest` runs (imports not timed): a second
-                # ingest in the same process forks its workers from a bigger parent, and they ran up to
-                # 15% slower
+                # each run in a fresh process, as `lvsdctl ingest` runs (imports not timed), so that no
+                # run inherits the heap of the one before
                 res = subprocess.run([sys.executable, __file__, "--run-one", str(work / "in"), str(out),
                                       str(jobs), compression], capture_output=True, text=True, check=True)
                 wall, cpu, accepted = json.loads(res.stdout.strip().splitlines()[-1])
