@@ -9,7 +9,9 @@ a trailing XML comment (byte-identical copies would be ingested once, as duplica
 
 Reference: an xmltodict parse of the same files in this process (one core): base64 -> int16 ->
 millivolts for every stored lead of both waveforms, the four derived limb leads; no validation and no
-output file. lvsdctl's figure includes hashing, validation, pseudonymisation, pairing and the HDF5
+output file. The issue's other example, ecg2dcm's MUSE reader (xml.etree, base64, numpy), is timed too
+when installed (`pip install --no-deps ecg2dcm`: it asks for pydicom < 3, which its MUSE reader does not
+use). lvsdctl's figure includes hashing, validation, pseudonymisation, pairing and the HDF5
 file. Goal (issue 3): >= 1,500 files/s on 2 cores and >= 4x the reference.
 """
 
@@ -143,8 +145,15 @@ def main() -> None:
         from lvsdctl.io.detect import read_ecg
 
         ref_files = files[: min(args.reference_n, args.n)]
-        for label, fn in [("lvsdctl read_ecg only (no hashing, no output)", read_ecg),
-                          ("reference: xmltodict + base64 + numpy (no output)", reference_read)]:
+        readers = [("lvsdctl read_ecg only (no hashing, no output)", read_ecg)]
+        try:  # the issue's other example reference, when installed (`pip install --no-deps ecg2dcm`)
+            from ecg2dcm.adapters.muse import parse as ecg2dcm_parse
+
+            readers.append(("also a reference: ecg2dcm's MUSE reader (no output)", lambda p: ecg2dcm_parse(str(p))))
+        except ImportError:
+            print("(ecg2dcm not installed: its MUSE reader is not timed)")
+        readers.append(("reference: xmltodict + base64 + numpy (no output)", reference_read))
+        for label, fn in readers:
             c, t = cpu_seconds(), time.perf_counter()
             for p in ref_files:
                 fn(p)
