@@ -23,7 +23,31 @@ from lvsdctl.hdf5.records import write_records
 from lvsdctl.io.record import Segment, counts_to_mv
 
 _STR = h5py.string_dtype(encoding="utf-8")
-_CHUNK = 1 << 16  # samples per HDF5 chunk: about one 12-lead 10 s ECG at 500 Hz
+#: Samples per HDF5 chunk of either stream: about one 12-lead 10 s ECG at 500 Hz.
+CHUNK = 1 << 16
+#: The two sample streams under /raw: name and dtype. A segment with scale 0 lies in the first.
+STREAMS = (("samples", np.float32), ("counts", np.int16))
+#: The segment table's columns and their types.
+SEGMENT_TYPES = {"record": "int64", "lead": _STR, "kind": _STR, "t0": "float64", "fs": "float64",
+                 "offset": "int64", "length": "int64", "scale": "float64"}
+
+
+def create_streams(group: h5py.Group, compression: dict) -> list[h5py.Dataset]:
+    """Both sample streams in `group`, empty and extendable (`compression`: h5py's keyword arguments).
+    The int16 codes are byte-shuffled when compressed (HDF5's shuffle filter: their high bytes are
+    mostly 0x00/0xff); float32 samples compress better without it."""
+    return [group.create_dataset(name, shape=(0,), maxshape=(None,), dtype=dtype, chunks=(CHUNK,),
+                                 shuffle=dtype is np.int16 and bool(compression), **compression)
+            for name, dtype in STREAMS]
+
+
+def write_segment_table(group: h5py.Group, table: dict) -> None:
+    """`group/segments`: one dataset per column of SEGMENT_TYPES, from `table` (column -> values)."""
+    seg = group.create_group("segments", track_order=True)
+    for key, dtype in SEGMENT_TYPES.items():
+        data = np.array(table[key], dtype=object if dtype is _STR else dtype)
+        kwargs = {"chunks": True, "compression": "gzip", "compression_opts": 1} if len(data) else {}
+        seg.create_dataset(key, data=data, dtype=dtype, **kwargs)
 
 
 class RawWriter:
@@ -35,11 +59,7 @@ class RawWriter:
 
     def __init__(self, f: h5py.File, flush_samples: int = 1 << 22):
         group = f.create_group("raw")
-        self._streams = [  # int16 codes byte-shuffled, as ingest writes them (lvsdctl.hdf5.deflate.shuffle)
-            group.create_dataset(name, shape=(0,), maxshape=(None,), dtype=dtype, chunks=(_CHUNK,),
-                                 compression="gzip", compression_opts=1, shuffle=dtype == "int16")
-            for name, dtype in (("samples", "float32"), ("counts", "int16"))
-        ]
+        self._streams = create_streams(group, {"compression": "gzip", "compression_opts": 1})
         self._group = group
         self._buffer: list[list[np.ndarray]] = [[], []]
         self._buffered = [0, 0]
@@ -86,18 +106,8 @@ class RawWriter:
         if len(records) != self.n_records:
             raise ValueError(f"{len(records)} metadata rows for {self.n_records} ECGs")
         self._flush()
-        seg = self._group.create_group("segments", track_order=True)
-        for key, dtype in SEGMENT_TYPES.items():
-            values = self._table[key]
-            data = np.array(values, dtype=object if dtype is _STR else dtype)
-            kwargs = {"chunks": True, "compression": "gzip", "compression_opts": 1} if len(data) else {}
-            seg.create_dataset(key, data=data, dtype=dtype, **kwargs)
+        write_segment_table(self._group, self._table)
         write_records(self._group.file, records)
-
-
-#: The segment table's columns and their types.
-SEGMENT_TYPES = {"record": "int64", "lead": _STR, "kind": _STR, "t0": "float64", "fs": "float64",
-                 "offset": "int64", "length": "int64", "scale": "float64"}
 
 
 _SHUFFLE, _DEFLATE = 2, 1  # HDF5 filter ids (H5Z_FILTER_SHUFFLE, H5Z_FILTER_DEFLATE)

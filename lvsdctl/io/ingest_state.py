@@ -36,27 +36,23 @@ import numpy as np
 from lvsdctl.errors import InputError
 from lvsdctl.hdf5.deflate import compress as _compress
 from lvsdctl.hdf5.deflate import shuffle as _shuffle
-from lvsdctl.hdf5.raw import SEGMENT_TYPES
+from lvsdctl.hdf5.raw import CHUNK, SEGMENT_TYPES, STREAMS, create_streams, write_segment_table
 
 
 STATE_VERSION = 2  # 2: the int16 `counts` stream and each segment's scale
-#: Same chunking as lvsdctl.hdf5.raw.RawWriter's /raw/samples (about one 12-lead 10 s ECG at 500 Hz).
-CHUNK = 1 << 16
-#: Compression of the samples. No byte shuffle: ECG float32 values compress better without it
-#: (measured on synthetic MUSE exports, per ECG: gzip-1 96 kB / 3.8 ms CPU without shuffle, 147 kB /
-#: 5.5 ms with). gzip-1 (the default) is read by every HDF5 tool, and with `isal` costs 0.8 ms;
-#: lzf (h5py's own filter, HDF5 compresses it) 136 kB / about 3 ms; none 270 kB.
+#: Compression of the samples (the int16 codes byte-shuffled first: lvsdctl.hdf5.raw.create_streams).
+#: gzip-1 (the default) is read by every HDF5 tool and, with `isal`, is fast (per synthetic MUSE ECG:
+#: 66 kB and 0.24 ms with shuffle); lzf is h5py's own filter; none 136 kB. Float32 samples are not
+#: shuffled: they compress better without it (96 kB / 3.8 ms vs 147 kB / 5.5 ms per ECG, measured
+#: when MUSE ECGs were stored as float32).
 COMPRESSION = {
     "lzf": {"compression": "lzf"},
     "gzip": {"compression": "gzip", "compression_opts": 1},
     "none": {},
 }
-#: The int16 stream is byte-shuffled before compression (HDF5's standard shuffle filter, read by every
-#: HDF5 tool): its high bytes are mostly 0x00/0xff. Float32 samples compress better without it.
-SHUFFLED = {"raw/counts"}
 SEGMENT_KEYS = tuple(SEGMENT_TYPES)
-#: The two sample streams: dataset name and dtype. A segment with scale 0 lies in `samples`, else in `counts`.
-STREAMS = (("raw/samples", np.float32), ("raw/counts", np.int16))
+#: The sample streams' paths in the store (as in the output: lvsdctl.hdf5.raw.STREAMS under /raw).
+_PATHS = tuple(f"raw/{name}" for name, _ in STREAMS)
 
 
 def _gzip1_shuffled(chunk: np.ndarray) -> bytes:
@@ -109,7 +105,7 @@ def _keep_only_streams(f: h5py.File) -> None:
     """Remove what a failed final step added to the sample store: all but the two streams."""
     for name in [n for n in f if n != "raw"]:
         del f[name]
-    for name in [n for n in f["raw"] if f"raw/{n}" not in dict(STREAMS)]:
+    for name in [n for n in f["raw"] if f"raw/{n}" not in _PATHS]:
         del f["raw"][name]
     for name in list(f.attrs):
         del f.attrs[name]
@@ -161,10 +157,7 @@ class IngestState:
             shutil.rmtree(path, ignore_errors=True)
         path.mkdir(parents=True)
         with h5py.File(path / "samples.h5", "w", track_order=True) as f:  # as atomic_output makes files
-            codec = header.get("compression", "gzip")
-            for name, dtype in STREAMS:
-                f.create_dataset(name, shape=(0,), maxshape=(None,), dtype=dtype, chunks=(CHUNK,),
-                                 shuffle=name in SHUFFLED and codec != "none", **COMPRESSION[codec])
+            create_streams(f.create_group("raw"), COMPRESSION[header.get("compression", "gzip")])
         with open(path / "journal.jsonl", "w", encoding="utf-8") as fh:
             fh.write(json.dumps(header, sort_keys=True) + "\n")
         return cls(path=path, header=header, discarded=discarded)
@@ -192,7 +185,7 @@ class IngestState:
         ends = _stream_ends(entries)
         try:
             with h5py.File(path / "samples.h5", "r+") as f:
-                for (name, _), committed in zip(STREAMS, ends):
+                for name, committed in zip(_PATHS, ends):
                     ds = f[name]
                     if ds.shape[0] < committed:
                         return None
@@ -212,7 +205,7 @@ class IngestState:
         (its segments' offsets stay relative to its own samples: `write_segments` adds the two)."""
         if not entries:
             return
-        for k, (name, dtype) in enumerate(STREAMS):
+        for k, (name, (_, dtype)) in enumerate(zip(_PATHS, STREAMS)):
             arrays = [np.asarray(s[k], dtype=dtype) for s in samples if len(s[k])]
             if arrays:
                 self._append(name, arrays)
@@ -298,11 +291,7 @@ class IngestState:
         stream = (np.asarray(table["scale"], dtype=np.float64) > 0).astype(np.intp)
         table["record"] = record
         table["offset"] = np.asarray(table["offset"], dtype=np.int64) + bases[record, stream]
-        seg = group.create_group("segments", track_order=True)
-        for key, dtype in SEGMENT_TYPES.items():
-            data = np.array(table[key], dtype=object if isinstance(dtype, np.dtype) else dtype)
-            kwargs = {"chunks": True, "compression": "gzip", "compression_opts": 1} if len(data) else {}
-            seg.create_dataset(key, data=data, dtype=dtype, **kwargs)
+        write_segment_table(group, table)
 
     def remove(self) -> None:
         self.close()

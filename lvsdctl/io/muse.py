@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from lvsdctl.errors import ReadError
-from lvsdctl.io.record import LEADS12, ECGRecord, Segment
+from lvsdctl.io.record import LEADS12, ECGRecord, Segment, counts_to_mv
 from lvsdctl.io.xmlsafe import (
     finite_number,
     localname,
@@ -321,50 +321,37 @@ def _derive_all(need: list[str], lead_i: tuple[np.ndarray, float], lead_ii: tupl
                 fs: float, t0: float, seg_kind: str) -> dict[str, Segment]:
     """The limb leads in `need` from I and II: Einthoven's III, Goldberger's aVR, aVL, aVF.
 
-    All four at once in int32 (III = II - I; in half-counts aVR = -(I + II), aVL = I - III = 2I - II,
-    aVF = II + III = 2II - I), one range check, one conversion; any lead out of int16, or I and II with
-    different scales, and each lead is derived on its own (`_derive`)."""
+    All four at once in int32: III = II - I in counts; in half-counts (scale / 2) aVR = -(I + II),
+    aVL = I - III = 2I - II, aVF = II + III = 2II - I. One range check and one conversion to int16 in the
+    usual case; a lead outside int16 is given as float32 millivolts (its codes times its scale), and so
+    are all four when I and II have different scales."""
     (ci, si), (cii, sii) = lead_i, lead_ii
-    if si == sii and ci.size:
-        a, b = ci.astype(np.int32), cii.astype(np.int32)
-        codes = np.empty((4, a.size), dtype=np.int32)  # rows in _LIMB_DERIVED order
-        np.subtract(b, a, out=codes[0])
-        np.negative(np.add(a, b, out=codes[1]), out=codes[1])
-        np.subtract(a, codes[0], out=codes[2])
-        np.add(b, codes[0], out=codes[3])
-        if codes.min() >= -32768 and codes.max() <= 32767:
-            small = codes.astype(np.int16)
-            return {name: Segment(name, None, fs, t0, seg_kind, counts=small[k], scale=si if k == 0 else si / 2)
-                    for k, name in enumerate(_LIMB_DERIVED) if name in need}
-    return {name: _derive(name, lead_i, lead_ii, fs, t0, seg_kind) for name in need}
-
-
-_HALF_COUNTS = {"aVR": (-1, -1), "aVL": (2, -1), "aVF": (-1, 2)}  # (weight of I, weight of II), scale / 2
-
-
-def _derive(name: str, lead_i: tuple[np.ndarray, float], lead_ii: tuple[np.ndarray, float], fs: float,
-            t0: float, seg_kind: str) -> Segment:
-    """One limb lead from I and II: in counts (III) or half-counts when it fits int16, else float32 mV."""
-    (ci, si), (cii, sii) = lead_i, lead_ii
-    if si == sii:
-        a, b = ci.astype(np.int32), cii.astype(np.int32)
-        if name == "III":
-            codes, scale = b - a, si
+    if si != sii:  # no common unit: millivolts
+        i, ii = ci * si, cii * sii
+        mv = {"III": ii - i, "aVR": -(i + ii) / 2, "aVL": i - ii / 2, "aVF": ii - i / 2}
+        return {name: Segment(name, mv[name].astype(np.float32), fs, t0, seg_kind) for name in need}
+    a, b = ci.astype(np.int32), cii.astype(np.int32)
+    codes = np.empty((4, a.size), dtype=np.int32)  # rows in _LIMB_DERIVED order
+    np.subtract(b, a, out=codes[0])
+    np.negative(np.add(a, b, out=codes[1]), out=codes[1])
+    np.subtract(a, codes[0], out=codes[2])
+    np.add(b, codes[0], out=codes[3])
+    small = codes.astype(np.int16) if codes.size == 0 or _fits_int16(codes) else None
+    out = {}
+    for k, name in enumerate(_LIMB_DERIVED):
+        if name not in need:
+            continue
+        scale = si if k == 0 else si / 2
+        if small is not None or _fits_int16(codes[k]):
+            row = small[k] if small is not None else codes[k].astype(np.int16)
+            out[name] = Segment(name, None, fs, t0, seg_kind, counts=row, scale=scale)
         else:
-            wi, wii = _HALF_COUNTS[name]
-            codes, scale = wi * a + wii * b, si / 2
-        if codes.size == 0 or (codes.min() >= -32768 and codes.max() <= 32767):
-            return Segment(name, None, fs, t0, seg_kind, counts=codes.astype(np.int16), scale=scale)
-    i, ii = ci * si, cii * sii  # float64 millivolts
-    if name == "III":
-        mv = ii - i
-    elif name == "aVR":
-        mv = -(i + ii) / 2
-    elif name == "aVL":
-        mv = i - ii / 2
-    else:  # aVF
-        mv = ii - i / 2
-    return Segment(name, mv.astype(np.float32), fs, t0, seg_kind)
+            out[name] = Segment(name, counts_to_mv(codes[k], scale), fs, t0, seg_kind)
+    return out
+
+
+def _fits_int16(codes: np.ndarray) -> bool:
+    return bool(codes.min() >= -32768 and codes.max() <= 32767)
 
 
 _LEAD_SET = frozenset(LEADS12)
@@ -438,10 +425,11 @@ def _optional_number(text: str | None, what: str, low: float, high: float) -> fl
 
 
 def _lead_int(text: str | None, kind: str, name: str, field: str) -> int:
+    """`_int` for a lead's field; the field's full name is spelled out only when it is needed."""
     try:
         return int(text)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        raise ReadError(f"{kind} lead {name} {field} is missing or not an integer") from None
+        return _int(text, f"{kind} lead {name} {field}")
 
 
 def _int(text: str | None, what: str) -> int:

@@ -114,6 +114,15 @@ def test_stdout_and_stdin_streaming(tmp_path):
     assert json.loads(res.stdout) == [1, 2, 3]
 
 
+def _write_raw(out, ecgs, records) -> None:
+    """An ecg-raw file of these ECGs through RawWriter, flushing every few ECGs."""
+    with atomic_output(out, "ecg-raw") as f:
+        w = RawWriter(f, flush_samples=6000)
+        for segs in ecgs:
+            w.append(segs)
+        w.finish(records)
+
+
 def test_raw_writer_keeps_native_rates(tmp_path):
     out = tmp_path / "raw.h5"
     rng = np.random.default_rng(0)
@@ -123,11 +132,7 @@ def test_raw_writer_keeps_native_rates(tmp_path):
         segs += [Segment(lead, rng.normal(size=250 + j).astype("float32"), (250 + j) / 2.5, t0=2.5 * (j % 4), kind="piece")
                  for j, lead in enumerate(["II", "V1"])]
         ecgs.append(segs)
-    with atomic_output(out, "ecg-raw") as f:
-        w = RawWriter(f, flush_samples=6000)
-        for segs in ecgs:
-            w.append(segs)
-        w.finish(_records(8).iloc[:7])
+    _write_raw(out, ecgs, _records(8).iloc[:len(ecgs)])
     with open_input(out, "ecg-raw") as f:
         got = list(iter_raw_records(f, chunk=3))
         assert [i for i, _ in got] == list(range(7))
@@ -151,11 +156,7 @@ def test_raw_writer_keeps_integer_codes(tmp_path):
         ecgs.append([Segment("I", None, 500.0, counts=codes, scale=0.00488),
                      Segment("aVR", None, 500.0, counts=codes // 2, scale=0.00244),
                      Segment("II", rng.normal(size=5000).astype("float32"), 500.0)])
-    with atomic_output(out, "ecg-raw") as f:
-        w = RawWriter(f, flush_samples=6000)
-        for segs in ecgs:
-            w.append(segs)
-        w.finish(_records(6).iloc[:5])
+    _write_raw(out, ecgs, _records(6).iloc[:len(ecgs)])
     with open_input(out, "ecg-raw") as f:
         assert f["raw/counts"].dtype == np.int16 and f["raw/counts"].shape == (5 * 10_000,)
         assert f["raw/samples"].shape == (5 * 5000,)

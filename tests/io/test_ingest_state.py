@@ -11,7 +11,8 @@ import pytest
 
 from lvsdctl.hdf5.raw import iter_raw_records
 from lvsdctl.io import ingest_state
-from lvsdctl.io.ingest_state import CHUNK, IngestState
+from lvsdctl.hdf5.raw import CHUNK
+from lvsdctl.io.ingest_state import IngestState
 
 
 def _ecg(rng, i: int) -> tuple[dict, tuple[np.ndarray, np.ndarray]]:
