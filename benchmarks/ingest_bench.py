@@ -90,8 +90,8 @@ def cpu_seconds() -> float:
 
 def run_one(folder: str, output: str, jobs: str, compression: str) -> None:
     """Time one ingest in this (fresh) process: prints [wall s, CPU s incl. workers, accepted]."""
-    from lvsdctl.io.ingest import ingest
-    from lvsdctl.io.pseudonym import Secret
+    from lvsdctl.ingest.api import ingest
+    from lvsdctl.ingest.pseudonym import Secret
 
     secret = Secret(os.urandom(32), "file")
     c, t = cpu_seconds(), time.perf_counter()

@@ -29,7 +29,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from lvsdctl.io.record import LEADS12, Segment  # noqa: E402
+from lvsdctl.record import LEADS12, Segment  # noqa: E402
 from lvsdctl.signal.chain import ChainConfig, process_batch  # noqa: E402
 from lvsdctl.signal.layout import PRINTOUT_ROWS  # noqa: E402
 
@@ -99,7 +99,7 @@ def end_to_end(records: list[list[Segment]], jobs: int | None) -> tuple[float, f
 
     from lvsdctl.hdf5 import atomic_output
     from lvsdctl.hdf5.raw import RawWriter
-    from lvsdctl.signal.preprocess import preprocess
+    from lvsdctl.signal.api import preprocess
 
     with tempfile.TemporaryDirectory() as tmp:
         raw, pre = os.path.join(tmp, "raw.h5"), os.path.join(tmp, "pre.h5")
@@ -139,7 +139,7 @@ def memory_child(n: int) -> None:
 
     from lvsdctl.hdf5 import atomic_output
     from lvsdctl.hdf5.raw import RawWriter
-    from lvsdctl.signal.preprocess import preprocess
+    from lvsdctl.signal.api import preprocess
 
     rng = np.random.default_rng(n)
     with tempfile.TemporaryDirectory() as tmp:

@@ -42,7 +42,7 @@ def evaluate_cmd(
     quiet: Quiet = False,
 ) -> None:
     from lvsdctl.cli.console import emit_json, err
-    from lvsdctl.evaluate.predict import evaluate
+    from lvsdctl.evaluate.api import evaluate
     from lvsdctl.evaluate.tables import drop_blank_model, table2, to_rich, transposed, write_frame
 
     if table and not table.lower().endswith((".csv", ".md", ".json")):
@@ -87,7 +87,7 @@ def predict_cmd(
     quiet: Quiet = False,
 ) -> None:
     from lvsdctl.cli.console import emit_json, err
-    from lvsdctl.evaluate.predict import predict
+    from lvsdctl.evaluate.api import predict
 
     summary = predict(model, data, output, threshold=threshold, sets=_split_list(sets), batch_size=batch_size,
                       device=device.value, secret_file=secret_file, demo_secret=demo_secret, jobs=jobs)

@@ -64,7 +64,7 @@ def finetune_cmd(
     quiet: Quiet = False,
 ) -> None:
     from lvsdctl.cli.console import emit_json, err
-    from lvsdctl.train.finetune import all_strategies as run_all, finetune
+    from lvsdctl.finetune.api import all_strategies as run_all, finetune
     from lvsdctl.train.distributed import from_env
 
     options = dict(backbone=backbone, size=size, segments=segments, zscore=zscore, proj_kernel=proj_kernel,

@@ -89,7 +89,7 @@ def ingest_command(
 ) -> None:
     from lvsdctl.cli.console import emit_json, err, warn
     from lvsdctl.errors import InputError, StrictRejectError
-    from lvsdctl.io.ingest import ingest
+    from lvsdctl.ingest.api import ingest
 
     if not inputs and from_list is None:
         raise InputError("no inputs: give ECG files, directories or globs, or --from-list FILE")

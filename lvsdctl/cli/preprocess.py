@@ -70,7 +70,7 @@ def preprocess_command(
 ) -> None:
     from lvsdctl.cli.console import emit_json, err
     from lvsdctl.errors import InputError, StrictRejectError
-    from lvsdctl.signal.preprocess import preprocess
+    from lvsdctl.signal.api import preprocess
 
     if json_out and output == "-":
         raise InputError("--json and -o - both write to stdout; choose one")

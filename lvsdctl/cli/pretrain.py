@@ -52,7 +52,7 @@ def pretrain_cmd(
     quiet: Quiet = False,
 ) -> None:
     from lvsdctl.cli.console import emit_json, err
-    from lvsdctl.train.pretrain.api import pretrain
+    from lvsdctl.pretrain.api import pretrain
     from lvsdctl.train.distributed import from_env
 
     summary = pretrain(data, output, size=size, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,

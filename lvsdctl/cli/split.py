@@ -62,7 +62,7 @@ def split_command(
     quiet: Quiet = False,
 ) -> None:
     from lvsdctl.cli.console import emit_json, err, warn
-    from lvsdctl.data.split import split
+    from lvsdctl.data.api import split
     from lvsdctl.errors import InputError
 
     if json_out and output == "-":

@@ -56,7 +56,7 @@ def cohort(
     from lvsdctl.cli.console import emit_json, err
     from lvsdctl.evaluate.tables import to_rich, write_frame
     from lvsdctl.hdf5 import open_input, read_records
-    from lvsdctl.stats.cohort import cohort_table
+    from lvsdctl.stats.table1 import cohort_table
 
     with open_input(data, kind={"ecg", "ecg-raw", "predictions", "evaluation"}) as f:
         records = read_records(f)
@@ -118,7 +118,7 @@ def compare(
     """
     from lvsdctl.cli.console import emit_json, err
     from lvsdctl.errors import InputError
-    from lvsdctl.stats.compare import compare_models, read_metric_csv, study_table2
+    from lvsdctl.stats.comparison import compare_models, read_metric_csv, study_table2
     from lvsdctl.stats.output import compare_summary_lines, fmt_p, pairwise_frame, print_frame, write_compare
 
     _check_output_suffix(output)
@@ -172,7 +172,7 @@ def compare(
             write_frame(paired, output)
     if table_out and table is not None:
         from lvsdctl.evaluate.tables import table2, with_average, write_frame
-        from lvsdctl.stats.compare import AVERAGE_NAMES
+        from lvsdctl.stats.comparison import AVERAGE_NAMES
 
         long = table.rename(columns={"validation_set": "set"})
         if not long["set"].str.lower().isin(AVERAGE_NAMES).any():

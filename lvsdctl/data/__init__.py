@@ -7,7 +7,7 @@ from __future__ import annotations
 
 
 def split(*args, **kwargs) -> dict:
-    """`lvsdctl.data.split.split` (imported lazily)."""
-    from lvsdctl.data.split import split as _split
+    """`lvsdctl.data.api.split` (imported lazily)."""
+    from lvsdctl.data.api import split as _split
 
     return _split(*args, **kwargs)

@@ -62,7 +62,7 @@ def lead_pieces(x: np.ndarray, layout: str, fs: float) -> dict[str, tuple[float,
     """{lead: (t0, samples)} of the 12 printout pieces plus the rhythm strip, for either layout."""
     if layout == "4x5000":
         return pieces_from_4ch(x, fs)
-    from lvsdctl.io.record import LEADS12
+    from lvsdctl.record import LEADS12
 
     n = int(round(PIECE_S * fs))
     out = {}
@@ -116,7 +116,7 @@ def load_dataset_record(path: str, record_id: str, pre: dict, model_path: str) -
 
 
 def _is_synthetic_export(path: str | Path) -> bool:
-    from lvsdctl.io.ingest_worker import MARKER_SPAN, has_synthetic_marker
+    from lvsdctl.ingest.worker import MARKER_SPAN, has_synthetic_marker
 
     with open(path, "rb") as fh:
         return has_synthetic_marker(fh.read(MARKER_SPAN))

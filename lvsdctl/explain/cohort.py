@@ -14,7 +14,7 @@ from lvsdctl.errors import InputError
 from lvsdctl.explain.api import lead_pieces
 from lvsdctl.explain.attribute import attribute
 from lvsdctl.explain.waves import WAVES, delineate, wave_shares
-from lvsdctl.io.record import LEADS12
+from lvsdctl.record import LEADS12
 from lvsdctl.signal.layout import RHYTHM_KEY
 
 GROUPS = ("TP", "FN", "FP", "TN", "unlabelled")

@@ -18,9 +18,9 @@ _LAZY = {
     "detect_format": "lvsdctl.io.detect",
     "is_companion_file": "lvsdctl.io.detect",
     "READERS": "lvsdctl.io.detect",
-    "ECGRecord": "lvsdctl.io.record",
-    "Segment": "lvsdctl.io.record",
-    "LEADS12": "lvsdctl.io.record",
+    "ECGRecord": "lvsdctl.record",
+    "Segment": "lvsdctl.record",
+    "LEADS12": "lvsdctl.record",
 }
 
 __all__ = sorted(_LAZY)

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from lvsdctl.errors import MismatchError
-from lvsdctl.evaluate.predict import predict, score_file
+from lvsdctl.evaluate.api import predict, score_file
 from lvsdctl.evaluate.store import load_predictions
 
 

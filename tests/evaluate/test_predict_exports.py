@@ -33,7 +33,7 @@ def model_and_secret(tmp_path):
 
 
 def test_predict_on_muse_xml_files(exports, model_and_secret, tmp_path):
-    from lvsdctl.evaluate.predict import predict
+    from lvsdctl.evaluate.api import predict
 
     secret = tmp_path / "site.secret"
     out = tmp_path / "pred.h5"
@@ -74,7 +74,7 @@ def test_rejected_exports_are_listed_and_counted(exports, model_and_secret, tmp_
 def test_exports_too_short_for_the_model_are_reported_not_scored(exports, model_and_secret, tmp_path):
     import wfdb
 
-    from lvsdctl.evaluate.predict import predict
+    from lvsdctl.evaluate.api import predict
 
     leads = ["I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6"]
     short = np.random.default_rng(0).normal(0, 0.1, size=(1000, 12))  # 2 s at 500 Hz: the model needs 10 s

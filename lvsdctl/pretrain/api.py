@@ -1,0 +1,148 @@
+"""`pretrain(...)`: ECG-FM's self-supervised objective on a site's own ECGs, through the shared engine."""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Any, Sequence
+
+import torch
+
+from lvsdctl.errors import InputError
+
+#: ECG-FM's pretraining dropouts (wav2vec 2.0 base): they differ from the fine-tuning defaults.
+PRETRAIN_DROPOUTS = {"dropout": 0.1, "attention_dropout": 0.1, "activation_dropout": 0.0,
+                     "dropout_input": 0.1, "dropout_features": 0.1}
+
+
+def resume_path(output: str) -> Path:
+    out = Path(output)
+    return out.parent / f".{out.name}.resume.h5"
+
+
+def build_model(size: str = "tiny", seed: int = 0, **overrides):
+    """A randomly initialised `ECGFMPretrainModel` of a named size with pretraining dropouts."""
+    from lvsdctl.models.ecgfm import config_for_size
+    from lvsdctl.models.ecgfm_pretrain import ECGFMPretrainModel
+
+    try:
+        cfg = config_for_size(size, **{**PRETRAIN_DROPOUTS, **overrides})
+    except (ValueError, TypeError) as exc:
+        raise InputError(str(exc)) from None
+    torch.manual_seed(seed)
+    return ECGFMPretrainModel(cfg)
+
+
+def _optimizer(weight_decay: float, eps: float):
+    """fairseq's Adam: decoupled weight decay (= AdamW), betas (0.9, 0.98), eps 1e-6."""
+
+    def make(model, cfg):
+        params = [p for p in model.parameters() if p.requires_grad]
+        return torch.optim.AdamW(params, lr=cfg.lr, betas=cfg.betas, eps=eps, weight_decay=weight_decay)
+
+    return make
+
+
+def pretrain(
+    input: str | os.PathLike,
+    output: str | os.PathLike,
+    *,
+    size: str = "tiny",
+    epochs: int = 10,
+    batch_size: int = 16,
+    lr: float = 5e-5,
+    seed: int = 0,
+    device: str = "auto",
+    resume: bool = False,
+    export: str | os.PathLike | None = None,
+    progress: bool = True,
+    split: str | Sequence[str] | None = None,
+    workers: int = 0,
+    amp: bool = True,
+    weight_decay: float = 0.01,
+    model_overrides: dict[str, Any] | None = None,
+    objective: dict[str, Any] | None = None,
+    shutdown: bool = True,
+) -> dict:
+    """Pretrain an ECG-FM backbone on the ECGs of `input` (kind `ecg`, 12x5000 @ 500 Hz; labels unused).
+
+    Writes `output` (kind `model`, `model_name` "ecgfm-pretrain": `finetune --weights` reads it) and,
+    with `export`, the fairseq-signals `.pt` layout. `split` restricts to sets of the file (default:
+    every ECG). Returns a summary dict. Under torchrun only rank 0 writes.
+    """
+    from lvsdctl.models.checkpoint import save_checkpoint
+    from lvsdctl.train import distributed as dist_
+    from lvsdctl.train.engine import TrainConfig, fit
+    from lvsdctl.pretrain.export import export_fairseq
+    from lvsdctl.pretrain.model import ObjectiveConfig, PretrainNet
+    from lvsdctl.pretrain.segments import SegmentPairs
+    from lvsdctl.pretrain.task import PretrainTask
+
+    input, output = str(input), str(output)
+    if output == "-":
+        raise InputError("pretrain writes its checkpoint to a file: give -o PATH (stdout cannot hold resume state)")
+    data = SegmentPairs(input, split)
+    try:
+        obj = ObjectiveConfig(**(objective or {}))
+        cfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, optimizer="adamw", betas=(0.9, 0.98),
+                          weight_decay=weight_decay, seed=seed, device=device, amp=amp, workers=workers,
+                          select="last", metric="train_loss")
+        cfg.validate()
+    except (TypeError, ValueError) as exc:
+        raise InputError(str(exc)) from None
+    model = build_model(size, seed, **(model_overrides or {}))
+    net = PretrainNet(model, obj, seed=seed)
+    task = PretrainTask(obj.to_dict())
+    rpath = resume_path(output)
+    if resume and not rpath.exists():
+        raise InputError(f"--resume: no resume state for {output} (looked for {rpath}); run without --resume")
+    result = fit(net, data, None, cfg, task=task, optimizer_factory=_optimizer(weight_decay, 1e-6),
+                 resume_path=rpath, resume=resume, progress=progress, label=f"pretrain ecgfm-{size}")
+    w2v = result.model.w2v
+    num_updates = int(result.model.num_updates)
+    parameters = {
+        "size": size,
+        "objective": obj.to_dict(),
+        "train": cfg.to_json(),
+        "n_ecgs": len(data),
+        "segments_per_ecg": data.segments_per_ecg,
+        "split": split,
+        "num_updates": num_updates,
+        "world_size": result.world_size,
+        "device": result.device,
+    }
+    info = dist_.from_env()
+    if info.is_main:
+        pre = {k: v for k, v in data.preprocessing.items() if k != "shape"}
+        pre["normalisation"] = "zscore"  # applied per lead and recording while reading
+        save_checkpoint(output, w2v, model_name="ecgfm-pretrain", config=w2v.cfg.to_dict(),
+                        history=result.history, preprocessing=pre, inputs=[input], parameters=parameters,
+                        extra={"training": parameters}, task="pretrain")
+        if export:
+            export_fairseq(w2v, export, num_updates=num_updates, epoch=cfg.epochs)
+        rpath.unlink(missing_ok=True)
+    dist_.barrier(info)
+    if shutdown:
+        dist_.shutdown(info)
+    last = result.history[-1] if result.history else {}
+    return {
+        "output": output,
+        "export": str(export) if export else None,
+        "model": "ecgfm-pretrain",
+        "size": size,
+        "parameters": sum(p.numel() for p in w2v.parameters()),
+        "n_ecgs": len(data),
+        "epochs": cfg.epochs,
+        "num_updates": num_updates,
+        "first_epoch": _finite(result.history[0]) if result.history else {},
+        "last_epoch": _finite(last),
+        "seconds": result.seconds,
+        "device": result.device,
+        "world_size": result.world_size,
+        "resumed_from_epoch": result.resumed_from_epoch,
+    }
+
+
+def _finite(record: dict) -> dict:
+    return {k: v for k, v in record.items() if not (isinstance(v, float) and math.isnan(v))}
