@@ -101,7 +101,7 @@ def run(name: str, model: str, data: Path, work: Path, epochs_scale: float, seed
     ckpt = work / f"{name}-{model}.h5"
     started = time.perf_counter()
     train(str(data), model, str(ckpt), preset="published", tune_split=None, epochs=epochs, seed=seed,
-          device="cpu", progress=False, ensemble=ensemble if model == "inceptiontime" else None)
+          device="cpu", ensemble=ensemble if model == "inceptiontime" else None)
     seconds = time.perf_counter() - started
     scored = score_file(str(ckpt), str(data), sets=["test"])
     accuracy = float(np.mean((scored.score >= 0.5) == (scored.records["label"].to_numpy() == 1)))

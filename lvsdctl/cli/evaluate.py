@@ -41,26 +41,20 @@ def evaluate_cmd(
     json_out: Json = False,
     quiet: Quiet = False,
 ) -> None:
-    from lvsdctl.cli.console import emit_json, err
-    from lvsdctl.evaluate.api import evaluate
-    from lvsdctl.evaluate.tables import drop_blank_model, table2, to_rich, transposed, write_frame
+    from lvsdctl.cli.console import emit_json, err, to_rich
+    from lvsdctl.cli.progress import reporting
+    from lvsdctl.evaluate import evaluate
+    from lvsdctl.evaluate.tables import transposed
 
-    if table and not table.lower().endswith((".csv", ".md", ".json")):
-        from lvsdctl.errors import InputError
-
-        raise InputError(f"{table}: --table writes .csv, .md or .json")
-    ev = evaluate(model, data, output, threshold=threshold, tune_set=tune_set, sets=_split_list(sets), n_boot=n_boot,
-                  seed=seed, batch_size=batch_size, device=device.value, report=report, figures=figures)
-    if table:
-        write_frame(drop_blank_model(table2(ev.metrics)), table)
+    with reporting("evaluate", quiet=quiet) as progress:
+        ev = evaluate(model, data, output, threshold=threshold, tune_set=tune_set, sets=_split_list(sets),
+                      n_boot=n_boot, seed=seed, batch_size=batch_size, device=device.value, report=report,
+                      figures=figures, table=table, progress=progress)
     if not quiet:
         err.print(f"threshold {ev.threshold.value:.4g}: {ev.threshold.origin}")
         err.print(to_rich(transposed(ev.metrics), title="LVSD detection (95% CI, patient bootstrap)"))
     if json_out:
-        emit_json({"threshold": ev.threshold.as_dict(), "validation_sets": ev.validation_sets,
-                   "metrics": ev.metrics.to_dict(orient="records"),
-                   "calibration": {s: {k: c[k] for k in ("brier", "intercept", "slope", "n")}
-                                   for s, c in ev.calibration.items()}})
+        emit_json(ev)
 
 
 @app.command("predict", short_help=(
@@ -87,21 +81,24 @@ def predict_cmd(
     quiet: Quiet = False,
 ) -> None:
     from lvsdctl.cli.console import emit_json, err
-    from lvsdctl.evaluate.api import predict
+    from lvsdctl.cli.progress import reporting
+    from lvsdctl.evaluate import predict
 
-    summary = predict(model, data, output, threshold=threshold, sets=_split_list(sets), batch_size=batch_size,
-                      device=device.value, secret_file=secret_file, demo_secret=demo_secret, jobs=jobs)
-    for r in summary.get("rejected", []):  # shown even with -q: a file left out must never go unnoticed
+    with reporting("predict", quiet=quiet) as progress:
+        summary = predict(model, data, output, threshold=threshold, sets=_split_list(sets), batch_size=batch_size,
+                          device=device.value, secret_file=secret_file, demo_secret=demo_secret, jobs=jobs,
+                          progress=progress)
+    for r in summary.rejected:  # shown even with -q: a file left out must never go unnoticed
         err.print(f"[yellow]rejected[/] {r['path']}: {r['reason']}", markup=True, highlight=False)
-    for reason, count in summary.get("not_preprocessable", {}).items():
+    for reason, count in summary.not_preprocessable.items():
         err.print(f"[yellow]not scored[/] {count} ECG(s) read but not preprocessable for this model: {reason}",
                   markup=True, highlight=False)
-    if not quiet and "inputs" in summary:
-        where = f" (rejects in {summary['rejects_csv']})" if summary["rejected"] and summary["rejects_csv"] else ""
-        err.print(f"inputs = accepted + rejected + duplicates: {summary['inputs']} = {summary['accepted']} + "
-                  f"{len(summary['rejected'])} + {summary['duplicates']}{where}")
+    if not quiet and summary.inputs is not None:
+        where = f" (rejects in {summary.rejects_csv})" if summary.rejected and summary.rejects_csv else ""
+        err.print(f"inputs = accepted + rejected + duplicates: {summary.inputs} = {summary.accepted} + "
+                  f"{len(summary.rejected)} + {summary.duplicates}{where}")
     if not quiet:
-        err.print(f"{summary['ecgs']} ECGs scored, {summary['predicted_lvsd']} called LVSD at threshold "
-                  f"{summary['threshold']:.4g} ({summary['threshold_origin']}) -> {output}")
+        err.print(f"{summary.ecgs} ECGs scored, {summary.predicted_lvsd} called LVSD at threshold "
+                  f"{summary.threshold:.4g} ({summary.threshold_origin}) -> {output}")
     if json_out:
         emit_json(summary)

@@ -49,25 +49,27 @@ def explain_cmd(
     if method not in ("deeplift", "ig"):
         raise InputError(f"--method must be deeplift or ig, not {method!r}")
     if split is not None:
+        from lvsdctl.cli.progress import reporting
+        from lvsdctl.explain import explain_cohort
         from lvsdctl.explain.api import default_model
-        from lvsdctl.explain.cohort import explain_cohort
 
         if not output:
             raise InputError("cohort mode (--set) needs -o attributions.h5")
-        summary = explain_cohort(source, model_path=model or default_model(), output=output, split=split,
-                                 method=method, threshold=threshold, batch_size=batch_size, limit=limit,
-                                 figure=figure, progress=not quiet and not json_out)
+        with reporting("explain", quiet=quiet or json_out) as progress:
+            summary = explain_cohort(source, model_path=model or default_model(), output=output, split=split,
+                                     method=method, threshold=threshold, batch_size=batch_size, limit=limit,
+                                     figure=figure, progress=progress)
         if json_out:
             emit_json(summary)
         elif not quiet:
-            err.print(f"explained {summary['ecgs']} ECGs of set {split!r} -> {output}  "
-                      f"groups: {summary['groups']}  max |convergence delta| {summary['max_abs_convergence_delta']:.2e}")
-            if summary["caveat"]:
-                err.print(f"[yellow]note:[/] {summary['caveat']}")
-            for f in summary["files"]:
+            err.print(f"explained {summary.ecgs} ECGs of set {split!r} -> {output}  "
+                      f"groups: {summary.groups}  max |convergence delta| {summary.max_abs_convergence_delta:.2e}")
+            if summary.caveat:
+                err.print(f"[yellow]note:[/] {summary.caveat}")
+            for f in summary.files:
                 err.print(f"  figure: {f}")
         return
-    from lvsdctl.explain.api import explain
+    from lvsdctl.explain import explain
 
     summary = explain(source, model_path=model, record=record, out=out, formats=tuple(formats),
                       method=method, threshold=threshold)
@@ -78,15 +80,15 @@ def explain_cmd(
         return
     from rich.table import Table
 
-    err.print(f"prediction [bold]{summary['prediction']}[/]: LVSD score {summary['score']:.3f} "
-              f"(threshold {summary['threshold']:.2f}), convergence delta {summary['convergence_delta']:.2e}")
-    if summary["caveat"]:
-        err.print(f"[yellow]note:[/] {summary['caveat']}")
-    for p in summary["delineation"]["problems"]:
+    err.print(f"prediction [bold]{summary.prediction}[/]: LVSD score {summary.score:.3f} "
+              f"(threshold {summary.threshold:.2f}), convergence delta {summary.convergence_delta:.2e}")
+    if summary.caveat:
+        err.print(f"[yellow]note:[/] {summary.caveat}")
+    for p in summary.delineation["problems"]:
         err.print(f"[yellow]delineation:[/] {p}")
     t = Table("lead", "P", "QRS", "ST-T", "other", title="share of |attribution| per wave")
-    for row in summary["waves"]:
+    for row in summary.waves:
         t.add_row(row["lead"], *(f"{row[w]:.2f}" if row[w] == row[w] else "-" for w in ("P", "QRS", "ST-T", "other")))
     err.print(t)
-    for f in summary["files"]:
+    for f in summary.files:
         err.print(f"  wrote {f}")

@@ -64,38 +64,41 @@ def finetune_cmd(
     quiet: Quiet = False,
 ) -> None:
     from lvsdctl.cli.console import emit_json, err
-    from lvsdctl.finetune.api import all_strategies as run_all, finetune
+    from lvsdctl.cli.progress import reporting
+    from lvsdctl.finetune import all_strategies as run_all, finetune
     from lvsdctl.train.distributed import from_env
 
     options = dict(backbone=backbone, size=size, segments=segments, zscore=zscore, proj_kernel=proj_kernel,
                    checkpoint_activations=checkpoint_activations, train_split=train_split,
-                   tune_split=tune_split or None, progress=not quiet, epochs=epochs, lr=lr,
-                   batch_size=batch_size, class_weight=class_weight, workers=workers, device=device.value, seed=seed)
+                   tune_split=tune_split or None, epochs=epochs, lr=lr, batch_size=batch_size,
+                   class_weight=class_weight, workers=workers, device=device.value, seed=seed)
     if all_strategies:
         if freeze != "0" or sequential or weights or from_scratch or resume:
             from lvsdctl.errors import InputError
 
             raise InputError("--all-strategies picks --freeze/--sequential/weights itself and resumes on its own; "
                              "drop those options")
-        summaries = run_all(data, output, **options)
+        with reporting("finetune", quiet=quiet) as progress:
+            summaries = run_all(data, output, progress=progress, **options)
         if not from_env().is_main:  # under torchrun one process reports, not N
             return
         if not quiet:
             for s in summaries:
-                err.print(f"{s['output']}: " + ("kept (exists)" if s.get("skipped") else
-                          f"{s['start']}-{s['strategy']}, lr {s['lr']:g}, {s['epochs']} epochs, {s['seconds']:.0f} s"))
+                err.print(f"{s.output}: " + ("kept (exists)" if s.skipped else
+                          f"{s.start}-{s.strategy}, lr {s.lr:g}, {s.epochs} epochs, {s.seconds:.0f} s"))
         if json_out:
             emit_json(summaries)
         return
-    summary = finetune(data, output, weights=weights, sequential=sequential, freeze=freeze,
-                       from_scratch=from_scratch, resume=resume, **options)
+    with reporting("finetune", quiet=quiet) as progress:
+        summary = finetune(data, output, weights=weights, sequential=sequential, freeze=freeze,
+                           from_scratch=from_scratch, resume=resume, progress=progress, **options)
     if not from_env().is_main:  # under torchrun one process reports, not N
         return
     if not quiet:
-        last = summary["last_epoch"]
-        err.print(f"ECG-FM {summary['start']}-{summary['strategy']} (freeze {summary['freeze']}, "
-                  f"{summary['trainable_parameters']:,} trainable parameters), lr {summary['lr']:g}, "
-                  f"{summary['epochs']} epochs on {summary['device']}: train loss {last.get('train_loss', float('nan')):.4f}, "
-                  f"tune AUROC {last.get('tune_auroc', float('nan')):.3f} -> {summary['output']}")
+        last = summary.last_epoch
+        err.print(f"ECG-FM {summary.start}-{summary.strategy} (freeze {summary.freeze}, "
+                  f"{summary.trainable_parameters:,} trainable parameters), lr {summary.lr:g}, "
+                  f"{summary.epochs} epochs on {summary.device}: train loss {last.get('train_loss', float('nan')):.4f}, "
+                  f"tune AUROC {last.get('tune_auroc', float('nan')):.3f} -> {summary.output}")
     if json_out:
         emit_json(summary)

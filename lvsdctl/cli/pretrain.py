@@ -52,23 +52,25 @@ def pretrain_cmd(
     quiet: Quiet = False,
 ) -> None:
     from lvsdctl.cli.console import emit_json, err
-    from lvsdctl.pretrain.api import pretrain
+    from lvsdctl.cli.progress import reporting
+    from lvsdctl.pretrain import pretrain
     from lvsdctl.train.distributed import from_env
 
-    summary = pretrain(data, output, size=size, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
-                       device=device.value, resume=resume, export=export_fairseq, progress=not quiet,
-                       split=sets or None, workers=workers, amp=amp)
+    with reporting("pretrain", quiet=quiet) as progress:
+        summary = pretrain(data, output, size=size, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
+                           device=device.value, resume=resume, export=export_fairseq, progress=progress,
+                           split=sets or None, workers=workers, amp=amp)
     if not from_env().is_main:  # under torchrun one process reports, not N
         return
     if not quiet:
-        first, last = summary["first_epoch"], summary["last_epoch"]
+        first, last = summary.first_epoch, summary.last_epoch
         err.print(
-            f"ECG-FM {summary['size']} ({summary['parameters']:,} parameters) pretrained on {summary['n_ecgs']} ECGs, "
-            f"{summary['epochs']} epochs ({summary['num_updates']} updates) on {summary['device']}: "
+            f"ECG-FM {summary.size} ({summary.parameters:,} parameters) pretrained on {summary.n_ecgs} ECGs, "
+            f"{summary.epochs} epochs ({summary.num_updates} updates) on {summary.device}: "
             f"loss {first.get('train_loss', float('nan')):.3f} -> {last.get('train_loss', float('nan')):.3f}, "
             f"contrastive {last.get('contrastive', float('nan')):.3f}, CMSC {last.get('cmsc', float('nan')):.3f}, "
-            f"codebook perplexity {last.get('code_perplexity', float('nan')):.1f} -> {summary['output']}"
-            + (f" (+ {summary['export']})" if summary["export"] else "")
+            f"codebook perplexity {last.get('code_perplexity', float('nan')):.1f} -> {summary.output}"
+            + (f" (+ {summary.export})" if summary.export else "")
         )
     if json_out:
         emit_json(summary)

@@ -19,10 +19,10 @@ in 2024, external1 = site C, external2 = site B.
 from __future__ import annotations
 
 import json
-import math
 import tomllib
 import warnings
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -31,11 +31,12 @@ import numpy as np
 import pandas as pd
 
 from lvsdctl.errors import InputError
+from lvsdctl.summary import Summary
 
 DIVIDED = "train+tune"
 STRADDLE_POLICIES = ("first", "drop", "error", "allow")
-#: Set order in tables and summaries.
-SET_ORDER = ("train", "tune", "internal", "external1", "external2")
+#: Set order in tables and summaries (the divided set first); other names follow alphabetically.
+SET_ORDER = (DIVIDED, "train", "tune", "internal", "external1", "external2", "external3")
 
 STUDY_DESIGN: dict[str, Any] = {
     "name": "study",
@@ -267,7 +268,7 @@ def assign_sets(
         "straddle_policy": straddle,
         "records": n,
         "assigned": int(np.count_nonzero(final != "")),
-        "sets": {s: int(np.count_nonzero(final == s)) for s in _set_names(final)},
+        "sets": {s: int(np.count_nonzero(final == s)) for s in order_sets(v for v in final if v)},
         "unmatched": unmatched,
         "unlabelled_excluded": unlabelled_out,
         "data_sites": {str(k): int(v) for k, v in df["site"].fillna("").astype(str).value_counts().items()},
@@ -293,58 +294,34 @@ def _overlap(patient: np.ndarray, final: np.ndarray, allow: bool) -> int:
     return count
 
 
-def _set_names(values: np.ndarray) -> list[str]:
-    present = [s for s in pd.unique(values) if s]
-    return [s for s in SET_ORDER if s in present] + sorted(s for s in present if s not in SET_ORDER)
+def order_sets(names: Iterable[str]) -> list[str]:
+    """Set names in SET_ORDER, then the others alphabetically (each once)."""
+    present = set(names)
+    return [s for s in SET_ORDER if s in present] + sorted(present - set(SET_ORDER))
 
 
-def _mean_sd(x: pd.Series) -> tuple[float, float]:
-    x = pd.to_numeric(x, errors="coerce").dropna()
-    if len(x) == 0:
-        return math.nan, math.nan
-    return float(x.mean()), float(x.std(ddof=1)) if len(x) > 1 else math.nan
+@dataclass
+class SplitSummary(Summary):
+    """What `split` did: the design, the counts per set and of what went to no set, and Table 1."""
 
-
-def table1(df: pd.DataFrame, split: np.ndarray | None = None, lvsd_threshold: float = 40.0) -> pd.DataFrame:
-    """Table 1 of the study per set: one row per set (plus "train+tune" when both exist).
-
-    Columns: set, patients, pairs, age_mean, age_sd, females_n, females_pct, lvef_mean, lvef_sd,
-    lvsd_n, lvsd_pct. Counts are per ECG-echo pair, as in the article (females 738 of 1,500 pairs);
-    LVSD is the label when present, else LVEF < lvsd_threshold.
-    """
-    split = df["split"].to_numpy(dtype=object) if split is None else np.asarray(split, dtype=object)
-    groups = [(s, split == s) for s in _set_names(split)]
-    if "train" in split and "tune" in split:
-        groups.insert(0, (DIVIDED, np.isin(split, ["train", "tune"])))
-    rows = []
-    for name, mask in groups:
-        sub = df[mask]
-        n = len(sub)
-        age_m, age_sd = _mean_sd(sub["age"]) if "age" in sub else (math.nan, math.nan)
-        lvef_m, lvef_sd = _mean_sd(sub["lvef"]) if "lvef" in sub else (math.nan, math.nan)
-        females = int((sub["sex"].astype(str) == "F").sum()) if "sex" in sub else 0
-        if "label" in sub and (sub["label"] >= 0).any():
-            lvsd = int((sub["label"] == 1).sum())
-        else:
-            lvsd = int((pd.to_numeric(sub.get("lvef", pd.Series(dtype=float)), errors="coerce") < lvsd_threshold).sum())
-        rows.append({
-            "set": name, "patients": int(sub["patient"].nunique()), "pairs": n,
-            "age_mean": age_m, "age_sd": age_sd,
-            "females_n": females, "females_pct": 100 * females / n if n else math.nan,
-            "lvef_mean": lvef_m, "lvef_sd": lvef_sd,
-            "lvsd_n": lvsd, "lvsd_pct": 100 * lvsd / n if n else math.nan,
-        })
-    return pd.DataFrame(rows)
-
-
-def write_table(table: pd.DataFrame, path: str | Path) -> None:
-    """CSV, or JSON when the name ends in .json (a list of per-set objects)."""
-    path = Path(path)
-    if path.suffix.lower() == ".json":
-        records = table.astype(object).where(table.notna(), None).to_dict(orient="records")
-        path.write_text(json.dumps(records, indent=2) + "\n", encoding="utf-8")
-    else:
-        table.to_csv(path, index=False, float_format="%.2f")
+    design: dict
+    seed: int
+    tune_fraction: float
+    straddle_policy: str
+    records: int
+    assigned: int
+    sets: dict[str, int]
+    unmatched: int  # records no rule matched
+    unlabelled_excluded: int
+    data_sites: dict[str, int]
+    records_without_patient: int
+    straddling_patients: int
+    straddling_ecgs_moved: int
+    straddling_ecgs_dropped: int
+    patients_in_two_sets: int
+    table1: list[dict] = field(default_factory=list)  # one row per set (lvsdctl.stats.table1.table1)
+    input: str = ""
+    output: str = ""
 
 
 def split(
@@ -356,14 +333,19 @@ def split(
     straddle: str = "first",
     include_unlabelled: bool = False,
     table: str | Path | None = None,
-) -> dict:
+) -> SplitSummary:
     """Write a copy of `input` (an `ecg` or `ecg-raw` file) with the `split` column filled.
 
-    Returns the report of `assign_sets` plus "table1" (list of per-set dicts). Signals are copied
-    chunk by chunk by HDF5 itself (no decompression into memory).
+    Returns the report of `assign_sets` with Table 1 (also written to `table`: .csv, .md or .json).
+    Signals are copied chunk by chunk by HDF5 itself (no decompression into memory).
     """
     from lvsdctl.hdf5 import atomic_output, open_input, read_records, write_records
     from lvsdctl.hdf5.core import check_file
+    from lvsdctl.stats.table1 import table1
+    from lvsdctl.tables import table_format, write_frame
+
+    if table is not None:
+        table_format(table)  # before any work
 
     des = load_design(design)
     with open_input(input, kind={"ecg", "ecg-raw"}) as f:
@@ -388,7 +370,6 @@ def split(
             out["records"].attrs["split_seed"] = seed
     tab = table1(df, values)
     if table is not None:
-        write_table(tab, table)
-    report["table1"] = tab.astype(object).where(tab.notna(), None).to_dict(orient="records")
-    report["input"], report["output"] = str(input), str(output)
-    return report
+        write_frame(tab, table, float_format="%.2f")
+    rows = tab.astype(object).where(tab.notna(), None).to_dict(orient="records")
+    return SplitSummary(**report, table1=rows, input=str(input), output=str(output))

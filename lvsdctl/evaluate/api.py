@@ -1,4 +1,4 @@
-"""Scoring ECG files with a checkpoint, and the `predict` / `evaluate` file-to-file APIs.
+"""The `evaluate` and `predict` verbs (file to file), and scoring ECG files with a checkpoint.
 
 Inference streams `/signals` in blocks of rows (one h5py read per batch), so memory stays flat on
 large files. Every model returns logits (batch, 2); the LVSD score is softmax(logits)[:, 1].
@@ -8,13 +8,17 @@ MismatchError (exit code 5).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from lvsdctl.errors import InputError, MismatchError
+from lvsdctl.evaluate.evaluation import Evaluation
+from lvsdctl.summary import Summary
+from lvsdctl.tables import table_format, write_frame, write_text
 
 
 @dataclass
@@ -30,8 +34,9 @@ class Scored:
 
 
 def score_file(model_path: str, data_path: str, *, sets: list[str] | None = None, batch_size: int = 64,
-               device: str = "cpu", progress=None) -> Scored:
-    """Scores of the ECGs of ``data_path`` (all rows, or those whose split is in ``sets``)."""
+               device: str = "cpu", progress: Callable[[int, int], None] | None = None) -> Scored:
+    """Scores of the ECGs of ``data_path`` (all rows, or those whose split is in ``sets``);
+    ``progress(done, total)`` after every batch."""
     import torch
 
     from lvsdctl.data.dataset import check_layout, read_preprocessing
@@ -75,7 +80,7 @@ def score_file(model_path: str, data_path: str, *, sets: list[str] | None = None
                     raise MismatchError(f"{model_path}: model returned shape {tuple(logits.shape)}, expected (batch, 2)")
                 scores[start:start + idx.size] = torch.softmax(logits.float(), dim=1)[:, 1].cpu().numpy()
                 if progress is not None:
-                    progress(idx.size)
+                    progress(start + idx.size, rows.size)
         prov = provenance(f)
         synthetic = bool(f.attrs.get("synthetic", False))
     return Scored(records.iloc[rows].reset_index(drop=True), rows, scores, meta, model_sha, records, prov, synthetic)
@@ -95,10 +100,10 @@ def prepare_exports(inputs: list[str], model_path: str, workdir: str | Path, *, 
     ingest summary (every rejected file with its reason; the report goes to `rejects` if given) and the
     preprocess summary (ECGs read but not usable by this model, e.g. too short, by reason)."""
     from lvsdctl.hdf5 import open_input
-    from lvsdctl.ingest.api import ingest
+    from lvsdctl.ingest import ingest
     from lvsdctl.models.checkpoint import read_meta
     from lvsdctl.signal.filters import FilterSpec
-    from lvsdctl.signal.api import preprocess
+    from lvsdctl.signal import preprocess
 
     with open_input(model_path, kind={"model"}) as f:
         prep = read_meta(f).get("preprocessing") or {}
@@ -107,20 +112,46 @@ def prepare_exports(inputs: list[str], model_path: str, workdir: str | Path, *, 
                             "`lvsdctl preprocess` yourself and pass the resulting file")
     workdir = Path(workdir)
     raw, ecg = workdir / "exports-raw.h5", workdir / "exports-ecg.h5"
-    summary = ingest(inputs, raw, secret=secret_file, demo_secret=demo_secret, jobs=jobs, progress=False,
+    summary = ingest(inputs, raw, secret=secret_file, demo_secret=demo_secret, jobs=jobs,
                      rejects=rejects)
     filt = prep["filter"]
     pre = preprocess(str(raw), str(ecg), layout=prep["layout"], fs=float(prep["fs"]),
                      filter=FilterSpec.from_json(filt) if isinstance(filt, dict) else filt,
-                     resample=prep.get("resample", "linear"), normalise=prep.get("normalisation", "none"),
-                     progress=False)
+                     resample=prep.get("resample", "linear"), normalise=prep.get("normalisation", "none"))
     return str(ecg), summary, pre
+
+
+@dataclass
+class PredictSummary(Summary):
+    """What `predict` wrote; with exports as input, also what became of them (every file accounted for:
+    inputs = accepted + rejected + duplicates; ECGs read but not preprocessable for this model by reason)."""
+
+    output: str
+    ecgs: int
+    predicted_lvsd: int
+    threshold: float
+    threshold_origin: str
+    model: str
+    inputs: int | None = None  # the export files given (None: an `ecg` file was given)
+    accepted: int | None = None
+    duplicates: int | None = None
+    rejected: list[dict] = field(default_factory=list)  # {"path", "reason"} per rejected export
+    rejects_csv: str | None = None
+    not_preprocessable: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        d = super().to_dict()
+        if self.inputs is None:  # an `ecg` file was scored: nothing about exports to report
+            for key in ("inputs", "accepted", "duplicates", "rejected", "rejects_csv", "not_preprocessable"):
+                del d[key]
+        return d
 
 
 def predict(model_path: str, data: str | list[str], output: str, *, threshold: str = "0.5",
             sets: list[str] | None = None, batch_size: int = 64, device: str = "cpu", secret_file: str | None = None,
-            demo_secret: bool = False, jobs: int = 1, progress=None) -> dict:
-    """Score ECGs and write a `predictions` file; returns a summary.
+            demo_secret: bool = False, jobs: int = 1,
+            progress: Callable[[int, int], None] | None = None) -> PredictSummary:
+    """Score ECGs and write a `predictions` file; returns what it did.
 
     ``data``: one `ecg` file, or ECG exports (files/folders of any format `ingest` reads), which are
     ingested and preprocessed the model's way in a temporary folder first (needs the site's
@@ -158,26 +189,29 @@ def predict(model_path: str, data: str | list[str], output: str, *, threshold: s
                   "exports": None if data_path == inputs[0] else len(inputs)}
         with atomic_output(output, kind="predictions", inputs=[model_path, data_path], parameters=params) as f:
             write_predictions(f, scored.records, scored.score, pred, meta)
-    summary = {"output": output, "ecgs": int(scored.score.size), "predicted_lvsd": int(pred.sum()),
-               "threshold": thr.value, "threshold_origin": thr.origin, "model": meta.model_name}
+    summary = PredictSummary(output=output, ecgs=int(scored.score.size), predicted_lvsd=int(pred.sum()),
+                             threshold=thr.value, threshold_origin=thr.origin, model=meta.model_name)
     if ingested is not None:
-        summary.update(inputs=ingested.inputs, accepted=ingested.accepted, duplicates=ingested.duplicates,
-                       rejected=[{"path": r.path, "reason": r.reason} for r in ingested.rejects],
-                       rejects_csv=ingested.rejects_csv, not_preprocessable=prepared["rejected_reasons"])
+        summary.inputs, summary.accepted, summary.duplicates = ingested.inputs, ingested.accepted, ingested.duplicates
+        summary.rejected = [{"path": r.path, "reason": r.reason} for r in ingested.rejects]
+        summary.rejects_csv, summary.not_preprocessable = ingested.rejects_csv, prepared.rejected_reasons
     return summary
 
 
-def evaluate(model_path: str, data_path: str, output: str | None, *, threshold: str = "0.5", tune_set: str = "tune",
-             sets: list[str] | None = None, n_boot: int = 1000, seed: int = 0, batch_size: int = 64,
-             device: str = "cpu", report: str | None = None, figures: str | None = None, progress=None):
+def evaluate(model_path: str, data_path: str, output: str | None = None, *, threshold: str = "0.5",
+             tune_set: str = "tune", sets: list[str] | None = None, n_boot: int = 1000, seed: int = 0,
+             batch_size: int = 64, device: str = "cpu", report: str | None = None, figures: str | None = None,
+             table: str | None = None, progress: Callable[[int, int], None] | None = None) -> Evaluation:
     """Score the tuning and validation sets, freeze the threshold on the tuning set, compute metrics with
-    patient-bootstrap CIs and calibration, write an `evaluation` file (and report/figures if asked).
-    Returns the ``Evaluation``."""
+    patient-bootstrap CIs and calibration, write an `evaluation` file (and the report, figures and Table 2
+    layout (.csv, .md or .json) if asked). Returns the ``Evaluation``."""
     from lvsdctl.evaluate.evaluation import evaluate_scores, validation_sets_of
     from lvsdctl.evaluate.store import PredictionMeta, write_calibration, write_metrics, write_predictions
     from lvsdctl.evaluate.thresholds import parse_policy
     from lvsdctl.hdf5 import open_input, read_records
 
+    if table:
+        table_format(table)  # before any work
     with open_input(data_path, kind={"ecg"}) as f:
         splits = read_records(f)["split"].astype(str)
     val = sets or validation_sets_of(splits)
@@ -218,6 +252,9 @@ def evaluate(model_path: str, data_path: str, output: str | None, *, threshold: 
                              model_meta=scored.model_meta, model_sha256=scored.model_sha256,
                              model_path=Path(model_path).name, data_path=Path(data_path).name,
                              provenance=scored.provenance, synthetic=scored.synthetic)
-        Path(report).parent.mkdir(parents=True, exist_ok=True)
-        Path(report).write_text(text, encoding="utf-8")
+        write_text(report, text)
+    if table:
+        from lvsdctl.evaluate.tables import drop_blank_model, table2
+
+        write_frame(drop_blank_model(table2(ev.metrics)), table)
     return ev

@@ -6,7 +6,6 @@ exactly what the model saw.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +16,10 @@ from lvsdctl.errors import InputError, MismatchError, MissingResourceError, Read
 from lvsdctl.explain.attribute import Attribution, attribute
 from lvsdctl.explain.figure import LeadTrace, plot_attribution_map
 from lvsdctl.explain.waves import WAVES, Delineation, delineate, wave_shares
+from lvsdctl.io.synthetic import is_synthetic_export
 from lvsdctl.signal.layout import PIECE_S, PRINTOUT_ROWS, RHYTHM_KEY, RHYTHM_LEAD, pieces_from_4ch
+from lvsdctl.summary import Summary
+from lvsdctl.tables import write_frame, write_json
 
 #: Where `explain` finds its model when `--model` is not given.
 MODEL_ENV = "LVSDCTL_MODEL"
@@ -115,13 +117,6 @@ def load_dataset_record(path: str, record_id: str, pre: dict, model_path: str) -
         return f["signals"][row], df.iloc[row].to_dict(), bool(f.attrs.get("synthetic", False))
 
 
-def _is_synthetic_export(path: str | Path) -> bool:
-    from lvsdctl.ingest.worker import MARKER_SPAN, has_synthetic_marker
-
-    with open(path, "rb") as fh:
-        return has_synthetic_marker(fh.read(MARKER_SPAN))
-
-
 def explain_array(model, x: np.ndarray, layout: str, fs: float, method: str = "deeplift") -> Explanation:
     """Attribute, delineate the rhythm strip, and summarise attribution per lead and wave."""
     if not np.isfinite(x).all():
@@ -149,26 +144,43 @@ def figure_for(expl: Explanation, title: str, outputs: list[str | Path], subtitl
 
 def write_wave_table(expl: Explanation, base: Path, meta: dict) -> list[Path]:
     """`<base>.waves.csv` and `<base>.waves.json` beside the figure."""
-    import csv
+    import pandas as pd
 
     csv_path = base.with_suffix(".waves.csv")
     json_path = base.with_suffix(".waves.json")
-    with open(csv_path, "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=["lead", *WAVES, "abs_attribution"])
-        w.writeheader()
-        for row in expl.waves:
-            w.writerow({k: (round(v, 6) if isinstance(v, float) else v) for k, v in row.items()})
-    doc = {**meta, "delineation": {"method": expl.delineation.method, "problems": expl.delineation.problems,
-                                   "r_peaks": len(expl.delineation.r_peaks)},
-           "waves": expl.waves}
-    json_path.write_text(json.dumps(doc, indent=2, default=float))
+    write_frame(pd.DataFrame(expl.waves, columns=["lead", *WAVES, "abs_attribution"]).round(6), csv_path)
+    write_json({**meta, "delineation": {"method": expl.delineation.method, "problems": expl.delineation.problems,
+                                        "r_peaks": len(expl.delineation.r_peaks)},
+                "waves": expl.waves}, json_path)
     return [csv_path, json_path]
+
+
+@dataclass
+class ExplainSummary(Summary):
+    """What `explain` found for one ECG: its score and call, the attribution's checks, the files written
+    and the share of attribution per lead and wave."""
+
+    source: str
+    model: str
+    model_name: str
+    method: str  # deeplift | ig
+    score: float  # LVSD probability
+    threshold: float
+    prediction: str  # "LVSD" | "no LVSD"
+    label: int  # 1, 0, or -1 unknown
+    convergence_delta: float
+    log_odds: float
+    caveat: str | None
+    synthetic: bool
+    files: list[str]
+    waves: list[dict]  # per lead: lead, P, QRS, ST-T, other, abs_attribution
+    delineation: dict  # method, problems
 
 
 def explain(source: str, *, model_path: str | None = None, record: str | None = None,
             out: str | Path = "map.png", formats: tuple[str, ...] = (), method: str = "deeplift",
-            threshold: float | None = None) -> dict:
-    """Explain one ECG and write the figure(s) and the per-wave tables; returns a summary dict."""
+            threshold: float | None = None) -> ExplainSummary:
+    """Explain one ECG and write the figure(s) and the per-wave tables (MAP.waves.csv / .json)."""
     from lvsdctl.models.checkpoint import load_checkpoint
 
     model_path = model_path or default_model()
@@ -184,7 +196,7 @@ def explain(source: str, *, model_path: str | None = None, record: str | None = 
             raise InputError(f"{source}: an HDF5 dataset needs --record ID (or --set NAME with -o for a cohort)")
         x = load_export(source, pre)
         label = -1
-        synthetic = _is_synthetic_export(source)
+        synthetic = is_synthetic_export(source)
     layout, fs = pre["layout"], float(pre["fs"])
     expl = explain_array(model, x, layout, fs, method=method)
     thr = float(threshold if threshold is not None else meta.get("threshold", 0.5))
@@ -201,7 +213,7 @@ def explain(source: str, *, model_path: str | None = None, record: str | None = 
     out = Path(out)
     outputs = [out] + [out.with_suffix("." + f.lstrip(".")) for f in formats if "." + f.lstrip(".") != out.suffix]
     written = figure_for(expl, title, outputs, subtitle="; ".join(notes) or None)
-    summary = {
+    meta = {
         "source": str(source) if record is None else f"{source}#{record}",
         "model": str(model_path), "model_name": name, "method": method, "score": expl.score,
         "threshold": thr, "prediction": predicted, "label": label,
@@ -209,8 +221,6 @@ def explain(source: str, *, model_path: str | None = None, record: str | None = 
         "log_odds": float(expl.attribution.logit[0]), "caveat": expl.attribution.caveat,
         "synthetic": synthetic,
     }
-    written += write_wave_table(expl, out, summary)
-    summary["files"] = [str(p) for p in written]
-    summary["waves"] = expl.waves
-    summary["delineation"] = {"method": expl.delineation.method, "problems": expl.delineation.problems}
-    return summary
+    written += write_wave_table(expl, out, meta)
+    return ExplainSummary(**meta, files=[str(p) for p in written], waves=expl.waves,
+                          delineation={"method": expl.delineation.method, "problems": expl.delineation.problems})

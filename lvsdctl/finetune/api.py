@@ -1,4 +1,4 @@
-"""`lvsdctl finetune`: ECG-FM fine-tuned for LVSD, one strategy or the study's 14 models.
+"""The `finetune` stage: ECG-FM fine-tuned for LVSD, one strategy or the study's 14 models.
 
 `finetune(path, output, freeze=4, sequential=True)` reads the training and tuning sets of a split
 `ecg` file, builds the LVSD model around an ECG-FM checkpoint (single-step: the self-supervised
@@ -13,13 +13,16 @@ batch 256, the last epoch kept, full 10 s input; learning rate per strategy (`ST
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from lvsdctl.errors import InputError, MismatchError
-from lvsdctl.train.engine import TrainConfig, fit, seed_everything
+from lvsdctl.summary import Summary
+from lvsdctl.train.engine import TrainConfig, defined, fit, seed_everything
+from lvsdctl.train.resume import check_resumable, resume_path
 
 BACKBONES = ("ecgfm",)
 
@@ -66,11 +69,6 @@ def segment_samples(segments: str, fs: float, samples: int) -> int:
     return n
 
 
-def resume_path(output: str) -> Path:
-    out = Path(output)
-    return out.parent / f".{out.name}.resume.h5"
-
-
 def build_train_config(freeze: int, num_layers: int, options: dict[str, Any]) -> TrainConfig:
     fields = {f.name for f in dataclasses.fields(TrainConfig)}
     unknown = sorted(set(options) - fields)
@@ -78,12 +76,36 @@ def build_train_config(freeze: int, num_layers: int, options: dict[str, Any]) ->
         raise InputError(f"unknown training option(s): {', '.join(unknown)}")
     values = {**STUDY_DEFAULTS, "lr": default_lr(freeze, num_layers),
               **{k: v for k, v in options.items() if v is not None}}
-    cfg = TrainConfig(**values)
-    try:
-        cfg.validate()
-    except ValueError as exc:
-        raise InputError(str(exc)) from None
-    return cfg
+    return TrainConfig(**values)
+
+
+@dataclass
+class FinetuneSummary(Summary):
+    """What `finetune` did: the strategy, its learning rate, the epoch kept and the last epoch's scores.
+    In `all_strategies`, a model whose file existed is `skipped` (its other fields None)."""
+
+    output: str
+    model: str | None = None
+    start: str | None = None  # ss (self-supervised weights), sq (sequential), scratch
+    strategy: str | None = None  # ff, pfN, af
+    freeze: int | None = None
+    lr: float | None = None
+    epochs: int | None = None
+    trainable_parameters: int | None = None
+    n_train: int | None = None
+    n_tune: int | None = None
+    selection: dict | None = None
+    last_epoch: dict | None = None
+    seconds: float | None = None
+    device: str | None = None
+    world_size: int | None = None
+    resumed_from_epoch: int | None = None
+    skipped: str | None = None
+
+    def to_dict(self) -> dict:
+        if self.skipped:
+            return {"output": self.output, "skipped": self.skipped}
+        return {k: v for k, v in super().to_dict().items() if k != "skipped"}
 
 
 def finetune(
@@ -104,11 +126,11 @@ def finetune(
     train_split: str = "train",
     tune_split: str | None = "tune",
     resume: bool = False,
-    progress: bool = True,
+    progress: Callable[[int, int], None] | None = None,
     shutdown: bool = True,
     **train_options: Any,
-) -> dict:
-    """Fine-tune one model; write the checkpoint (rank 0 under torchrun); return a summary dict.
+) -> FinetuneSummary:
+    """Fine-tune one model; write the checkpoint (rank 0 under torchrun); return what was done.
 
     ``weights`` None -> the official file in the weights directory (``sequential`` picks which).
     ``size`` None -> sizes from the weights file; a named size refuses a file of another size.
@@ -116,8 +138,7 @@ def finetune(
     """
     from lvsdctl.data.dataset import labelled_sets
     from lvsdctl.models.checkpoint import save_checkpoint
-    from lvsdctl.models.ecgfm_lvsd import build_lvsd_model, parse_freeze
-    from lvsdctl.models.ecgfm_weights import resolve_weights
+    from lvsdctl.models.ecgfm_lvsd import build_lvsd_model
     from lvsdctl.models.registry import model_config
     from lvsdctl.train import distributed as dist_
 
@@ -128,7 +149,9 @@ def finetune(
         raise InputError("finetune writes its checkpoint to a file: give -o PATH (stdout cannot hold resume state)")
     if from_scratch and weights is not None:
         raise InputError("--from-scratch and --weights contradict each other")
-    weights_path = None if from_scratch else resolve_weights(weights, sequential=sequential)  # fail fast
+    rpath = resume_path(output)
+    if resume:
+        check_resumable(output, [rpath])
 
     # Everything that can be wrong with the data is found before the model is built.
     train_set, tune_set = labelled_sets(path, train_split, tune_split)
@@ -143,27 +166,25 @@ def finetune(
         model_opts["size"] = size or "base"
     seed = int(train_options.get("seed") or 0)
     seed_everything(seed)  # the new projection and head come from the seed
-    try:
-        model, info = build_lvsd_model(weights_path, pretrained=not from_scratch, freeze=freeze, seed=seed,
-                                       **model_opts)
+    try:  # the weights file is found (or reported missing) here, once
+        model, info = build_lvsd_model(weights, sequential=sequential, pretrained=not from_scratch, freeze=freeze,
+                                       seed=seed, **model_opts)
     except ValueError as exc:  # a bad --freeze / --proj-kernel
         raise InputError(str(exc)) from None
+    weights_path = info["weights"]
     num_layers = len(model.encoder.encoder.layers)
-    n_frozen = parse_freeze(freeze, num_layers)
+    n_frozen = info["freeze"]
     cfg = build_train_config(n_frozen, num_layers, train_options)
     name = strategy_name(n_frozen, num_layers)
     # With --weights the file is the user's choice; --sequential then only names the run.
     start = "scratch" if from_scratch else ("sq" if sequential else "ss")
     label = f"ecgfm {start}-{name}"
 
-    rpath = resume_path(output)
-    if resume and not rpath.exists():
-        raise InputError(f"--resume: no resume state for {output} (looked for {rpath}); run without --resume")
     result = fit(model, train_set, tune_set, cfg, resume_path=rpath, resume=resume, progress=progress, label=label)
 
     parameters = {
         "backbone": backbone,
-        "weights": str(weights_path) if weights_path else None,
+        "weights": weights_path,
         "weights_origin": info.get("origin"),
         "start": start,
         "sequential": sequential,
@@ -187,7 +208,7 @@ def finetune(
     dist = dist_.from_env()
     if dist.is_main:
         # The weights file is hashed into the provenance: which checkpoint a model came from matters.
-        inputs = [path] + ([str(weights_path)] if weights_path else [])
+        inputs = [path] + ([weights_path] if weights_path else [])
         save_checkpoint(
             output, result.model, model_name="ecgfm-lvsd", config=model_config(result.model),
             history=result.history,
@@ -201,24 +222,14 @@ def finetune(
         dist_.shutdown(dist)
 
     last = result.history[-1] if result.history else {}
-    return {
-        "output": output,
-        "model": "ecgfm-lvsd",
-        "start": start,
-        "strategy": name,
-        "freeze": n_frozen,
-        "lr": cfg.lr,
-        "epochs": cfg.epochs,
-        "trainable_parameters": info["trainable"],
-        "n_train": len(train_set),
-        "n_tune": len(tune_set) if tune_set is not None else 0,
-        "selection": result.selection,
-        "last_epoch": {k: v for k, v in last.items() if not (isinstance(v, float) and math.isnan(v))},
-        "seconds": result.seconds,
-        "device": result.device,
-        "world_size": result.world_size,
-        "resumed_from_epoch": result.resumed_from_epoch,
-    }
+    return FinetuneSummary(
+        output=output, model="ecgfm-lvsd", start=start, strategy=name, freeze=n_frozen, lr=cfg.lr, epochs=cfg.epochs,
+        trainable_parameters=info["trainable"], n_train=len(train_set),
+        n_tune=len(tune_set) if tune_set is not None else 0, selection=result.selection,
+        last_epoch=defined(last),
+        seconds=result.seconds, device=result.device, world_size=result.world_size,
+        resumed_from_epoch=result.resumed_from_epoch,
+    )
 
 
 def study_runs(output_dir: str | os.PathLike) -> list[dict]:
@@ -230,7 +241,7 @@ def study_runs(output_dir: str | os.PathLike) -> list[dict]:
 
 
 def all_strategies(path: str | os.PathLike, output_dir: str | os.PathLike, *, skip_existing: bool = True,
-                   **options: Any) -> list[dict]:
+                   **options: Any) -> list[FinetuneSummary]:
     """Fine-tune the study's 14 models (SS and Sq x FF, PF 2/4/6/8/10, AF) into ``output_dir``.
 
     Both official checkpoints must be in the weights directory (checked before any training).
@@ -252,7 +263,7 @@ def all_strategies(path: str | os.PathLike, output_dir: str | os.PathLike, *, sk
     summaries = []
     for run in study_runs(out):
         if skip_existing and Path(run["output"]).exists():
-            summaries.append({"output": run["output"], "skipped": "exists"})
+            summaries.append(FinetuneSummary(output=run["output"], skipped="exists"))
             continue
         resume = resume_path(run["output"]).exists()  # an interrupted model continues where it stopped
         summaries.append(finetune(path, run["output"], sequential=run["sequential"], freeze=run["freeze"],

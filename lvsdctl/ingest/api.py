@@ -7,18 +7,15 @@ The steps, in order:
    duplicates); a file that cannot be read is rejected with a one-line reason and the batch goes on.
    With `resume`, every file is hashed first, so the files an interrupted run finished are not
    parsed again;
-4. pseudonymise each patient id (HMAC-SHA256 with the site's secret), pair each ECG with an echo and
+3. pseudonymise each patient id (HMAC-SHA256 with the site's secret), pair each ECG with an echo and
    label it, block by block, committing each block to the resumable state (lvsdctl.ingest.state);
-5. write the output atomically, then the rejects report (CSV + JSON).
+4. write the output atomically, then the rejects report (CSV + JSON).
 
 Always: inputs = accepted + rejected + duplicates.
 """
 
 from __future__ import annotations
 
-import csv
-import hashlib
-import json
 import multiprocessing
 import os
 import shutil
@@ -33,15 +30,18 @@ import pandas as pd
 
 from lvsdctl.errors import InputError, StrictRejectError
 from lvsdctl.ingest.echo import EchoTable, read_echo_table
-from lvsdctl.ingest.inputs import InputFile, expand_inputs
-from lvsdctl.ingest.state import COMPRESSION, IngestState, state_dir_for
 from lvsdctl.ingest.handover import TASKS_AHEAD, close_slots, make_transfer_dir, open_slots, ordered_map, receive
-from lvsdctl.ingest.worker import hash_chunk, hash_one, init_pool_worker, init_worker, parse_chunk
-from lvsdctl.ingest.pairing import POLICIES, pair_echoes, pairing_counts
+from lvsdctl.ingest.inputs import InputFile, expand_inputs
+from lvsdctl.ingest.options import IngestOptions
+from lvsdctl.ingest.output import write_output, write_rejects
+from lvsdctl.ingest.pairing import pair_echoes
 from lvsdctl.ingest.pseudonym import Secret, load_secret, pseudonymise
+from lvsdctl.ingest.state import IngestState, state_dir_for
+from lvsdctl.ingest.worker import hash_chunk, hash_one, init_pool_worker, init_worker, parse_chunk
 from lvsdctl.record import ECGRecord
+from lvsdctl.summary import Summary
 
-__all__ = ["Duplicate", "IngestSummary", "Reject", "expand_inputs", "ingest"]
+__all__ = ["Duplicate", "IngestOptions", "IngestSummary", "Reject", "expand_inputs", "ingest"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -63,7 +63,7 @@ class Duplicate:
 
 
 @dataclass
-class IngestSummary:
+class IngestSummary(Summary):
     """What an ingest did; `inputs == accepted + rejected + duplicates` always holds."""
 
     output: str
@@ -99,17 +99,11 @@ class IngestSummary:
 
 @dataclass(frozen=True)
 class _Settings:
-    """What turns a parsed ECG into a record: pseudonym key, echoes, pairing rules, options."""
+    """What turns a parsed ECG into a record: the pseudonym key, the echoes, the options."""
 
     key: Secret
     echoes: pd.DataFrame | None  # pseudonymised echo table; None when none was given
-    window_days: int
-    policy: str
-    threshold: float
-    drop_unpaired: bool
-    keep_patient_id: bool
-    site: str | None
-    synthetic: bool | None  # True: the user declares the inputs synthetic
+    options: IngestOptions
 
 
 # ---------------------------------------------------------------------------------------------
@@ -120,46 +114,38 @@ def ingest(
     inputs: Iterable[str | os.PathLike],
     output: str | os.PathLike,
     echo: str | os.PathLike | None = None,
+    options: IngestOptions | None = None,
     *,
+    secret: Secret | str | os.PathLike | None = None,
+    demo_secret: bool = False,
+    from_list: str | os.PathLike | None = None,
+    rejects: str | os.PathLike | None = None,
     jobs: int = 1,
     resume: bool = False,
     strict: bool = False,
-    from_list: str | os.PathLike | None = None,
-    window_days: int = 30,
-    policy: str = "nearest",
-    threshold: float = 40.0,
-    drop_unpaired: bool = False,
-    secret: Secret | str | os.PathLike | None = None,
-    demo_secret: bool = False,
-    keep_patient_id: bool = False,
-    site: str | None = None,
-    synthetic: bool | None = None,
-    echo_patient_col: str = "patient_id",
-    echo_date_col: str = "echo_date",
-    echo_lvef_col: str = "lvef",
-    echo_date_format: str | None = None,
-    rejects: str | os.PathLike | None = None,
-    compression: str = "gzip",
-    progress: bool = True,
+    progress: Callable[[int, int], None] | None = None,
     reader: Callable[[str], ECGRecord] | None = None,
     commit_every: int = 64,
+    **settings,
 ) -> IngestSummary:
     """Ingest ECG exports into an `ecg-raw` HDF5 file; see docs/ingest.md.
 
-    `secret`: a `Secret`, or a path to the secret file; None reads `LVSDCTL_PSEUDONYM_SECRET`
-    (`demo_secret=True` allows the public demo key, for synthetic data only). `reader` replaces the
-    format-detecting reader (tests, benchmarks; it must be picklable when `jobs > 1`).
+    `options`: pairing, labelling and output settings (`IngestOptions`), or give its fields as
+    keywords (`window_days=14, policy="before-only"`). `secret`: a `Secret`, or a path to the secret
+    file; None reads `LVSDCTL_PSEUDONYM_SECRET` (`demo_secret=True` allows the public demo key, for
+    synthetic data only). `progress(done, total)` is called as files are accounted for. `reader`
+    replaces the format-detecting reader (tests, benchmarks; it must be picklable when `jobs > 1`).
     Raises StrictRejectError (exit 4) after writing everything when `strict` and a file was rejected.
     """
+    if options is None:
+        options = IngestOptions(**settings)
+    elif settings:
+        raise TypeError(f"give IngestOptions or its fields as keywords, not both ({', '.join(settings)})")
     started = time.perf_counter()
-    if policy not in POLICIES:
-        raise InputError(f"unknown pairing policy {policy!r}; choose one of {', '.join(POLICIES)}")
-    if drop_unpaired and echo is None:
+    if options.drop_unpaired and echo is None:
         raise InputError("--drop-unpaired needs an echo table (--echo)")
     if jobs < 1:
         raise InputError(f"--jobs must be at least 1, not {jobs}")
-    if compression not in COMPRESSION:
-        raise InputError(f"unknown compression {compression!r}; choose one of {', '.join(COMPRESSION)}")
     out_name = os.fspath(output)
     to_stdout = out_name == "-"
     if resume and to_stdout:
@@ -170,8 +156,8 @@ def ingest(
     echo_table: EchoTable | None = None
     echoes: pd.DataFrame | None = None  # None: no echo table at all
     if echo is not None:
-        echo_table = read_echo_table(echo, patient_col=echo_patient_col, date_col=echo_date_col,
-                                     lvef_col=echo_lvef_col, date_format=echo_date_format)
+        echo_table = read_echo_table(echo, patient_col=options.echo_patient_col, date_col=options.echo_date_col,
+                                     lvef_col=options.echo_lvef_col, date_format=options.echo_date_format)
         frame = echo_table.frame
         echoes = pd.DataFrame({"patient": pseudonymise(frame["patient_id"], key), "echo_date": frame["echo_date"],
                                "lvef": frame["lvef"]})
@@ -194,34 +180,24 @@ def ingest(
     items, summary.skipped = expand_inputs(inputs, from_list, exclude=exclude)
     summary.inputs = len(items)
 
-    header = {
-        "key_id": key.key_id,
-        "echo_sha256": _sha256_path(echo) if echo is not None else None,
-        "echo_columns": [echo_patient_col, echo_date_col, echo_lvef_col, echo_date_format],
-        "window_days": int(window_days),
-        "policy": policy,
-        "threshold": float(threshold),
-        "drop_unpaired": bool(drop_unpaired),
-        "keep_patient_id": bool(keep_patient_id),
-        "site": site,
-        "compression": compression,
-    }
+    # what a resumed run must share with the interrupted one
+    header = {"key_id": key.key_id, "echo_sha256": _sha256_path(echo) if echo is not None else None,
+              "echo_columns": options.echo_columns, **options.output_settings()}
     state = IngestState.open(state_path, header, resume=resume)
     state.threads = jobs
     if state.discarded:
         summary.notes.append(state.discarded)
-    settings = _Settings(key, echoes, int(window_days), policy, float(threshold), bool(drop_unpaired),
-                         bool(keep_patient_id), site, synthetic)
+    cfg = _Settings(key, echoes, options)
     try:
         try:
-            _run(items, state, summary, settings, jobs=jobs, progress=progress, reader=reader,
+            _run(items, state, summary, cfg, jobs=jobs, progress=progress, reader=reader,
                  commit_every=commit_every)
         except InputError:  # a refusal (e.g. the demo key on real data), not an interruption: nothing to resume
             state.remove()
             raise
         nothing = _nothing_to_write(state, summary)
         if not nothing:
-            _write_output(out_name, state, summary, key, echo, header)
+            write_output(out_name, state, summary, key, echo, options)
         state.remove()
     finally:
         state.close()
@@ -230,7 +206,7 @@ def ingest(
             shutil.rmtree(state_path.parent, ignore_errors=True)
 
     if rej_csv is not None:
-        _write_rejects(rej_csv, rej_json, summary, echo_table)
+        write_rejects(rej_csv, rej_json, summary, echo_table)
         summary.rejects_csv, summary.rejects_json = str(rej_csv), str(rej_json)
     summary.seconds = time.perf_counter() - started
     assert summary.inputs == summary.accepted + summary.rejected + summary.duplicates
@@ -267,7 +243,7 @@ def _sha256_path(path: str | os.PathLike) -> str:
 
 
 def _run(items: list[InputFile], state: IngestState, summary: IngestSummary, cfg: _Settings, *, jobs: int,
-         progress: bool, reader, commit_every: int) -> None:
+         progress: Callable[[int, int], None] | None, reader, commit_every: int) -> None:
     """Hash, classify, parse, pair and commit every input; fills the counts of `summary`."""
     done = {e["sha256"]: e for e in state.entries}
     pool = transfer = slots = None
@@ -275,10 +251,10 @@ def _run(items: list[InputFile], state: IngestState, summary: IngestSummary, cfg
         transfer = make_transfer_dir()
         slots = open_slots(TASKS_AHEAD * jobs)  # before the fork: the workers share these pages
         ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-        # started before any progress-bar thread exists (fork and threads do not mix)
+        # forked before the first progress report: a caller's progress bar starts its thread only then
         pool = ctx.Pool(jobs, initializer=init_pool_worker, initargs=(reader, transfer))
     init_worker(reader)
-    bar = _Progress(len(items), enabled=progress)
+    bar = _Counter(len(items), progress)
     block: list[tuple[str, str, bool, tuple]] = []
     try:
         seen: dict[str, tuple[int, str]] = {}  # sha -> (input number, path) of the first input with it
@@ -317,14 +293,14 @@ def _run(items: list[InputFile], state: IngestState, summary: IngestSummary, cfg
             pool.terminate()
         raise
     finally:
-        bar.close()
         if pool is not None:
             pool.close()
             pool.join()
         if transfer is not None:
             shutil.rmtree(transfer, ignore_errors=True)
         close_slots()
-    summary.synthetic = summary.synthetic_records > 0 if cfg.synthetic is None else bool(cfg.synthetic)
+    synthetic = cfg.options.synthetic
+    summary.synthetic = summary.synthetic_records > 0 if synthetic is None else bool(synthetic)
     _check_demo_key(summary, cfg)
 
 
@@ -340,7 +316,7 @@ def _task_size(n: int, jobs: int) -> int:
 
 
 def _classify(number: int, path: str, sha: str, marker: bool, err: str, seen: dict[str, tuple[int, str]],
-              done: dict[str, dict], summary: IngestSummary, bar: "_Progress") -> bool:
+              done: dict[str, dict], summary: IngestSummary, bar: _Counter) -> bool:
     """Count input `number` (hashed) when it is unreadable, a duplicate of an earlier input, or finished by
     an interrupted run (in `done`); True when it is still to be parsed. An input classified before
     (resuming: hashed first, then again as it is parsed) is not its own duplicate."""
@@ -364,7 +340,7 @@ def _classify(number: int, path: str, sha: str, marker: bool, err: str, seen: di
 
 def _check_demo_key(summary: IngestSummary, cfg: _Settings) -> None:
     """The public demo key protects nothing: refuse it as soon as a real (non-synthetic) ECG shows up."""
-    if cfg.key.is_demo and not cfg.synthetic and summary.synthetic_records < summary.accepted:
+    if cfg.key.is_demo and not cfg.options.synthetic and summary.synthetic_records < summary.accepted:
         raise InputError(
             f"--demo-secret is for synthetic data only, and {summary.accepted - summary.synthetic_records} of "
             f"the accepted ECGs are not from lvsdctl synth; give the site's secret (--secret-file or "
@@ -398,8 +374,9 @@ def _commit(block, state: IngestState, summary: IngestSummary, cfg: _Settings) -
             pairing = pd.DataFrame({"lvef": np.nan, "echo_delta_days": np.nan, "label": np.int8(-1),
                                     "unpaired_reason": "no echo table"}, index=frame.index)
         else:
-            pairing = pair_echoes(frame, cfg.echoes, window_days=cfg.window_days, policy=cfg.policy,
-                                  threshold=cfg.threshold)
+            opts = cfg.options
+            pairing = pair_echoes(frame, cfg.echoes, window_days=opts.window_days, policy=opts.policy,
+                                  threshold=opts.threshold)
     if pairing is not None:  # plain arrays: row access through pandas would cost more than the pairing
         p_lvef = pairing["lvef"].to_numpy(dtype=np.float64)
         p_delta = pairing["echo_delta_days"].to_numpy(dtype=np.float64)
@@ -418,7 +395,7 @@ def _commit(block, state: IngestState, summary: IngestSummary, cfg: _Settings) -
         row = {
             "record_id": sha[:16],
             "patient": patients[j],
-            "site": cfg.site if cfg.site is not None else meta["site"],
+            "site": cfg.options.site if cfg.options.site is not None else meta["site"],
             "acquired": meta["acquired"],
             "source_sha256": sha,
             "source_format": meta["source_format"],
@@ -434,10 +411,10 @@ def _commit(block, state: IngestState, summary: IngestSummary, cfg: _Settings) -
             "unpaired_reason": str(p_reason[j]),
             "synthetic": is_synthetic,
         }
-        if cfg.keep_patient_id:
+        if cfg.options.keep_patient_id:
             row["patient_id"] = "" if meta["patient_id"] is None else str(meta["patient_id"])
         j += 1
-        if cfg.drop_unpaired and row["label"] < 0:
+        if cfg.options.drop_unpaired and row["label"] < 0:
             entry = {"sha256": sha, "path": path, "status": "dropped", "row": _jsonable(row)}
         else:
             entry = {"sha256": sha, "path": path, "status": "accepted", "row": _jsonable(row), "segments": segments}
@@ -454,110 +431,16 @@ def _jsonable(row: dict) -> dict:
 
 
 # ---------------------------------------------------------------------------------------------
-# output
-
-
-_ROW_COLUMNS = ("record_id", "patient", "site", "acquired", "source_sha256", "source_format", "fs", "age", "sex",
-                "lvef", "echo_delta_days", "label", "split", "quality", "qrs_ms")
-
-
-def _records_frame(state: IngestState, keep_patient_id: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(rows written to /records, rows of every accepted file incl. dropped) in commit order."""
-    rows = [e["row"] for e in state.entries if e["status"] in ("accepted", "dropped")]
-    cols = list(_ROW_COLUMNS) + ["unpaired_reason", "synthetic"] + (["patient_id"] if keep_patient_id else [])
-    every = pd.DataFrame(rows, columns=cols)
-    for c in ("fs", "age", "lvef", "echo_delta_days", "qrs_ms"):
-        every[c] = pd.to_numeric(every[c], errors="coerce").astype("float64")
-    every["label"] = every["label"].astype("int8") if len(every) else every["label"]
-    kept = every[np.array([e["status"] == "accepted" for e in state.entries if e["status"] in ("accepted", "dropped")],
-                          dtype=bool)]
-    written = kept[list(_ROW_COLUMNS) + (["patient_id"] if keep_patient_id else [])].reset_index(drop=True)
-    return written, every
-
-
-def _write_output(out_name: str, state: IngestState, summary: IngestSummary, key: Secret, echo,
-                  header: dict) -> None:
-    from lvsdctl.hdf5 import atomic_output, write_records
-
-    written, every = _records_frame(state, header["keep_patient_id"])
-    summary.pairing = pairing_counts(every)
-    summary.written = len(written)
-    accepted_shas = sorted(e["sha256"] for e in state.entries if e["status"] in ("accepted", "dropped"))
-    parameters = {
-        "window_days": header["window_days"],
-        "policy": header["policy"],
-        "threshold": header["threshold"],
-        "drop_unpaired": header["drop_unpaired"],
-        "keep_patient_id": header["keep_patient_id"],
-        "site": header["site"],
-        "compression": header["compression"],
-        "pseudonym": {"method": "HMAC-SHA256, first 16 hex digits", "key_id": key.key_id, "key_source": key.source},
-        "echo_columns": header["echo_columns"],
-        "counts": {"inputs": summary.inputs, "accepted": summary.accepted, "rejected": summary.rejected,
-                   "duplicates": summary.duplicates, "written": summary.written,
-                   "dropped_unpaired": summary.dropped_unpaired, "resumed": summary.resumed},
-        "pairing": summary.pairing,
-        "echo": summary.echo,
-        # the ECG files themselves: their hashes are /records/source_sha256; one digest names the set
-        "ecg_inputs_sha256": hashlib.sha256("\n".join(accepted_shas).encode()).hexdigest(),
-    }
-    inputs = [os.fspath(echo)] if echo is not None else []
-    state.close()  # the sample store becomes the output: no sample is copied
-    with atomic_output(out_name, kind="ecg-raw", inputs=inputs, parameters=parameters,
-                       synthetic=summary.synthetic, start_from=state.samples_file) as f:
-        state.write_segments(f)
-        write_records(f, written)
-
-
-def _write_rejects(csv_path: Path, json_path: Path, summary: IngestSummary, echo_table: EchoTable | None) -> None:
-    """The rejects report: CSV (path, reason, sha256) and JSON (the same plus duplicates and echo rows)."""
-    for p in (csv_path, json_path):
-        p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = csv_path.with_name(f".{csv_path.name}.tmp-{os.getpid()}")
-    with open(tmp, "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(["path", "reason", "sha256"])
-        for r in summary.rejects:
-            w.writerow([r.path, r.reason, r.sha256])
-    os.replace(tmp, csv_path)
-    doc = {
-        "output": summary.output,
-        "inputs": summary.inputs,
-        "accepted": summary.accepted,
-        "rejected": summary.rejected,
-        "duplicates": summary.duplicates,
-        "rejects": [asdict(r) for r in summary.rejects],
-        "duplicate_files": [asdict(d) for d in summary.duplicate_files],
-        "echo_table_issues": [asdict(i) for i in echo_table.issues] if echo_table is not None else [],
-    }
-    tmp = json_path.with_name(f".{json_path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, json_path)
-
-
-# ---------------------------------------------------------------------------------------------
 # progress
 
 
-class _Progress:
-    """A rich progress bar on stderr (nothing when disabled or stderr is not a terminal and quiet)."""
+class _Counter:
+    """Files accounted for so far, reported to the caller's `progress(done, total)`."""
 
-    def __init__(self, total: int, enabled: bool):
-        self._bar = None
-        if enabled and total:
-            from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-            self._bar = Progress(TextColumn("ingest"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                                 console=Console(stderr=True), transient=True)
-            self._bar.start()
-            self._task = self._bar.add_task("ingest", total=total)
+    def __init__(self, total: int, progress: Callable[[int, int], None] | None):
+        self.total, self.done, self.progress = total, 0, progress
 
     def advance(self, n: int = 1) -> None:
-        if self._bar is not None and n:
-            self._bar.advance(self._task, n)
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.stop()
-            self._bar = None
+        self.done += n
+        if self.progress is not None and n:
+            self.progress(self.done, self.total)

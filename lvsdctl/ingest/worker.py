@@ -19,12 +19,9 @@ import numpy as np
 from lvsdctl.errors import ReadError
 from lvsdctl.ingest import handover
 from lvsdctl.ingest.handover import Samples, SlotSink
+from lvsdctl.io.synthetic import MARKER_SPAN, has_synthetic_marker
 from lvsdctl.record import ECGRecord
 
-#: The marker every `lvsdctl synth` export carries near its start (the MUSE files' opening comment
-#: "SYNTHETIC ECG written by lvsdctl-synth", the digitised files' `digitiser="lvsdctl-synth"`).
-SYNTHETIC_MARKERS = (b"lvsdctl-synth",)
-MARKER_SPAN = 8192
 _MAX_REASON = 300
 _READER: Callable[[str], ECGRecord] | None = None
 
@@ -54,11 +51,6 @@ def init_pool_worker(reader: Callable[[str], ECGRecord] | None, transfer_dir: st
 def one_line(text: str) -> str:
     text = " ".join(str(text).split())
     return text if len(text) <= _MAX_REASON else text[: _MAX_REASON - 3] + "..."
-
-
-def has_synthetic_marker(head: bytes) -> bool:
-    """Whether the first MARKER_SPAN bytes of a file carry the marker `lvsdctl synth` writes."""
-    return any(m in head[:MARKER_SPAN] for m in SYNTHETIC_MARKERS)
 
 
 def hash_one(path: str) -> tuple[str, bool, str]:

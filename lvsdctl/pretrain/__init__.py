@@ -1,15 +1,21 @@
-"""Self-supervised pretraining of an ECG-FM backbone (W2V + CMSC + RLM), `lvsdctl pretrain`.
+"""The `pretrain` stage: self-supervised pretraining of an ECG-FM backbone (W2V + CMSC + RLM).
 
-Modules: `segments` (5 s pieces, CMSC pairs), `rlm` (random lead masking), `masking` (time spans),
-`negatives`, `losses`, `model` (the forward pass and its DDP collectives), `export` (fairseq-signals
-file layout), `api` (`pretrain(...)`). Import-light: `from lvsdctl.pretrain import pretrain`
-loads torch only when called.
+    from lvsdctl.pretrain import pretrain
+    summary = pretrain("archive12.h5", "site-fm.h5", size="tiny")
+
+Modules: `api` (the verb), `segments` (5 s pieces, CMSC pairs), `rlm` (random lead masking), `masking`
+(time spans), `negatives`, `losses`, `model` (the forward pass and its DDP collectives), `task` (the
+engine's Task), `export` (fairseq-signals file layout). Import-light: torch loads only when used.
 """
 
+from __future__ import annotations
 
-def __getattr__(name):
-    if name == "pretrain":
-        from lvsdctl.pretrain.api import pretrain
+from typing import TYPE_CHECKING
 
-        return pretrain
-    raise AttributeError(name)
+from lvsdctl.lazy import lazy_exports
+
+__all__ = ["PretrainSummary", "pretrain"]
+__getattr__, __dir__ = lazy_exports(__name__, dict.fromkeys(__all__, "lvsdctl.pretrain.api"))
+
+if TYPE_CHECKING:
+    from lvsdctl.pretrain.api import PretrainSummary, pretrain

@@ -2,23 +2,40 @@
 
 from __future__ import annotations
 
-import math
 import os
-from pathlib import Path
-from typing import Any, Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import torch
 
 from lvsdctl.errors import InputError
+from lvsdctl.summary import Summary
+from lvsdctl.train.resume import check_resumable, resume_path
 
 #: ECG-FM's pretraining dropouts (wav2vec 2.0 base): they differ from the fine-tuning defaults.
 PRETRAIN_DROPOUTS = {"dropout": 0.1, "attention_dropout": 0.1, "activation_dropout": 0.0,
                      "dropout_input": 0.1, "dropout_features": 0.1}
 
 
-def resume_path(output: str) -> Path:
-    out = Path(output)
-    return out.parent / f".{out.name}.resume.h5"
+@dataclass
+class PretrainSummary(Summary):
+    """What `pretrain` did: the backbone, its data, the loss from the first to the last epoch."""
+
+    output: str
+    export: str | None  # the fairseq-signals .pt, when asked for
+    model: str
+    size: str
+    parameters: int
+    n_ecgs: int
+    epochs: int
+    num_updates: int
+    first_epoch: dict
+    last_epoch: dict
+    seconds: float
+    device: str
+    world_size: int
+    resumed_from_epoch: int
 
 
 def build_model(size: str = "tiny", seed: int = 0, **overrides):
@@ -56,7 +73,7 @@ def pretrain(
     device: str = "auto",
     resume: bool = False,
     export: str | os.PathLike | None = None,
-    progress: bool = True,
+    progress: Callable[[int, int], None] | None = None,
     split: str | Sequence[str] | None = None,
     workers: int = 0,
     amp: bool = True,
@@ -64,16 +81,16 @@ def pretrain(
     model_overrides: dict[str, Any] | None = None,
     objective: dict[str, Any] | None = None,
     shutdown: bool = True,
-) -> dict:
+) -> PretrainSummary:
     """Pretrain an ECG-FM backbone on the ECGs of `input` (kind `ecg`, 12x5000 @ 500 Hz; labels unused).
 
     Writes `output` (kind `model`, `model_name` "ecgfm-pretrain": `finetune --weights` reads it) and,
     with `export`, the fairseq-signals `.pt` layout. `split` restricts to sets of the file (default:
-    every ECG). Returns a summary dict. Under torchrun only rank 0 writes.
+    every ECG). `progress(done, total)` counts training steps. Under torchrun only rank 0 writes.
     """
     from lvsdctl.models.checkpoint import save_checkpoint
     from lvsdctl.train import distributed as dist_
-    from lvsdctl.train.engine import TrainConfig, fit
+    from lvsdctl.train.engine import TrainConfig, defined, fit
     from lvsdctl.pretrain.export import export_fairseq
     from lvsdctl.pretrain.model import ObjectiveConfig, PretrainNet
     from lvsdctl.pretrain.segments import SegmentPairs
@@ -82,21 +99,20 @@ def pretrain(
     input, output = str(input), str(output)
     if output == "-":
         raise InputError("pretrain writes its checkpoint to a file: give -o PATH (stdout cannot hold resume state)")
+    rpath = resume_path(output)
+    if resume:
+        check_resumable(output, [rpath])
     data = SegmentPairs(input, split)
     try:
         obj = ObjectiveConfig(**(objective or {}))
-        cfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, optimizer="adamw", betas=(0.9, 0.98),
-                          weight_decay=weight_decay, seed=seed, device=device, amp=amp, workers=workers,
-                          select="last", metric="train_loss")
-        cfg.validate()
     except (TypeError, ValueError) as exc:
         raise InputError(str(exc)) from None
+    cfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, optimizer="adamw", betas=(0.9, 0.98),
+                      weight_decay=weight_decay, seed=seed, device=device, amp=amp, workers=workers,
+                      select="last", metric="train_loss")
     model = build_model(size, seed, **(model_overrides or {}))
     net = PretrainNet(model, obj, seed=seed)
     task = PretrainTask(obj.to_dict())
-    rpath = resume_path(output)
-    if resume and not rpath.exists():
-        raise InputError(f"--resume: no resume state for {output} (looked for {rpath}); run without --resume")
     result = fit(net, data, None, cfg, task=task, optimizer_factory=_optimizer(weight_decay, 1e-6),
                  resume_path=rpath, resume=resume, progress=progress, label=f"pretrain ecgfm-{size}")
     w2v = result.model.w2v
@@ -126,23 +142,10 @@ def pretrain(
     if shutdown:
         dist_.shutdown(info)
     last = result.history[-1] if result.history else {}
-    return {
-        "output": output,
-        "export": str(export) if export else None,
-        "model": "ecgfm-pretrain",
-        "size": size,
-        "parameters": sum(p.numel() for p in w2v.parameters()),
-        "n_ecgs": len(data),
-        "epochs": cfg.epochs,
-        "num_updates": num_updates,
-        "first_epoch": _finite(result.history[0]) if result.history else {},
-        "last_epoch": _finite(last),
-        "seconds": result.seconds,
-        "device": result.device,
-        "world_size": result.world_size,
-        "resumed_from_epoch": result.resumed_from_epoch,
-    }
-
-
-def _finite(record: dict) -> dict:
-    return {k: v for k, v in record.items() if not (isinstance(v, float) and math.isnan(v))}
+    return PretrainSummary(
+        output=output, export=str(export) if export else None, model="ecgfm-pretrain", size=size,
+        parameters=sum(p.numel() for p in w2v.parameters()), n_ecgs=len(data), epochs=cfg.epochs,
+        num_updates=num_updates, first_epoch=defined(result.history[0]) if result.history else {},
+        last_epoch=defined(last), seconds=result.seconds, device=result.device, world_size=result.world_size,
+        resumed_from_epoch=result.resumed_from_epoch,
+    )

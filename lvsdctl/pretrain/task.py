@@ -7,9 +7,9 @@ import math
 import torch
 
 from lvsdctl.train.devices import autocast
-from lvsdctl.train.engine import Context, Task
+from lvsdctl.train.tasks import Context, Task
 
-#: Terms averaged per epoch into the history (and shown on the progress bar).
+#: Terms averaged per epoch into the history (the last step's are in the epoch's log line).
 TERMS = ("contrastive", "diversity", "features_pen", "cmsc", "code_perplexity", "prob_perplexity", "accuracy",
          "temperature")
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from typing import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import h5py
 import numpy as np
@@ -20,6 +21,7 @@ from lvsdctl.hdf5.raw import iter_raw_records
 from lvsdctl.record import Segment
 from lvsdctl.signal import quality as q
 from lvsdctl.signal.chain import ChainConfig, process_batch
+from lvsdctl.summary import Summary
 
 
 # Byte shuffling groups the float32s' exponent bytes: ~25 % smaller files for little time.
@@ -155,6 +157,30 @@ def _n_records(f: h5py.File, name: str) -> int:
     return int(rec.attrs.get("n", len(rec["record_id"]) if "record_id" in rec else 0))
 
 
+@dataclass
+class PreprocessSummary(Summary):
+    """What `preprocess` did: `inputs == kept + dropped`, reasons and quality flags counted, the chain."""
+
+    input: str
+    output: str
+    inputs: int
+    kept: int
+    dropped: int  # rejected + dropped_flagged
+    rejected: int
+    rejected_reasons: dict[str, int]
+    flagged: int  # kept or not, records with a quality flag
+    dropped_flagged: int  # left out by drop_flagged
+    flags: dict[str, int]  # records per quality flag
+    layout: str
+    fs: float
+    filter: dict
+    resample: str
+    normalisation: str
+    order: str
+    seconds: float
+    ecgs_per_s: float | None
+
+
 def preprocess(
     input: str,
     output: str,
@@ -165,16 +191,17 @@ def preprocess(
     normalise: str = "none",
     drop_flagged: bool = False,
     chunk: int = 512,
-    progress: bool = True,
+    progress: Callable[[int, int], None] | None = None,
     jobs: int | None = None,
     compression: str = "lzf",
-) -> dict:
-    """Preprocess an `ecg-raw` file into an `ecg` file; returns a summary dict.
+) -> PreprocessSummary:
+    """Preprocess an `ecg-raw` file into an `ecg` file; returns what it did.
 
     Every input record is either kept (possibly flagged, see `lvsdctl.signal.quality`) or dropped:
     rejected (too short, wrong layout for its type, no leads), or flagged with `drop_flagged`.
     `inputs == kept + dropped`; reasons are counted in the summary. `compression` of /signals:
     "lzf" (fast; h5py reads it), "gzip" (level 1; every HDF5 tool reads it) or "none".
+    `progress(done, total)` is called after every chunk of records.
     """
     if compression not in _COMPRESSION:
         raise InputError(f"unknown compression {compression!r}: use lzf, gzip or none")
@@ -207,7 +234,6 @@ def preprocess(
             write_json_attr(signals, "filter", cfg.filter.to_json())
             write_json_attr(out, "preprocessing", cfg.attrs())
             records = _RecordCopier(f["records"], out)
-            bar = _progress(progress, n_total)
             for start, batch in _prefetched(_batches(f, chunk)):
                 res = process_batch(batch, cfg, jobs=jobs)
                 n_in += len(batch)
@@ -224,39 +250,14 @@ def preprocess(
                     signals[kept:] = sig
                 records.append(start + rows, res.flags[keep])
                 kept += len(rows)
-                if bar:
-                    bar[0].update(bar[1], advance=len(batch))
-            if bar:
-                bar[0].stop()
+                if progress is not None:
+                    progress(n_in, n_total)
             records.finish()
     seconds = time.perf_counter() - started
     rejected = sum(reasons.values())
-    return {
-        "input": str(input),
-        "output": str(output),
-        "inputs": n_in,
-        "kept": kept,
-        "dropped": rejected + dropped_flagged,
-        "rejected": rejected,
-        "rejected_reasons": dict(reasons.most_common()),
-        "flagged": flagged,
-        "dropped_flagged": dropped_flagged,
-        "flags": {k: v for k, v in flag_counts.items() if v},
-        **cfg.attrs(),
-        "seconds": round(seconds, 3),
-        "ecgs_per_s": round(n_in / seconds, 1) if seconds > 0 else None,
-    }
-
-
-def _progress(enabled: bool, total: int):
-    if not enabled or total == 0:
-        return None
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    from lvsdctl.cli.console import err
-
-    bar = Progress(TextColumn("preprocess"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                   console=err, transient=True)
-    task = bar.add_task("preprocess", total=total)
-    bar.start()
-    return bar, task
+    return PreprocessSummary(
+        input=str(input), output=str(output), inputs=n_in, kept=kept, dropped=rejected + dropped_flagged,
+        rejected=rejected, rejected_reasons=dict(reasons.most_common()), flagged=flagged,
+        dropped_flagged=dropped_flagged, flags={k: v for k, v in flag_counts.items() if v}, **cfg.attrs(),
+        seconds=round(seconds, 3), ecgs_per_s=round(n_in / seconds, 1) if seconds > 0 else None,
+    )

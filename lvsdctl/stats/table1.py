@@ -1,6 +1,10 @@
-"""Table 1 of the study: the cohort per set, with p-values across sets.
+"""Table 1 of the study: the cohort per set, with p-values across sets. Computed here only: `split`
+prints and writes `table1(...)`, `stats cohort` formats the same numbers and adds the tests.
 
-Per set: patients, ECG-echo pairs, age mean/SD, females n (%), LVEF mean/SD, LVSD n (%).
+Per set: patients, ECG-echo pairs, age mean/SD, females n (%), LVEF mean/SD, LVSD n (%). Percentages
+are of the pairs whose value is known (sex F or M; label 0 or 1): with everything known, as in the
+study, that is every pair (females 738 of 1,500).
+
 P-values across sets, as the study describes them:
 - continuous (age, LVEF): Levene's test for equal variances chooses between one-way ANOVA (equal) and
   Welch's ANOVA (unequal), both by statsmodels' ``anova_oneway``; Shapiro-Wilk normality per set is
@@ -13,15 +17,17 @@ patient with several pairs counts several times; ``unit="patient"`` uses each pa
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from lvsdctl.data.api import DIVIDED, order_sets
 from lvsdctl.errors import InputError
+from lvsdctl.stats.output import fmt_p
+from lvsdctl.summary import Summary
 
-#: Order of the standard split names; other names follow in order of appearance.
-SET_ORDER = ("train", "tune", "train+tune", "internal", "external1", "external2", "external3")
 SET_LABELS = {"train": "Training", "tune": "Tuning", "train+tune": "Training & tuning",
               "internal": "Internal validation", "external1": "External validation 1",
               "external2": "External validation 2", "external3": "External validation 3"}
@@ -33,7 +39,9 @@ SHORT_TESTS = {"one-way ANOVA": "ANOVA", "Welch's ANOVA": "Welch", "chi-square":
 
 
 @dataclass
-class CohortTable:
+class CohortTable(Summary):
+    """What `lvsdctl.stats.cohort` returns: Table 1 as text cells per set, with its tests."""
+
     sets: list[str]
     rows: list[dict]  # one per characteristic: {"characteristic", "values": {set: str}, "p", "test", ...}
     tests: list[dict] = field(default_factory=list)  # details: Levene, Shapiro per set, statistic
@@ -44,12 +52,12 @@ class CohortTable:
         data = [{"Characteristic": SHORT_NAMES.get(r["characteristic"], r["characteristic"]) if short
                  else r["characteristic"],
                  **{(s if short else SET_LABELS.get(s, s)): r["values"][s] for s in self.sets},
-                 "P-value": _fmt_p(r["p"]), "Test": SHORT_TESTS.get(r["test"], r["test"]) if short else r["test"]}
+                 "P-value": fmt_p(r["p"], missing=""), "Test": SHORT_TESTS.get(r["test"], r["test"]) if short else r["test"]}
                 for r in self.rows]
         frame = pd.DataFrame(data)
         if not short:  # the assumptions behind the choice of test
-            frame["Levene p"] = [_fmt_p(r.get("levene_p")) for r in self.rows]
-            frame["Shapiro-Wilk p per set"] = [" / ".join(_fmt_p(v) if v is not None else "n/a" for v in r["shapiro_p"])
+            frame["Levene p"] = [fmt_p(r.get("levene_p"), missing="") for r in self.rows]
+            frame["Shapiro-Wilk p per set"] = [" / ".join(fmt_p(v) for v in r["shapiro_p"])
                                                if r.get("shapiro_p") else "" for r in self.rows]
         return frame
 
@@ -57,16 +65,52 @@ class CohortTable:
         return {"unit": self.unit, "sets": self.sets, "rows": self.rows, "tests": self.tests}
 
 
-def _fmt_p(p: float | None) -> str:
-    if p is None or not np.isfinite(p):
-        return ""
-    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+def females(d: pd.DataFrame) -> tuple[int, int]:
+    """(females, pairs whose sex is known) of a records frame."""
+    sex = d["sex"].astype(str) if "sex" in d else pd.Series(dtype=str)
+    return int((sex == "F").sum()), int(sex.isin(["F", "M"]).sum())
 
 
-def _order_sets(names) -> list[str]:
-    names = list(dict.fromkeys(names))
-    known = [s for s in SET_ORDER if s in names]
-    return known + [s for s in names if s not in known]
+def lvsd(d: pd.DataFrame) -> tuple[int, int]:
+    """(pairs labelled LVSD, labelled pairs) of a records frame."""
+    label = d["label"] if "label" in d else pd.Series(dtype=int)
+    return int((label == 1).sum()), int(label.isin([0, 1]).sum())
+
+
+def _mean_sd(x: pd.Series | None) -> tuple[float, float]:
+    x = pd.to_numeric(x, errors="coerce").dropna() if x is not None else pd.Series(dtype=float)
+    if len(x) == 0:
+        return math.nan, math.nan
+    return float(x.mean()), float(x.std(ddof=1)) if len(x) > 1 else math.nan
+
+
+def table1(records: pd.DataFrame, split: np.ndarray | None = None) -> pd.DataFrame:
+    """Table 1's numbers, one row per set (plus "train+tune" when both train and tune are present).
+
+    Columns: set, patients, pairs, age_mean, age_sd, females_n, females_pct, lvef_mean, lvef_sd,
+    lvsd_n, lvsd_pct. Counts are per ECG-echo pair, as in the article; `split` overrides the
+    records' `split` column.
+    """
+    split = records["split"].to_numpy(dtype=object) if split is None else np.asarray(split, dtype=object)
+    names = order_sets(s for s in pd.unique(split) if s)
+    groups = [(s, split == s) for s in names]
+    if "train" in names and "tune" in names and DIVIDED not in names:
+        groups.insert(0, (DIVIDED, np.isin(split, ["train", "tune"])))
+    rows = []
+    for name, mask in groups:
+        sub = records[mask]
+        (f_n, f_known), (l_n, l_known) = females(sub), lvsd(sub)
+        age_m, age_sd = _mean_sd(sub.get("age"))
+        lvef_m, lvef_sd = _mean_sd(sub.get("lvef"))
+        rows.append({
+            "set": name, "patients": int(sub["patient"].nunique()), "pairs": len(sub),
+            "age_mean": age_m, "age_sd": age_sd,
+            "females_n": f_n, "females_pct": 100 * f_n / f_known if f_known else math.nan,
+            "lvef_mean": lvef_m, "lvef_sd": lvef_sd,
+            "lvsd_n": l_n, "lvsd_pct": 100 * l_n / l_known if l_known else math.nan,
+        })
+    return pd.DataFrame(rows, columns=["set", "patients", "pairs", "age_mean", "age_sd", "females_n", "females_pct",
+                                       "lvef_mean", "lvef_sd", "lvsd_n", "lvsd_pct"])
 
 
 def continuous_test(groups: list[np.ndarray], *, alpha: float = 0.05, levene_center: str = "median") -> dict:
@@ -118,37 +162,36 @@ def cohort_table(records: pd.DataFrame, *, combine_train_tune: bool = True, unit
         df = df.drop_duplicates(["split", "patient"], keep="first")
     elif unit != "ecg":
         raise InputError(f"unit must be 'ecg' or 'patient', got {unit!r}")
-    sets = _order_sets(df["split"])
+    sets = order_sets(df["split"])
     if len(sets) < 2:
         raise InputError(f"{source}: only one set ({sets[0]}); Table 1 compares at least two")
+    numbers = table1(df).set_index("set").loc[sets]
     by = {s: df[df["split"] == s] for s in sets}
     rows, tests = [], []
-
-    def count_row(name, fn):
-        rows.append({"characteristic": name, "values": {s: f"{fn(by[s]):,}" for s in sets}, "p": None, "test": ""})
-
-    count_row("Number of patients", lambda d: d["patient"].nunique())
-    count_row("Number of ECG-echo pairs", len)
+    for name, col in (("Number of patients", "patients"), ("Number of ECG-echo pairs", "pairs")):
+        rows.append({"characteristic": name, "values": {s: f"{int(numbers.at[s, col]):,}" for s in sets},
+                     "p": None, "test": ""})
 
     def cont_row(name, col):
-        vals = {s: by[s][col].to_numpy(dtype=np.float64) for s in sets}
-        res = continuous_test(list(vals.values()), alpha=alpha, levene_center=levene_center)
-        shown = {s: (f"{np.nanmean(v):.1f} ± {np.nanstd(v, ddof=1):.1f}" if np.isfinite(v).sum() >= 2 else "n/a")
-                 for s, v in vals.items()}
+        res = continuous_test([by[s][col].to_numpy(dtype=np.float64) for s in sets], alpha=alpha,
+                              levene_center=levene_center)
+        mean, sd = numbers[f"{col}_mean"], numbers[f"{col}_sd"]
+        shown = {s: f"{mean[s]:.1f} ± {sd[s]:.1f}" if np.isfinite(sd[s]) else "n/a" for s in sets}
         rows.append({"characteristic": name, "values": shown, "p": res["p"], "test": res["test"],
                      "levene_p": res.get("levene_p"), "shapiro_p": res.get("shapiro_p")})
         tests.append({"characteristic": name, **res})
 
-    def cat_row(name, mask_fn, categories_fn):
-        known = {s: categories_fn(by[s]) for s in sets}  # rows with the variable known
-        table = np.array([[int(mask_fn(k).sum()), int((~mask_fn(k)).sum())] for k in known.values()])
+    def cat_row(name, col, counts):
+        known = [counts(by[s]) for s in sets]  # (with the trait, with the variable known) per set
+        table = np.array([[n, k - n] for n, k in known])
         res = categorical_test(table)
-        shown = {s: (f"{t[0]:,} ({100 * t[0] / t.sum():.1f})" if t.sum() else "n/a") for s, t in zip(sets, table)}
+        n, pct = numbers[f"{col}_n"], numbers[f"{col}_pct"]
+        shown = {s: f"{int(n[s]):,} ({pct[s]:.1f})" if np.isfinite(pct[s]) else "n/a" for s in sets}
         rows.append({"characteristic": name, "values": shown, "p": res["p"], "test": res["test"]})
         tests.append({"characteristic": name, "counts": table.tolist(), **res})
 
     cont_row("Age, mean ± SD (years)", "age")
-    cat_row("Females, n (%)", lambda d: (d["sex"] == "F").to_numpy(), lambda d: d[d["sex"].isin(["F", "M"])])
+    cat_row("Females, n (%)", "females", females)
     cont_row("LVEF, mean ± SD (%)", "lvef")
-    cat_row("LVSD, n (%)", lambda d: (d["label"] == 1).to_numpy(), lambda d: d[d["label"].isin([0, 1])])
+    cat_row("LVSD, n (%)", "lvsd", lvsd)
     return CohortTable(sets, rows, tests, unit)

@@ -10,9 +10,10 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from lvsdctl.data.api import STUDY_DESIGN, assign_sets, load_design, split, table1
+from lvsdctl.data.api import STUDY_DESIGN, assign_sets, load_design, split
 from lvsdctl.errors import InputError
 from lvsdctl.hdf5 import atomic_output, read_records, write_records
+from lvsdctl.stats.table1 import table1
 
 
 def cohort(n_patients: int = 400, seed: int = 0) -> pd.DataFrame:
@@ -156,14 +157,14 @@ def test_split_file_and_cli(tmp_path):
         assert f["signals"].attrs["layout"] == "4x8" and f.attrs["lvsdctl_kind"] == "ecg"
     assert (out["split"].to_numpy() == assign_sets(df, seed=5)[0]).all()
     assert pd.read_csv(tmp_path / "t1.csv")["set"].tolist()[:3] == ["train+tune", "train", "tune"]
-    assert rep["table1"][0]["set"] == "train+tune"
+    assert rep.table1[0]["set"] == "train+tune"
 
     from lvsdctl.cli.main import app
 
     res = CliRunner().invoke(app, ["split", str(tmp_path / "pre.h5"), "-o", str(tmp_path / "s2.h5"), "--seed", "5",
                                    "--json", "--table", str(tmp_path / "t1.json")])
     assert res.exit_code == 0, res.output
-    assert json.loads(res.stdout)["sets"] == rep["sets"]
+    assert json.loads(res.stdout)["sets"] == rep.sets
     assert json.loads((tmp_path / "t1.json").read_text())[1]["set"] == "train"
     res = CliRunner().invoke(app, ["split", str(tmp_path / "pre.h5"), "-o", str(tmp_path / "s3.h5"),
                                    "--straddle", "error"])

@@ -135,7 +135,7 @@ def test_explain_a_real_muse_export(tmp_path, fcn_checkpoint, fixtures_dir):
     summary = explain(str(src), model_path=str(fcn_checkpoint), out=out, formats=("svg", "pdf"))
     for suffix in (".png", ".svg", ".pdf", ".waves.csv", ".waves.json"):
         assert out.with_suffix(suffix).exists(), suffix
-    assert 0.0 <= summary["score"] <= 1.0
+    assert 0.0 <= summary.score <= 1.0
     assert out.with_suffix(".png").read_bytes()[:4] == b"\x89PNG"
     doc = json.loads(out.with_suffix(".waves.json").read_text())
     assert {r["lead"] for r in doc["waves"]} >= {"I", "aVR", "V6", RHYTHM_KEY}
@@ -147,12 +147,12 @@ def test_explain_a_real_muse_export(tmp_path, fcn_checkpoint, fixtures_dir):
 def test_explain_dataset_record_and_cohort(tmp_path, fcn_checkpoint):
     data = _dataset(tmp_path / "split.h5")
     s = explain(str(data), model_path=str(fcn_checkpoint), record="r1", out=tmp_path / "r1.png")
-    assert s["label"] == 0
+    assert s.label == 0
     out = tmp_path / "attr.h5"
     summary = explain_cohort(str(data), model_path=str(fcn_checkpoint), output=str(out), split="internal",
-                             figure=tmp_path / "cohort.png", progress=False, batch_size=3)
-    assert summary["ecgs"] == 4 and sum(summary["groups"].values()) == 4
-    assert summary["max_abs_convergence_delta"] < 1e-3
+                             figure=tmp_path / "cohort.png", batch_size=3)
+    assert summary.ecgs == 4 and sum(summary.groups.values()) == 4
+    assert summary.max_abs_convergence_delta < 1e-3
     assert (tmp_path / "cohort.png").exists()
     with h5py.File(out) as f:
         assert f.attrs["lvsdctl_kind"] == "attributions"

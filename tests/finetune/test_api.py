@@ -24,7 +24,7 @@ def ecgfm_fixtures(fixtures_dir) -> Path:
     return fixtures_dir / "ecgfm"
 
 
-FAST = {"epochs": 2, "batch_size": 8, "device": "cpu", "progress": False}
+FAST = {"epochs": 2, "batch_size": 8, "device": "cpu"}
 
 
 @pytest.fixture
@@ -36,7 +36,7 @@ def test_finetune_writes_a_checkpoint_that_evaluate_can_load(ecgfm_fixtures, tmp
     weights = ecgfm_fixtures / "tiny_pretrained_legacy_keys.pt"
     out = tmp_path / "ss-af.h5"
     summary = finetune(data, out, weights=weights, freeze="all", lr=1e-2, **FAST)
-    assert summary["strategy"] == "af" and summary["freeze"] == 2 and len(summary["selection"]) > 0
+    assert summary.strategy == "af" and summary.freeze == 2 and len(summary.selection) > 0
     model, meta = load_checkpoint(out)
     assert meta["model_name"] == "ecgfm-lvsd" and len(meta["history"]) == 2
     assert meta["preprocessing"]["shape"] == [4, 320]

@@ -74,7 +74,6 @@ def _echo(tmp_path) -> Path:
 
 def _run(batch, out, **kw):
     kw.setdefault("secret", KEY)
-    kw.setdefault("progress", False)
     return ingest([batch], out, **kw)
 
 
@@ -311,7 +310,7 @@ def test_inputs_lists_globs_and_missing(batch, tmp_path, monkeypatch):
     assert ("nothing*.xml", "no file matches this pattern") in names
     assert ("ecg0.xml", "") in names and ("absent.xml", "no such file") in names
     monkeypatch.setattr("sys.stdin", __import__("io").StringIO(f"{batch / 'ecg0.xml'}\n"))
-    s = ingest([], tmp_path / "o.h5", from_list="-", secret=KEY, progress=False)
+    s = ingest([], tmp_path / "o.h5", from_list="-", secret=KEY)
     assert (s.inputs, s.accepted) == (1, 1)
 
 
@@ -326,12 +325,12 @@ def test_synthetic_marker_and_demo_secret(batch, tmp_path):
     syn = tmp_path / "syn"
     syn.mkdir()
     (syn / "a.xml").write_text(src.replace("<MuseInfo>", "<MuseInfo><!-- lvsdctl-synth -->", 1), encoding="latin-1")
-    s = ingest([syn], tmp_path / "s.h5", demo_secret=True, progress=False)
+    s = ingest([syn], tmp_path / "s.h5", demo_secret=True)
     assert s.synthetic
     with open_input(tmp_path / "s.h5") as f:
         assert bool(f.attrs["synthetic"])
     with pytest.raises(InputError, match="synthetic data only"):
-        ingest([batch], tmp_path / "real.h5", demo_secret=True, progress=False)
+        ingest([batch], tmp_path / "real.h5", demo_secret=True)
     assert not (tmp_path / "real.h5").exists()
 
 
@@ -382,9 +381,9 @@ def test_demo_secret_refused_for_a_mixed_batch(tmp_path):
     (d / "syn.xml").write_text(src.replace("<MuseInfo>", "<MuseInfo><!-- lvsdctl-synth -->", 1), encoding="latin-1")
     shutil.copy(MUSE[1], d / "real.xml")
     with pytest.raises(InputError, match="1 of the accepted ECGs"):
-        ingest([d], tmp_path / "m.h5", demo_secret=True, progress=False)
+        ingest([d], tmp_path / "m.h5", demo_secret=True)
     assert not state_dir_for(tmp_path / "m.h5").exists()  # a refusal leaves nothing to resume
-    s = ingest([d], tmp_path / "m.h5", demo_secret=True, synthetic=True, progress=False)  # user's assertion
+    s = ingest([d], tmp_path / "m.h5", demo_secret=True, synthetic=True)  # user's assertion
     assert s.synthetic and s.synthetic_records == 1
 
 
@@ -404,7 +403,7 @@ def test_one_fixture_of_every_format(tmp_path):
              FIXTURES / "scp" / "ecg-contec" / "Example.scp",
              FIXTURES / "wfdb" / "ecg-image-kit" / "00001_lr.hea",
              FIXTURES / "wfdb" / "torch_ecg_cinc2021" / "E00666.hea"]  # malformed record line
-    s = ingest(files, tmp_path / "all.h5", secret=KEY, progress=False, jobs=2)
+    s = ingest(files, tmp_path / "all.h5", secret=KEY, jobs=2)
     assert (s.inputs, s.accepted, s.rejected) == (7, 6, 1)
     assert s.rejects[0].path.endswith("E00666.hea")
     with open_input(tmp_path / "all.h5") as f:
@@ -429,7 +428,7 @@ def test_a_fifo_is_rejected_not_waited_on(tmp_path):
     d.mkdir()
     shutil.copy(MUSE[0], d / "a.xml")
     os.mkfifo(d / "pipe.xml")
-    s = ingest([d], tmp_path / "o.h5", secret=KEY, progress=False)
+    s = ingest([d], tmp_path / "o.h5", secret=KEY)
     assert (s.accepted, s.rejected) == (1, 1) and s.rejects[0].reason == "not a regular file"
 
 
@@ -438,7 +437,7 @@ def test_nothing_accepted_is_an_error_with_every_reject_listed(tmp_path):
     bad.write_text("<RestingECG><Waveform>")
     out = tmp_path / "raw.h5"
     with pytest.raises(InputError, match="no ECG was accepted: 2 input") as exc:
-        ingest([str(bad), str(tmp_path / "missing.xml")], output=out, demo_secret=True, synthetic=True, progress=False)
+        ingest([str(bad), str(tmp_path / "missing.xml")], output=out, demo_secret=True, synthetic=True)
     assert not out.exists() and not Path(f"{out}.ingest-state").exists()
     assert exc.value.summary.rejected == 2
     report = Path(f"{out}.rejects.csv").read_text()
@@ -455,9 +454,9 @@ def test_the_same_file_named_twice_is_a_duplicate(tmp_path, resume):
         CALLS.clear()
         STOP_AFTER[0] = 1
         with pytest.raises(KeyboardInterrupt):
-            ingest([MUSE[1], MUSE[2]], out, secret=KEY, progress=False, reader=counting_reader, commit_every=1)
+            ingest([MUSE[1], MUSE[2]], out, secret=KEY, reader=counting_reader, commit_every=1)
         STOP_AFTER[0] = 10**9
-    s = ingest(files, out, secret=KEY, progress=False, resume=resume)
+    s = ingest(files, out, secret=KEY, resume=resume)
     assert (s.inputs, s.accepted, s.duplicates, s.written) == (3, 2, 1, 2)
     assert s.duplicate_files[0].path == str(MUSE[0]) == s.duplicate_files[0].duplicate_of
     assert s.resumed == (1 if resume else 0)

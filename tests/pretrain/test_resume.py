@@ -11,7 +11,7 @@ from lvsdctl.pretrain.api import pretrain, resume_path
 
 from tests.pretrain.pretrain_data import make_12lead_file
 
-OPTS = dict(size="tiny", batch_size=4, lr=1e-3, device="cpu", progress=False, seed=3)
+OPTS = dict(size="tiny", batch_size=4, lr=1e-3, device="cpu", seed=3)
 
 
 def test_resume_equals_uninterrupted(tmp_path, monkeypatch):
@@ -27,7 +27,7 @@ def test_resume_equals_uninterrupted(tmp_path, monkeypatch):
             pretrain(data, out, epochs=1, **OPTS)
     assert resume_path(str(out)).exists()
     resumed = pretrain(data, out, epochs=2, resume=True, **OPTS)
-    assert resumed["resumed_from_epoch"] == 1 and resumed["num_updates"] == straight["num_updates"] == 4
+    assert resumed.resumed_from_epoch == 1 and resumed.num_updates == straight.num_updates == 4
 
     a, _ = load_checkpoint(tmp_path / "straight.h5")
     b, meta = load_checkpoint(out)

@@ -50,11 +50,11 @@ def cohort(muse_records, tmp_path):
 def test_preprocess_end_to_end(cohort, tmp_path):
     raw, records = cohort
     out = tmp_path / "pre.h5"
-    s = preprocess(str(raw), str(out), chunk=3, progress=False)
-    assert (s["inputs"], s["kept"], s["dropped"]) == (7, 6, 1)
-    assert s["inputs"] == s["kept"] + s["dropped"]
-    assert s["rejected_reasons"] == {"too short: lead I under 10 s": 1}
-    assert s["flags"] == {"flat_lead": 1}
+    s = preprocess(str(raw), str(out), chunk=3)
+    assert (s.inputs, s.kept, s.dropped) == (7, 6, 1)
+    assert s.inputs == s.kept + s.dropped
+    assert s.rejected_reasons == {"too short: lead I under 10 s": 1}
+    assert s.flags == {"flat_lead": 1}
     with h5py.File(out) as f:
         sig = f["signals"]
         assert sig.shape == (6, 4, 5000) and sig.dtype == np.float32 and sig.chunks == (1, 4, 5000)
@@ -74,11 +74,11 @@ def test_preprocess_end_to_end(cohort, tmp_path):
 
 def test_drop_flagged_and_12_lead_layout(cohort, tmp_path):
     raw, _ = cohort
-    s = preprocess(str(raw), str(tmp_path / "a.h5"), drop_flagged=True, progress=False)
-    assert (s["kept"], s["dropped"], s["dropped_flagged"]) == (5, 2, 1)
-    s = preprocess(str(raw), str(tmp_path / "b.h5"), layout="12x5000", normalise="zscore", progress=False,
+    s = preprocess(str(raw), str(tmp_path / "a.h5"), drop_flagged=True)
+    assert (s.kept, s.dropped, s.dropped_flagged) == (5, 2, 1)
+    s = preprocess(str(raw), str(tmp_path / "b.h5"), layout="12x5000", normalise="zscore",
                    compression="gzip")
-    assert s["kept"] == 4 and s["rejected"] == 3  # two digitised printouts and the short one
+    assert s.kept == 4 and s.rejected == 3  # two digitised printouts and the short one
     with h5py.File(tmp_path / "b.h5") as f:
         assert f["signals"].shape == (4, 12, 5000) and f["signals"].attrs["normalisation"] == "zscore"
         assert f["signals"].compression == "gzip"
@@ -113,7 +113,7 @@ def _peak_mib(tmp_path, n: int) -> float:
     raw = tmp_path / f"raw{n}.h5"
     _write_raw(raw, [native_segments(lead, fs=100.0)] * n)
     tracemalloc.start()
-    preprocess(str(raw), str(tmp_path / f"pre{n}.h5"), fs=100, chunk=8, progress=False)
+    preprocess(str(raw), str(tmp_path / f"pre{n}.h5"), fs=100, chunk=8)
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     return peak / 2**20

@@ -56,8 +56,7 @@ def test_ingest_pairs_like_the_generator_and_leaks_no_phi(small_cohort, tmp_path
     hdf5 = _needs("lvsdctl.hdf5")
     out, _ = small_cohort
     target = tmp_path / "raw.h5"
-    ingest_mod.ingest([str(out / "ecg")], output=target, echo=out / "echo.csv", demo_secret=True,
-                      progress=False)
+    ingest_mod.ingest([str(out / "ecg")], output=target, echo=out / "echo.csv", demo_secret=True)
     with hdf5.open_input(target) as f:
         records = hdf5.read_records(f)
         assert bool(f.attrs["synthetic"])

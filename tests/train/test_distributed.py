@@ -16,7 +16,8 @@ import torch
 import torch.multiprocessing as mp
 from torch import nn
 
-from lvsdctl.train.engine import Classification, TrainConfig, fit, seed_everything
+from lvsdctl.train.engine import TrainConfig, fit, seed_everything
+from lvsdctl.train.tasks import Classification
 
 CFG = TrainConfig(epochs=2, batch_size=8, lr=1e-2, device="cpu", seed=11)
 
@@ -54,7 +55,7 @@ def _worker(rank: int, world: int, port: int, out: str) -> None:
                       LOCAL_RANK=str(rank))
     torch.set_num_threads(1)
     data = Tiny()
-    res = fit(make_model(), data, None, CFG, task=weighted_task(), progress=False)
+    res = fit(make_model(), data, None, CFG, task=weighted_task())
     if rank == 0:
         np.savez(out, **{k: v.numpy() for k, v in res.state_dict.items()}, world=res.world_size)
     import torch.distributed as dist
@@ -72,7 +73,7 @@ def test_two_gloo_processes_match_one_process(tmp_path):
     out = str(tmp_path / "ddp.npz")
     # fork: the children inherit the imported torch (a fresh import costs ~10 s on a busy machine)
     mp.start_processes(_worker, args=(2, _free_port(), out), nprocs=2, join=True, start_method="fork")
-    single = fit(make_model(), Tiny(), None, CFG, task=weighted_task(), progress=False)
+    single = fit(make_model(), Tiny(), None, CFG, task=weighted_task())
     ddp = np.load(out)
     assert int(ddp["world"]) == 2
     for key, value in single.state_dict.items():
