@@ -7,14 +7,10 @@ from typing import Annotated, Optional
 import typer
 
 from lvsdctl.cli.app import app
-from lvsdctl.cli.options import Device, DeviceOpt, Jobs, Json, OptionalOutput, Output, Quiet, Seed
+from lvsdctl.cli.options import Device, DeviceOpt, Jobs, Json, OptionalOutput, Output, Quiet, Seed, split_list
 
 _THRESHOLD_HELP = ("Decision threshold: a number (0.5, the study), 'youden' or 'sens:0.90' (target sensitivity), "
                    "the last two chosen on the tuning set only, then frozen.")
-
-
-def _split_list(text: Optional[str]) -> Optional[list[str]]:
-    return [t.strip() for t in text.split(",") if t.strip()] if text else None
 
 
 @app.command("evaluate", short_help=(
@@ -47,7 +43,7 @@ def evaluate_cmd(
     from lvsdctl.evaluate.tables import transposed
 
     with reporting("evaluate", quiet=quiet) as progress:
-        ev = evaluate(model, data, output, threshold=threshold, tune_set=tune_set, sets=_split_list(sets),
+        ev = evaluate(model, data, output, threshold=threshold, tune_set=tune_set, sets=split_list(sets),
                       n_boot=n_boot, seed=seed, batch_size=batch_size, device=device.value, report=report,
                       figures=figures, table=table, progress=progress)
     if not quiet:
@@ -85,7 +81,7 @@ def predict_cmd(
     from lvsdctl.evaluate import predict
 
     with reporting("predict", quiet=quiet) as progress:
-        summary = predict(model, data, output, threshold=threshold, sets=_split_list(sets), batch_size=batch_size,
+        summary = predict(model, data, output, threshold=threshold, sets=split_list(sets), batch_size=batch_size,
                           device=device.value, secret_file=secret_file, demo_secret=demo_secret, jobs=jobs,
                           progress=progress)
     for r in summary.rejected:  # shown even with -q: a file left out must never go unnoticed

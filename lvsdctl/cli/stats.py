@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from lvsdctl.cli.app import app
-from lvsdctl.cli.options import Json, OptionalOutput, Quiet, Seed
+from lvsdctl.cli.options import Json, OptionalOutput, Quiet, Seed, split_list
 
 stats_app = typer.Typer(
     short_help="The study's statistics: Table 1 (cohort), Table 2 and Fig. 3 (compare).",
@@ -22,10 +22,6 @@ stats_app = typer.Typer(
     rich_markup_mode="rich",
 )
 app.add_typer(stats_app, name="stats")
-
-
-def _split_list(text: Optional[str]) -> Optional[list[str]]:
-    return [t.strip() for t in text.split(",") if t.strip()] if text else None
 
 
 @stats_app.command("cohort", short_help="Table 1: the cohort per set with p-values (ANOVA/Welch by Levene, chi-square).")
@@ -91,8 +87,8 @@ def compare(
     from lvsdctl.stats import compare as compare_models
     from lvsdctl.stats.output import compare_summary_lines, fmt_p, pairwise_frame
 
-    out = compare_models(files, csv=csv, study=study, models=_split_list(models), sets=_split_list(sets),
-                         metrics=_split_list(metrics), keep_average=keep_average, per_ecg=per_ecg, figure=figure,
+    out = compare_models(files, csv=csv, study=study, models=split_list(models), sets=split_list(sets),
+                         metrics=split_list(metrics), keep_average=keep_average, per_ecg=per_ecg, figure=figure,
                          table=table_out, output=output, alpha=alpha, n_boot=n_boot, seed=seed)
     if not quiet:
         if out.files:

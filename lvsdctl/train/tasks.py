@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 @dataclass
 class Context:
+    """Where a step runs: the device, the process group, whether bf16 autocast is on."""
+
     device: torch.device
     dist: dist_.DistInfo
     amp: bool
