@@ -67,7 +67,7 @@ def write_output(out_name: str, state: IngestState, summary, key: Secret, echo, 
 def write_rejects(csv_path: Path, json_path: Path, summary, echo_table: EchoTable | None) -> None:
     """The rejects report: CSV (path, reason, sha256) and JSON (the same plus duplicates and echo rows)."""
     rows = pd.DataFrame([asdict(r) for r in summary.rejects], columns=["path", "reason", "sha256"])
-    write_text(csv_path, rows.to_csv(index=False, lineterminator="\r\n"))  # RFC 4180 CSV, whatever the name
+    write_text(csv_path, rows.to_csv(index=False))  # CSV whatever the name (--rejects)
     write_json({
         "output": summary.output,
         "inputs": summary.inputs,
