@@ -26,9 +26,11 @@ from lvsdctl.cli.options import (
 ), help=(
     "Fine-tune the ECG-FM foundation model for LVSD: a 4->12 channel projection, the ECG-FM encoder, mean "
     "pooling and a linear head, trained with Adam for 60 epochs (the study's recipe).\n\n"
-    "Weights: the official files from huggingface.co/wanglab/ecg-fm in $LVSDCTL_WEIGHTS_DIR "
-    "(default ~/.cache/lvsdctl/weights): mimic_iv_ecg_physionet_pretrained.pt (single-step, the default) and "
-    "physionet_finetuned.pt (--sequential); or --weights PATH (an official-layout .pt or an lvsdctl model file).\n\n"
+    "Weights (never downloaded here; `lvsdctl weights fetch` gets them): the study's starting points in the "
+    "weights directory ($LVSDCTL_WEIGHTS_DIR, default ~/.cache/lvsdctl/weights): ecgfm-pretrained "
+    "(mimic_iv_ecg_physionet_pretrained.pt, single-step, the default) and ecgfm-physionet-finetuned "
+    "(physionet_finetuned.pt, --sequential); or --weights NAME|PATH: a name from `lvsdctl weights list` (e.g. "
+    "--sequential --weights ecgfm-mimic-finetuned), an official-layout .pt or an lvsdctl model file.\n\n"
     "--freeze N freezes the conv feature extractor, the feature projection, the positional conv and the N "
     "transformer layers nearest the input: 0 trains everything (FF), 2-10 is PF, 12/all trains only the input "
     "projection and the head (AF). The input projection always trains.\n\n"
@@ -42,7 +44,7 @@ def finetune_cmd(
     backbone: Annotated[str, typer.Option("--backbone", help="Foundation model to fine-tune.")] = "ecgfm",
     freeze: Annotated[str, typer.Option("--freeze", help="Transformer layers frozen from the input side: 0-12 or 'all'.")] = "0",
     sequential: Annotated[bool, typer.Option("--sequential", help="Start from the multi-label fine-tuned checkpoint (Sq) instead of the self-supervised one (SS).")] = False,
-    weights: Annotated[Optional[str], typer.Option("--weights", help="Weights file (official .pt or lvsdctl .h5) instead of the weights directory.")] = None,
+    weights: Annotated[Optional[str], typer.Option("--weights", help="Catalog name (`lvsdctl weights list`) or weights file (official .pt or lvsdctl .h5).")] = None,
     size: Annotated[Optional[str], typer.Option("--size", help="Require this backbone size (tiny, base, large); with --from-scratch, the size to build.")] = None,
     from_scratch: Annotated[bool, typer.Option("--from-scratch", help="Random initial weights (an ablation; no weights file).")] = False,
     all_strategies: Annotated[bool, typer.Option("--all-strategies", help="Train the study's 14 models (SS/Sq x FF, PF2-10, AF) into the -o directory; existing files are kept.")] = False,

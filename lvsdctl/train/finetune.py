@@ -13,6 +13,7 @@ batch 256, the last epoch kept, full 10 s input; learning rate per strategy (`ST
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 import os
 from pathlib import Path
@@ -20,6 +21,8 @@ from typing import Any
 
 from lvsdctl.errors import InputError, MismatchError
 from lvsdctl.train.engine import TrainConfig, fit, seed_everything
+
+log = logging.getLogger(__name__)
 
 BACKBONES = ("ecgfm",)
 
@@ -120,6 +123,7 @@ def finetune(
     from lvsdctl.models.ecgfm_weights import resolve_weights
     from lvsdctl.models.registry import model_config
     from lvsdctl.train import distributed as dist_
+    from lvsdctl.weights.local import describe
 
     path, output = str(path), str(output)
     if backbone not in BACKBONES:
@@ -148,6 +152,9 @@ def finetune(
                                        **model_opts)
     except ValueError as exc:  # a bad --freeze / --proj-kernel
         raise InputError(str(exc)) from None
+    if sequential and info.get("origin") == "official-pretrained":
+        log.warning("--sequential with %s, a self-supervised checkpoint without a fine-tuned head: the run is "
+                    "named sequential but starts as single-step does", weights_path)
     num_layers = len(model.encoder.encoder.layers)
     n_frozen = parse_freeze(freeze, num_layers)
     cfg = build_train_config(n_frozen, num_layers, train_options)
@@ -165,6 +172,7 @@ def finetune(
         "backbone": backbone,
         "weights": str(weights_path) if weights_path else None,
         "weights_origin": info.get("origin"),
+        "weights_catalog": describe(weights_path) if weights_path else None,
         "start": start,
         "sequential": sequential,
         "freeze": n_frozen,
@@ -237,7 +245,6 @@ def all_strategies(path: str | os.PathLike, output_dir: str | os.PathLike, *, sk
     With ``skip_existing`` a model whose file exists is not trained again (a stopped run continues).
     ``options`` go to every ``finetune`` call (``lr`` would override every strategy's default).
     """
-    from lvsdctl.models.ecgfm_weights import resolve_weights
     from lvsdctl.train import distributed as dist_
 
     for key in ("weights", "sequential", "freeze", "from_scratch", "resume"):
@@ -247,7 +254,7 @@ def all_strategies(path: str | os.PathLike, output_dir: str | os.PathLike, *, sk
     out = Path(output_dir)
     if out.exists() and not out.is_dir():
         raise InputError(f"{out}: --all-strategies writes 14 files: -o must be a directory")
-    resolve_weights(sequential=False), resolve_weights(sequential=True)  # both present, or stop now
+    _require_both_starts()  # both present, or stop now
     out.mkdir(parents=True, exist_ok=True)
     summaries = []
     for run in study_runs(out):
@@ -259,3 +266,26 @@ def all_strategies(path: str | os.PathLike, output_dir: str | os.PathLike, *, sk
                                   resume=resume, shutdown=False, **options))
     dist_.shutdown(dist_.from_env())
     return summaries
+
+
+def _require_both_starts() -> None:
+    """The study's two starting points must both be in the weights directory; one message for what is not."""
+    from lvsdctl.errors import MissingResourceError
+    from lvsdctl.weights import PRETRAINED, SEQUENTIAL, lookup, resolve, weights_dir
+
+    missing = []
+    for name in (PRETRAINED, SEQUENTIAL):
+        try:
+            resolve(name)
+        except MissingResourceError as exc:
+            missing.append(exc)
+    if len(missing) == 1:
+        raise missing[0]
+    if missing:
+        files = " and ".join(f"{lookup(n).filename} ({lookup(n).repo}, revision {lookup(n).revision[:12]})"
+                             for n in (PRETRAINED, SEQUENTIAL))
+        raise MissingResourceError(
+            f"--all-strategies needs the study's two starting points; neither is in the weights directory "
+            f"{weights_dir()}.\n  Fetch them (on a machine with internet): lvsdctl weights fetch {PRETRAINED} "
+            f"{SEQUENTIAL}\n  Offline: copy {files} into that directory, or set LVSDCTL_WEIGHTS_DIR to the folder "
+            "holding them.")

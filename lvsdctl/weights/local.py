@@ -118,5 +118,17 @@ def resolve(name_or_path: str | os.PathLike, *, weights_dir: str | os.PathLike |
     return path
 
 
+def describe(path: str | os.PathLike) -> dict:
+    """What the catalog knows of a local file, from its name and the hash recorded at fetch (no hashing)."""
+    path = Path(path)
+    entry = _catalog.lookup(path.name)
+    recorded = read_record(path)
+    out: dict = {"catalog_name": entry.name if entry else None, "recorded_sha256": recorded}
+    if entry is not None and recorded is not None:
+        out["version"] = entry.identify(recorded) or (
+            "fetched (the catalog pins no hash)" if entry.sha256 is None else "differs from the published file")
+    return out
+
+
 def _weights_dir_arg(directory: str | os.PathLike | None) -> Path:
     return weights_dir(directory)
