@@ -12,6 +12,7 @@ from lvsdctl.cli.options import (
     DeviceOpt,
     Json,
     LoaderJobs,
+    MicroBatch,
     Output,
     Quiet,
     Resume,
@@ -54,6 +55,7 @@ def finetune_cmd(
     segments: Annotated[str, typer.Option("--segments", help="10s: the whole ECG (the study); 5s: two halves, logits averaged (ECG-FM's convention).")] = "10s",
     zscore: Annotated[bool, typer.Option("--zscore/--no-zscore", help="Z-score each channel of each ECG inside the model (ECG-FM's pretraining convention).")] = True,
     proj_kernel: Annotated[int, typer.Option("--proj-kernel", min=1, help="Kernel size of the input projection (the study: 1).")] = 1,
+    micro_batch: MicroBatch = None,
     checkpoint_activations: Annotated[bool, typer.Option("--checkpoint-activations", help="Recompute activations in backward: less memory for large batches.")] = False,
     class_weight: Annotated[str, typer.Option("--class-weight", help="none (the article) or balanced.")] = "none",
     train_split: TrainSplit = "train",
@@ -72,7 +74,7 @@ def finetune_cmd(
     options = dict(backbone=backbone, size=size, segments=segments, zscore=zscore, proj_kernel=proj_kernel,
                    checkpoint_activations=checkpoint_activations, train_split=train_split,
                    tune_split=tune_split or None, progress=not quiet, epochs=epochs, lr=lr,
-                   batch_size=batch_size, class_weight=class_weight, workers=workers, device=device.value, seed=seed)
+                   batch_size=batch_size, micro_batch=micro_batch, class_weight=class_weight, workers=workers, device=device.value, seed=seed)
     if all_strategies:
         if freeze != "0" or sequential or weights or from_scratch or resume:
             from lvsdctl.errors import InputError

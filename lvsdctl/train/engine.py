@@ -39,6 +39,7 @@ from torch.utils.data import DataLoader, Dataset
 from torch.utils.data.distributed import DistributedSampler
 
 from lvsdctl.errors import InputError, MismatchError
+from lvsdctl.train import accumulate
 from lvsdctl.train import distributed as dist_
 from lvsdctl.train.devices import autocast, configure_determinism, loader_settings, resolve_device
 
@@ -71,11 +72,13 @@ class TrainConfig:
     workers: int = 0  # DataLoader worker processes
     grad_clip: float | None = None
     eval_batch_size: int | None = None
+    micro_batch: int | None = None  # samples per forward/backward, gradients accumulated (None: whole batch)
 
     def validate(self) -> None:
         checks = [
             (self.epochs >= 1, "epochs must be at least 1"),
             (self.batch_size >= 1, "batch size must be at least 1"),
+            (self.micro_batch is None or self.micro_batch >= 1, "micro-batch must be at least 1"),
             (self.lr > 0, "learning rate must be positive"),
             (self.weight_decay >= 0, "weight decay must be >= 0"),
             (self.optimizer in ("adam", "adamw", "sgd"), f"unknown optimizer {self.optimizer!r}"),
@@ -97,10 +100,19 @@ class Context:
     device: torch.device
     dist: dist_.DistInfo
     amp: bool
+    batch_weight: torch.Tensor | None = None  # set for micro-batches: the whole step's global weight
 
 
 class Task:
     """How to turn a batch into a loss and a model into tuning metrics (override for other tasks)."""
+
+    #: True when the loss is a per-sample sum over a normaliser taken from `ctx.batch_weight` when set
+    #: (`lvsdctl.train.accumulate`): the batch may then run as micro-batches.
+    supports_accumulation = False
+
+    def batch_weight(self, batch: Any, ctx: Context) -> torch.Tensor:
+        """This rank's total sample weight of a batch (the normaliser of its loss)."""
+        return torch.tensor(float(len(batch[0])), device=ctx.device)
 
     def setup(self, train_set: Dataset, config: TrainConfig) -> None:
         """Called once before training (e.g. to compute class weights from the training labels)."""
@@ -126,6 +138,8 @@ class Task:
 
 class Classification(Task):
     """Cross-entropy on (B, 2) logits, optionally class-weighted, with AUROC/AUPRC/accuracy tuning."""
+
+    supports_accumulation = True
 
     def __init__(self, class_weight: str = "none", n_classes: int = 2):
         self.class_weight = class_weight
@@ -155,9 +169,16 @@ class Classification(Task):
         losses, w = self._per_sample(logits, y)
         # Normalise by the global batch's weight: DDP averages gradients over ranks, so scaling by
         # the world size makes the step equal to one process's weighted mean over the global batch.
-        total_w = dist_.all_reduce_sum(w.sum().detach().clone(), ctx.dist)
+        # A micro-batch is normalised by its whole step's weight (ctx.batch_weight).
+        total_w = ctx.batch_weight if ctx.batch_weight is not None else dist_.all_reduce_sum(
+            w.sum().detach().clone(), ctx.dist)
         loss = (losses * w).sum() * ctx.dist.world_size / total_w
         return loss, (losses * w).sum().detach()
+
+    def batch_weight(self, batch, ctx) -> torch.Tensor:
+        y = batch[1].to(ctx.device)
+        return self.weights.to(ctx.device)[y].sum() if self.weights is not None else torch.tensor(
+            float(len(y)), device=ctx.device)
 
     @torch.no_grad()
     def predict(self, model, loader, ctx) -> tuple[np.ndarray, np.ndarray, float]:
@@ -259,7 +280,7 @@ def _fingerprint(model: nn.Module, cfg: TrainConfig, train_set: Dataset, tune_se
         mcfg = model_config(model)
     except TypeError:
         mcfg = type(model).__name__
-    keep = {k: v for k, v in cfg.to_json().items() if k not in ("epochs", "device", "workers", "amp")}
+    keep = {k: v for k, v in cfg.to_json().items() if k not in ("epochs", "device", "workers", "amp", "micro_batch")}
     return {
         "model": getattr(model, "model_name", type(model).__name__),
         "model_config": mcfg,
@@ -449,6 +470,8 @@ def fit(
     configure_determinism(device)
     if cfg.batch_size % info.world_size:
         raise ValueError(f"batch size {cfg.batch_size} does not split evenly over {info.world_size} processes")
+    if cfg.micro_batch and cfg.micro_batch < cfg.batch_size // info.world_size and not task.supports_accumulation:
+        raise ValueError(f"--micro-batch: this task ({type(task).__name__}) cannot split its batches")
     if cfg.select == "best" and cfg.metric != "train_loss" and tune_set is None:
         raise ValueError("--select best needs a tuning set (or --metric train_loss)")
     ctx = Context(device=device, dist=info, amp=cfg.amp)
@@ -510,9 +533,8 @@ def fit(
             loss_sum = torch.zeros((), device=device)
             n_seen = 0
             for step, batch in enumerate(train_loader):
-                loss, reported = task.loss(net, batch, ctx)
                 optimizer.zero_grad(set_to_none=True)
-                loss.backward()
+                reported = accumulate.backward(net, task, batch, ctx, cfg.micro_batch)
                 if cfg.grad_clip:
                     torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
                 optimizer.step()
