@@ -9,7 +9,7 @@ from --measure micro-batches plus the optimizer step), and peak memory. From two
 script fits memory = fixed + per-sample x micro-batch and prints what 24, 40 and 80 GB GPUs need at
 batch 256 (docs/train.md explains the conversion from CPU fp32 to GPU bf16).
 
-    python benchmarks/fullsize_bench.py                      # micro-batches 1 2 4, and 4 with checkpointing
+    python benchmarks/fullsize_bench.py                      # micro-batches 2 4 8, and 8 with checkpointing
     python benchmarks/fullsize_bench.py --micro 2 8 --full   # the whole step of 256 (tens of minutes on CPU)
 """
 
@@ -55,7 +55,13 @@ def one(args) -> dict:
     y = torch.randint(0, 2, (BATCH,), generator=g)
     n = BATCH if args.full else min(BATCH, args.measure * args.micro_one)
     ctx = Context(device=torch.device("cpu"), dist=DistInfo(), amp=False)
+    # Steady state, as from a run's second step on: Adam's moments exist (a step on zero gradients
+    # leaves the weights as they are and allocates them); the engine frees the gradients between steps.
+    for p in model.parameters():
+        p.grad = torch.zeros_like(p)
+    opt.step()
     opt.zero_grad(set_to_none=True)
+    sampler = RSSPeak()  # the step's own peak (loading the checkpoint peaks too, earlier)
     t0, c0 = time.perf_counter(), time.process_time()
     accumulate.backward(model, Classification(), (x[:n], y[:n]), ctx, args.micro_one)  # the engine's code
     t_micro = (time.perf_counter() - t0) / math.ceil(n / args.micro_one)
@@ -63,12 +69,35 @@ def one(args) -> dict:
     t1 = time.perf_counter()
     opt.step()
     t_opt = time.perf_counter() - t1
+    step_peak = sampler.stop()
     steps = math.ceil(BATCH / args.micro_one)
     return {"micro": args.micro_one, "checkpointing": args.ckpt, "parameters": info["total"],
             "micro_batches_run": math.ceil(n / args.micro_one), "seconds_per_micro_batch": t_micro,
             "cpu_seconds_per_micro_batch": c_micro, "optimizer_seconds": t_opt,
             "step_seconds_at_256": t_micro * steps + t_opt, "extrapolated": not args.full,
-            "peak_rss_gib": _rss_gib(peak=True), "rss_before_model_gib": rss0}
+            "step_peak_rss_gib": step_peak, "process_peak_rss_gib": _rss_gib(peak=True),
+            "rss_before_model_gib": rss0}
+
+
+class RSSPeak:
+    """The highest resident memory of this process while it runs, sampled every 2 ms by a thread."""
+
+    def __init__(self):
+        import threading
+
+        self.peak = _rss_gib()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.002):
+            self.peak = max(self.peak, _rss_gib())
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        return max(self.peak, _rss_gib())
 
 
 def _rss_gib(peak: bool = False) -> float:
@@ -79,13 +108,16 @@ def _rss_gib(peak: bool = False) -> float:
 
 
 def fit_memory(rows: list[dict]) -> dict | None:
-    """memory = fixed + per_sample x micro, from the two most distant micro sizes without checkpointing."""
-    plain = sorted((r for r in rows if not r["checkpointing"]), key=lambda r: r["micro"])
-    if len(plain) < 2:
+    """step peak = fixed + per_sample x micro: least squares over the micro sizes without checkpointing."""
+    import numpy as np
+
+    plain = [r for r in rows if not r["checkpointing"]]
+    if len({r["micro"] for r in plain}) < 2:
         return None
-    a, b = plain[0], plain[-1]
-    per = (b["peak_rss_gib"] - a["peak_rss_gib"]) / (b["micro"] - a["micro"])
-    return {"per_sample_gib": per, "fixed_gib": a["peak_rss_gib"] - per * a["micro"]}
+    m = np.array([r["micro"] for r in plain], dtype=float)
+    peak = np.array([r["step_peak_rss_gib"] for r in plain])
+    per, fixed = np.polyfit(m, peak, 1)
+    return {"per_sample_gib": float(per), "fixed_gib": float(fixed)}
 
 
 def gpu_advice(per_sample_gib: float, params: int, ckpt_per_sample: float | None) -> list[str]:
@@ -113,8 +145,8 @@ def gpu_advice(per_sample_gib: float, params: int, ckpt_per_sample: float | None
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
-    ap.add_argument("--micro", type=int, nargs="+", default=[1, 2, 4])
-    ap.add_argument("--ckpt-micro", type=int, nargs="*", default=[4], help="micro sizes also run with "
+    ap.add_argument("--micro", type=int, nargs="+", default=[2, 4, 8])
+    ap.add_argument("--ckpt-micro", type=int, nargs="*", default=[8], help="micro sizes also run with "
                     "--checkpoint-activations")
     ap.add_argument("--measure", type=int, default=2, help="micro-batches timed per configuration")
     ap.add_argument("--full", action="store_true", help="run all of the step's micro-batches")
@@ -141,7 +173,8 @@ def main() -> None:
         configs = [(m, False) for m in args.micro] + [(m, True) for m in args.ckpt_micro]
         print(f"one Adam step of ECG-FM base (FF) at batch {BATCH} of 4 x 5000 on CPU, {args.threads} threads, "
               f"load average {os.getloadavg()[0]:.1f}")
-        print(f"{'micro':>6}{'ckpt':>6}{'s/micro':>9}{'CPU-s':>8}{'step@256 s':>12}{'peak GiB':>10}")
+        print(f"{'micro':>6}{'ckpt':>6}{'s/micro':>9}{'CPU-s':>8}{'step@256 s':>12}{'peak GiB':>10}  (peak: the step's "
+              "resident memory)")
         for micro, ckpt in configs:
             cmd = [sys.executable, __file__, "--one", "--micro-one", str(micro), "--weights", weights,
                    "--measure", str(args.measure), "--threads", str(args.threads)]
@@ -152,13 +185,13 @@ def main() -> None:
             rows.append(r)
             print(f"{micro:>6}{'yes' if ckpt else 'no':>6}{r['seconds_per_micro_batch']:>9.1f}"
                   f"{r['cpu_seconds_per_micro_batch']:>8.1f}{r['step_seconds_at_256']:>11.0f}"
-                  f"{'*' if r['extrapolated'] else ' '}{r['peak_rss_gib']:>10.2f}")
+                  f"{'*' if r['extrapolated'] else ' '}{r['step_peak_rss_gib']:>10.2f}")
         if any(r["extrapolated"] for r in rows):
             print(f"* extrapolated from {args.measure} micro-batches + the optimizer step (--full runs them all)")
         fit = fit_memory(rows)
         if fit:
             ck = [r for r in rows if r["checkpointing"]]
-            ck_per = ((ck[0]["peak_rss_gib"] - fit["fixed_gib"]) / ck[0]["micro"]) if ck else None
+            ck_per = ((ck[0]["step_peak_rss_gib"] - fit["fixed_gib"]) / ck[0]["micro"]) if ck else None
             print(f"memory fit (CPU, fp32): {fit['fixed_gib']:.2f} GiB fixed + {fit['per_sample_gib'] * 1024:.0f} MiB "
                   f"per ECG in the micro-batch" + (f"; with checkpointing {ck_per * 1024:.0f} MiB per ECG"
                                                       if ck_per is not None else ""))

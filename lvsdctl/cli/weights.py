@@ -30,7 +30,7 @@ app.add_typer(weights_app, name="weights")
 WeightsDir = Annotated[
     Optional[str],
     typer.Option("--weights-dir", envvar="LVSDCTL_WEIGHTS_DIR", show_envvar=True,
-                 help="Weights directory [default: ~/.cache/lvsdctl/weights]."),
+                 help="Weights directory (default ~/.cache/lvsdctl/weights)."),
 ]
 
 
@@ -70,7 +70,7 @@ def fetch_cmd(
     force: Annotated[bool, typer.Option("--force", help="Download again, replacing the file in the weights "
                                         "directory.")] = False,
     cache_dir: Annotated[Optional[str], typer.Option("--cache-dir", help="huggingface_hub's cache "
-                                                     "[default: its own, $HF_HUB_CACHE].")] = None,
+                                                     "(default: its own, $HF_HUB_CACHE).")] = None,
     json_out: Json = False,
     quiet: Quiet = False,
 ) -> None:

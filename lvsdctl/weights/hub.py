@@ -95,8 +95,9 @@ def _bar_class(progress: Progress | None, offset: int, total: int | None):
 
 
 def _is_network_error(exc: BaseException) -> bool:
-    root = type(exc).__module__.split(".")[0]
-    return root in ("httpx", "httpcore", "requests", "urllib3") or isinstance(exc, (ConnectionError, TimeoutError))
+    root = type(exc).__module__.split(".")[0]  # httpx (huggingface_hub 1.x), httpx2 (2.x), requests (0.x)
+    return root.startswith(("httpx", "httpcore", "requests", "urllib3")) or isinstance(exc, (ConnectionError,
+                                                                                            TimeoutError))
 
 
 def _hub_error(exc: Exception, entry: _catalog.WeightsEntry, revision: str, endpoint: str, cache: str,
