@@ -170,6 +170,7 @@ class ECGFMWeights:
     pretraining: OrderedDict = field(default_factory=OrderedDict)
     other: OrderedDict = field(default_factory=OrderedDict)  # e.g. ecgfm-lvsd's input_proj.*
     source_config: dict = field(default_factory=dict)  # the file's own model config, as stored
+    num_updates: int = 0  # optimizer updates behind an official file (its optimizer_history)
 
 
 def split_state(state: Mapping[str, torch.Tensor], path: str) -> tuple[str, OrderedDict, OrderedDict, OrderedDict, OrderedDict]:
@@ -279,6 +280,7 @@ def read_weights(path: str | os.PathLike, *, base: ECGFMConfig | None = None) ->
         raise MissingResourceError(f"{path}: weights file not found")
     with open(path, "rb") as fh:
         is_hdf5 = fh.read(8) == _HDF5_MAGIC
+    num_updates = 0
     if is_hdf5:
         ckpt = read_lvsdctl(path)
         name, config = ckpt["model_name"], ckpt["config"]
@@ -293,13 +295,17 @@ def read_weights(path: str | os.PathLike, *, base: ECGFMConfig | None = None) ->
         declared = declared_sizes(cfg_model, path)
         source_config = dict(cfg_model or {})
         origin = None
+        history = ckpt.get("optimizer_history")
+        last = history[-1] if isinstance(history, list) and history and isinstance(history[-1], Mapping) else {}
+        if isinstance(last.get("num_updates"), int):
+            num_updates = last["num_updates"]
     state = normalise_keys(ckpt["model"])
     prefix, encoder, head, pretraining, other = split_state(state, path)
     if origin is None:
         origin = "official-finetuned" if prefix else "official-pretrained"
     tensors = sizes_from_tensors(encoder, pretraining, declared, path)
     cfg = resolve_config(declared, tensors, path, base)
-    return ECGFMWeights(path, origin, cfg, encoder, head, pretraining, other, source_config)
+    return ECGFMWeights(path, origin, cfg, encoder, head, pretraining, other, source_config, num_updates)
 
 
 def check_fits(module: nn.Module, state: Mapping[str, torch.Tensor], path: str, what: str) -> None:

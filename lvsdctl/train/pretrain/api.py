@@ -43,7 +43,7 @@ def load_model(weights: str | os.PathLike, size: str | None = None, **overrides)
     """
     from lvsdctl.models.ecgfm import ECGFMConfig, config_for_size
     from lvsdctl.models.ecgfm_pretrain import ECGFMPretrainModel
-    from lvsdctl.models.ecgfm_weights import check_and_load, check_fits, read_official, read_weights, resolve_weights
+    from lvsdctl.models.ecgfm_weights import check_and_load, check_fits, read_weights, resolve_weights
 
     path = resolve_weights(weights)
     w = read_weights(path, base=ECGFMConfig(**PRETRAIN_DROPOUTS))
@@ -61,11 +61,7 @@ def load_model(weights: str | os.PathLike, size: str | None = None, **overrides)
         raise InputError(str(exc)) from None
     model = ECGFMPretrainModel(cfg)
     check_and_load(model, state, str(path), "ECG-FM pretraining model")
-    updates = 0
-    if w.origin.startswith("official"):
-        history = read_official(path).get("optimizer_history") or [{}]
-        updates = int((history[-1] or {}).get("num_updates") or 0)
-    return model, path, updates
+    return model, path, w.num_updates
 
 
 def _optimizer(weight_decay: float, eps: float):
