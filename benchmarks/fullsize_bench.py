@@ -30,10 +30,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 BATCH = 256
-#: Share of the CPU-measured fp32 activation memory per sample that a GPU keeps under bf16 autocast
-#: with flash attention (docs/train.md): bf16 halves the stored activations, and flash attention does
-#: not keep the 12 x 312 x 312 attention weights per layer that CPU attention stores.
-GPU_BF16_SHARE = 0.5
+#: Share of the CPU-measured fp32 activation memory per ECG that a GPU keeps under bf16 autocast
+#: (docs/train.md): the matrix products' outputs are stored in bf16 (half), while layer-norm outputs and
+#: the residual stream stay fp32, so about 0.6 of it (a bound from the model's saved tensors).
+GPU_BF16_SHARE = 0.6
 
 
 def one(args) -> dict:
@@ -79,6 +79,41 @@ def one(args) -> dict:
             "rss_before_model_gib": rss0}
 
 
+def saved_activations(args) -> dict:
+    """Bytes autograd keeps per ECG for the backward, in fp32 and under bf16 autocast (exact counts).
+
+    Counted with ``saved_tensors_hooks`` (each storage once) at micro-batches of 1 and 2: the difference
+    is one ECG's share, free of the weights and of autocast's bf16 copies of them. The attention kernel
+    (flash-style, keeping its output and log-sum-exp) is what CUDA's flash attention keeps too.
+    """
+    import torch
+
+    from lvsdctl.models.ecgfm_lvsd import build_lvsd_model
+
+    torch.set_num_threads(args.threads)
+    model, _ = build_lvsd_model(args.weights, freeze=0, seed=0, checkpoint_activations=args.ckpt)
+    model.train()
+    out = {}
+    for mode in ("fp32", "bf16"):
+        sizes = []
+        for n in (1, 2):
+            seen: dict[int, int] = {}
+
+            def pack(t):
+                storage = t.untyped_storage()
+                seen[storage.data_ptr()] = storage.nbytes()
+                return t
+
+            x = torch.randn(n, 4, 5000)
+            with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t), \
+                    torch.autocast("cpu", dtype=torch.bfloat16, enabled=mode == "bf16"):
+                graph = model(x).float().sum()  # the forward builds the graph: what it saves is counted
+            del graph
+            sizes.append(sum(seen.values()))
+        out[mode] = (sizes[1] - sizes[0]) / 2**30
+    return out
+
+
 class RSSPeak:
     """The highest resident memory of this process while it runs, sampled every 2 ms by a thread."""
 
@@ -120,10 +155,11 @@ def fit_memory(rows: list[dict]) -> dict | None:
     return {"per_sample_gib": float(per), "fixed_gib": float(fixed)}
 
 
-def gpu_advice(per_sample_gib: float, params: int, ckpt_per_sample: float | None) -> list[str]:
+def gpu_advice(per_sample_gib: float, params: int, ckpt_per_sample: float | None,
+               share: float = GPU_BF16_SHARE) -> list[str]:
     """Micro-batch sizes for 24/40/80 GB cards at batch 256 from the measured memory per sample."""
     fixed = 16 * params / 2**30 + 1.0  # fp32 weights, grads, Adam's two moments + ~1 GiB CUDA context
-    act = per_sample_gib * GPU_BF16_SHARE
+    act = per_sample_gib * share
     lines = [f"GPU estimate (bf16 autocast, flash attention): {act * 1024:.0f} MiB of activations per ECG, "
              f"{fixed:.1f} GiB fixed"]
     for card in (24, 40, 80):
@@ -134,7 +170,7 @@ def gpu_advice(per_sample_gib: float, params: int, ckpt_per_sample: float | None
             continue
         text = f"  {card} GB: --micro-batch {micro} ({math.ceil(BATCH / micro)} passes per step)"
         if ckpt_per_sample is not None:
-            c = ckpt_per_sample * GPU_BF16_SHARE
+            c = ckpt_per_sample * share
             cm = max(1, 2 ** int(math.log2(max(usable / c, 1))))
             text += (", or --checkpoint-activations with --micro-batch " + str(min(cm, BATCH))
                      + (" (the whole batch)" if cm >= BATCH else ""))
@@ -156,9 +192,10 @@ def main() -> None:
     ap.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--micro-one", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--ckpt", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--saved", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
-        print(json.dumps(one(args)))
+        print(json.dumps(saved_activations(args) if args.saved else one(args)))
         return
     with tempfile.TemporaryDirectory(prefix="lvsdctl-fullsize-") as tmp:
         weights = args.weights
@@ -195,7 +232,14 @@ def main() -> None:
             print(f"memory fit (CPU, fp32): {fit['fixed_gib']:.2f} GiB fixed + {fit['per_sample_gib'] * 1024:.0f} MiB "
                   f"per ECG in the micro-batch" + (f"; with checkpointing {ck_per * 1024:.0f} MiB per ECG"
                                                       if ck_per is not None else ""))
-            for line in gpu_advice(fit["per_sample_gib"], rows[0]["parameters"], ck_per):
+            cmd = [sys.executable, __file__, "--one", "--saved", "--weights", weights, "--threads", str(args.threads)]
+            saved = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True,
+                                              env={**os.environ, "PYTHONPATH": str(ROOT)}).stdout.splitlines()[-1])
+            share = saved["bf16"] / saved["fp32"]
+            fit["saved_per_ecg_gib"], fit["bf16_share"] = saved, share
+            print(f"autograd keeps {saved['fp32'] * 1024:.0f} MiB per ECG in fp32, {saved['bf16'] * 1024:.0f} MiB "
+                  f"under bf16 autocast ({share:.2f}x; counted with saved_tensors_hooks)")
+            for line in gpu_advice(fit["per_sample_gib"], rows[0]["parameters"], ck_per, share):
                 print(line)
         if args.json:
             Path(args.json).write_text(json.dumps({"rows": rows, "fit": fit}, indent=2))

@@ -11,12 +11,15 @@ cd "$(dirname "$0")/.."
 PY="${PYTHON:-python3}"
 [[ -x .venv/bin/python && -z "${PYTHON:-}" ]] && PY=.venv/bin/python
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
-"$PY" benchmarks/gpu_bench.py "$@"
+single="$(mktemp -t lvsdctl-gpu-XXXXXX.json)"
+trap 'rm -f "$single"' EXIT
+"$PY" benchmarks/gpu_bench.py --json "$single" "$@"
 case " $* " in *" --device cpu "*) exit 0 ;; esac
 gpus=$("$PY" -c 'import torch; print(torch.cuda.device_count() if torch.cuda.is_available() else 0)')
 if (( gpus >= 2 )); then
     echo
-    "$PY" -m torch.distributed.run --standalone --nproc-per-node "$gpus" benchmarks/gpu_bench.py --ddp "$@"
+    "$PY" -m torch.distributed.run --standalone --nproc-per-node "$gpus" benchmarks/gpu_bench.py --ddp \
+        --single-json "$single" "$@"
 else
     echo "DDP: skipped ($gpus GPU visible; it needs 2)"
 fi

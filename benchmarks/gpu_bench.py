@@ -196,6 +196,13 @@ def ddp_run(args) -> dict | None:
     return out
 
 
+def _single_rate(path: str | None) -> float | None:
+    if not path or not Path(path).is_file():
+        return None
+    rows = [r for r in json.loads(Path(path).read_text()) if r["model"].startswith("ecgfm")]
+    return rows[0]["bf16"].get("samples_per_s") if rows else None
+
+
 def _fmt(v, spec: str) -> str:
     return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else format(v, spec)
 
@@ -237,6 +244,7 @@ def main(argv=None) -> None:
                     "halved automatically on out-of-memory)")
     ap.add_argument("--ddp", action="store_true", help="time ECG-FM under DDP (run under torchrun)")
     ap.add_argument("--json", default=None, help="also write the results to this JSON file")
+    ap.add_argument("--single-json", default=None, help="with --ddp: the one-GPU results, for the scaling")
     args = ap.parse_args(argv)
     cuda = args.device == "cuda"
     args.steps = args.steps or (10 if cuda else 1)
@@ -247,6 +255,10 @@ def main(argv=None) -> None:
             print(f"DDP x{out['world']} ({'NCCL' if cuda else 'gloo'}), ECG-FM at global batch {out['global_batch']}, "
                   f"bf16: {out['samples_per_s']:.1f} samples/s in all (micro-batch {out['per_rank']['micro_batch']}, "
                   f"peak {_fmt(out['per_rank']['peak_gib'], '.1f')} GiB per GPU)")
+            one = _single_rate(args.single_json)
+            if one:
+                print(f"  x{out['samples_per_s'] / one:.2f} the one-GPU bf16 rate ({one:.1f} ECGs/s): "
+                      f"{100 * out['samples_per_s'] / one / out['world']:.0f}% scaling efficiency")
             if args.json:
                 Path(args.json).write_text(json.dumps(out, indent=2))
         return
