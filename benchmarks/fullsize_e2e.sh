@@ -9,11 +9,7 @@
 #   bash benchmarks/fullsize_e2e.sh [OUT]      # about 10 min on 2 idle cores (FF on ~290 ECGs)
 # Settings: FULLSIZE_ECGS (500: ~290 training ECGs, so one step of 256 and one of the rest),
 # FULLSIZE_MICRO (16), FULLSIZE_FREEZE (0 = FF, the heaviest; all = AF, faster), FULLSIZE_DEVICE (cpu).
-set -euo pipefail
-cd "$(dirname "$0")/.."
-PY="${PYTHON:-python3}"
-[[ -x .venv/bin/python && -z "${PYTHON:-}" ]] && PY=.venv/bin/python
-export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
+source "$(dirname "$0")/env.sh"
 OUT="${1:-$(mktemp -d -t lvsdctl-fullsize-XXXXXX)}"
 N_ECGS="${FULLSIZE_ECGS:-500}"
 MICRO="${FULLSIZE_MICRO:-16}"

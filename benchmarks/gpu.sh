@@ -6,11 +6,7 @@
 #   bash benchmarks/gpu.sh --device cpu      # tiny sizes on CPU, seconds: what CI runs
 # Other options go to benchmarks/gpu_bench.py (--help). Needs torch only (plus this checkout): on an
 # offline GPU machine, see benchmarks/README.md for the wheelhouse of lvsdctl's other dependencies.
-set -euo pipefail
-cd "$(dirname "$0")/.."
-PY="${PYTHON:-python3}"
-[[ -x .venv/bin/python && -z "${PYTHON:-}" ]] && PY=.venv/bin/python
-export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
+source "$(dirname "$0")/env.sh"
 single="$(mktemp -t lvsdctl-gpu-XXXXXX.json)"
 trap 'rm -f "$single"' EXIT
 "$PY" benchmarks/gpu_bench.py --json "$single" "$@"

@@ -9,12 +9,9 @@
 #   export PYTHONPATH=/tmp/site:$PWD
 # Versions are the ones the test suite runs with; the target is CPython 3.12 on x86-64 Linux (the GPU
 # image's); PYVER=3.11 etc. for another.
-set -euo pipefail
-cd "$(dirname "$0")/.."
+source "$(dirname "$0")/env.sh"
 DIR="${1:-.whl}"
 PYVER="${PYVER:-3.12}"
-PY="${PYTHON:-python3}"
-[[ -x .venv/bin/python && -z "${PYTHON:-}" ]] && PY=.venv/bin/python
 PKGS=(
     neurokit2==0.3.0 PyWavelets==1.9.0          # signal processing (preprocess)
     captum==0.9.0                                # DeepLIFT (explain)
