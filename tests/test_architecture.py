@@ -38,6 +38,7 @@ DOORS = {
     "lvsdctl.stats": ["cohort", "compare"],
     "lvsdctl.explain": ["explain", "explain_cohort"],
     "lvsdctl.hdf5": ["describe"],
+    "lvsdctl.weights": ["list_weights", "fetch", "verify"],
 }
 
 

@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "stats",
     "explain",
     "inspect",
+    "weights",
 ]
 
 for _name in COMMAND_MODULES:
