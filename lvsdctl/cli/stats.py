@@ -193,3 +193,78 @@ def compare(
         if paired is not None:
             d["per_ecg"] = paired.to_dict(orient="records")
         emit_json(d)
+
+
+@stats_app.command("audit", short_help="Check a published table: can one confusion matrix give each row's metrics?")
+def audit_cmd(
+    table: Annotated[Optional[str], typer.Argument(help="CSV: model, validation_set, metric, value (or one column per metric).", show_default=False)] = None,
+    sizes: Annotated[Optional[str], typer.Option("--sizes", help="CSV: validation_set, n, positives (e.g. from Table 1).")] = None,
+    study: Annotated[bool, typer.Option("--study", help="The article's Table 2 and Table 1 (shipped with lvsdctl).")] = False,
+    corrected: Annotated[Optional[str], typer.Option("--corrected", help="Write the table with the exchanges found undone (.csv), for `stats compare --csv`.")] = None,
+    decimals: Annotated[Optional[int], typer.Option("--decimals", min=0, help="Printed precision (default: each value's own decimals).")] = None,
+    output: OptionalOutput = None,
+    json_out: Json = False,
+    quiet: Quiet = False,
+) -> None:
+    """GRIM-style audit of a published table of threshold metrics. For each row (model, set) with the
+    set's size and positive count: is each of accuracy, sensitivity, specificity, PPV, NPV and F1
+    reachable at its printed precision, do they satisfy the relations between them (accuracy between
+    sensitivity and specificity weighted by prevalence, PPV and NPV by Bayes, F1), and does one
+    confusion matrix give them all? For a row that fails: which cells cannot be reached, and the
+    nearest consistent reading (another positive count, two columns exchanged, the classes exchanged,
+    a misprinted cell, ...) with the confusion matrix it implies. "Average" rows are checked as means.
+    -o writes .md, .csv (one line per row) or .json.
+
+    Examples:
+
+      lvsdctl stats audit --study          (the article's Table 2 against its Table 1)
+
+      lvsdctl stats audit table2.csv --sizes table1.csv --corrected fixed.csv
+    """
+    from lvsdctl.cli.console import emit_json, err
+    from lvsdctl.errors import InputError
+    from lvsdctl.stats.audit import audit, corrected_table, findings
+
+    _check_output_suffix(output)
+    if corrected and not corrected.lower().endswith(".csv"):
+        raise InputError(f"{corrected}: --corrected writes a .csv table")
+    if study:
+        import io
+
+        from lvsdctl.study.published import published
+
+        pub = published()
+        table_in = table or pub.table2()
+        sizes_in = sizes or io.StringIO(pub.table1_text())
+        source = table or "the article's Table 2"
+    else:
+        if table is None or sizes is None:
+            raise InputError("give TABLE.csv and --sizes SIZES.csv (or --study for the article's tables)")
+        table_in, sizes_in, source = table, sizes, table
+    from lvsdctl.stats.audit import read_sizes
+
+    result = audit(table_in, read_sizes(sizes_in, source=sizes or "the article's Table 1"), decimals=decimals,
+                   source=source)
+    if output:
+        from pathlib import Path
+
+        fmt = Path(output).suffix.lower()
+        if fmt == ".json":
+            import json
+
+            from lvsdctl.stats.output import _clean
+
+            Path(output).write_text(json.dumps(_clean(result.to_dict()), indent=2), encoding="utf-8")
+        elif fmt == ".csv":
+            result.frame().to_csv(output, index=False)
+        else:
+            Path(output).write_text(result.markdown(), encoding="utf-8")
+    if corrected:
+        corrected_table(table_in, result).to_csv(corrected, index=False)
+    if not quiet:
+        for line in findings(result):
+            err.print(f"- {line}", highlight=False, markup=False)
+        if study:
+            err.print(f"source: {pub.citation['text']}", highlight=False)
+    if json_out:
+        emit_json(result.to_dict())
