@@ -18,9 +18,9 @@ study_app = typer.Typer(
     help=(
         "The article's whole experiment on your data: 4 baselines, the 14 ECG-FM strategies, ECG-FM from "
         "scratch, every evaluation, DeepLIFT summaries, then one report beside the article's numbers.\n\n"
-        "  lvsdctl study script split.h5 --out runs/ --preset paper      write runs/study.sh\n\n"
-        "  bash runs/study.sh                                            run it (again after a stop)\n\n"
-        "  lvsdctl study report runs/ -o report.md                        the reproduction report"
+        "  lvsdctl study script split.h5 --out runs/ --preset paper\n\n"
+        "  bash runs/study.sh         (run it; again after any stop)\n\n"
+        "  lvsdctl study report runs/ -o runs/report.md"
     ),
     no_args_is_help=True,
     rich_markup_mode="rich",
@@ -33,7 +33,12 @@ class PresetName(str, Enum):
     paper = "paper"
 
 
-@study_app.command("script", short_help="Write the study as an editable, resumable bash script of lvsdctl calls.")
+@study_app.command("script", short_help="Write the study as an editable, resumable bash script of lvsdctl calls.", help=(
+    "Write the study as a bash script (default OUT/study.sh; -o - prints it). Nothing is trained now.\n\n"
+    "Every line is an ordinary lvsdctl call. A step whose output is done (complete, made by the same command from "
+    "the same inputs: `lvsdctl study done`) is kept, an interrupted training resumes, so running the script again "
+    "after a stop finishes the study. Paths and settings are variables at the top: DEVICE=cuda bash runs/study.sh\n\n"
+    "Example: lvsdctl study script split.h5 --out runs/ --preset paper --torchrun 4"))
 def script_cmd(
     split: Annotated[str, typer.Argument(help="The split ECG file (lvsdctl split) the study runs on.")],
     out: Annotated[str, typer.Option("--out", help="Run directory: models/, eval/, explain/, report.md go here.")],
@@ -47,15 +52,6 @@ def script_cmd(
     json_out: Json = False,
     quiet: Quiet = False,
 ) -> None:
-    """Write the study as a bash script (default OUT/study.sh; -o - prints it).
-
-    Every line is an ordinary lvsdctl call; a step whose output is done (complete, made by the same
-    command from the same inputs: `lvsdctl study done`) is skipped, an interrupted training resumes,
-    so running the script again after a stop finishes the study. Paths and settings are variables at
-    the top (DEVICE=cuda bash runs/study.sh). Nothing is trained now.
-
-    Example: lvsdctl study script split.h5 --out runs/ --preset paper --torchrun 4
-    """
     import sys
 
     from lvsdctl.cli.console import emit_json, err
@@ -77,19 +73,17 @@ def script_cmd(
             err.print(f"run it: bash {summary.script}")
 
 
-@study_app.command("done", short_help="Exit 0 when a step's -o output is done (complete, same command, same inputs).")
+@study_app.command("done", short_help="Exit 0 when a step's -o output is done (complete, same command, same inputs).", help=(
+    "Tell a script whether to run a step: exit 0 when the command's -o output exists, is a complete lvsdctl file, "
+    "was made by this same command (--device, -j, -q, --json and --resume aside) and its inputs are unchanged "
+    "since; exit 10 when the step must run; exit 11 when it must run and an interrupted training can continue "
+    "with --resume.\n\n"
+    "Example: lvsdctl study done -- train split.h5 -o fcn.h5 || echo must run"))
 def done_cmd(
     words: Annotated[list[str], typer.Argument(help="The step's lvsdctl command, after --.", show_default=False)],
     json_out: Json = False,
     quiet: Quiet = False,
 ) -> None:
-    """Tell a script whether to run a step: exit 0 when the command's -o output exists, is a complete
-    lvsdctl file, was made by this same command (--device, -j, -q, --json and --resume aside) and its
-    inputs are unchanged since; exit 10 when the step must run; exit 11 when it must run and an
-    interrupted training can continue with --resume.
-
-    Example: lvsdctl study done -- train split.h5 --model fcn -o runs/models/fcn.h5 || echo run it
-    """
     from lvsdctl.cli.console import emit_json, err
     from lvsdctl.study import done
 
@@ -102,7 +96,13 @@ def done_cmd(
         raise typer.Exit(RESUMABLE if status.resumable else NOT_DONE)
 
 
-@study_app.command("report", short_help="The reproduction report: this site's Table 2, 3, S1/S2, Fig. 3/4 beside the article.")
+@study_app.command("report", short_help="The reproduction report: this site's Table 2, 3, S1/S2, Fig. 3/4 beside the article.", help=(
+    "Gather the run directory's evaluations and attributions into one markdown report (figures in REPORT_files/): "
+    "Table 2 with CIs, the model comparison (RM-ANOVA, Friedman, Wilcoxon + Holm, Fig. 3), Table 3, the SS and Sq "
+    "families (S1/S2), attribution summaries (Fig. 4), every number beside the article's with the difference and "
+    "its 95% CI, the article's Table 2 audited, and the models that are missing. Synthetic data are flagged at "
+    "the top.\n\n"
+    "Example: lvsdctl study report runs/ -o runs/report.md --html runs/report.html"))
 def report_cmd(
     runs: Annotated[str, typer.Argument(help="The run directory (--out of `lvsdctl study script`).")],
     output: OptionalOutput = None,
@@ -111,14 +111,6 @@ def report_cmd(
     json_out: Json = False,
     quiet: Quiet = False,
 ) -> None:
-    """Gather the run directory's evaluations and attributions into one markdown report (figures in
-    REPORT_files/): Table 2 with CIs, the model comparison (RM-ANOVA, Friedman, Wilcoxon + Holm,
-    Fig. 3), Table 3, the SS and Sq families (S1/S2), attribution summaries (Fig. 4), every number
-    beside the article's with the difference and its 95% CI, the article's Table 2 audited, and the
-    models that are missing. Synthetic data are flagged at the top.
-
-    Example: lvsdctl study report runs/ -o runs/report.md --html runs/report.html
-    """
     from lvsdctl.cli.console import emit_json, err
     from lvsdctl.study import report
 
