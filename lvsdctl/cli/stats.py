@@ -223,7 +223,8 @@ def audit_cmd(
     """
     from lvsdctl.cli.console import emit_json, err
     from lvsdctl.errors import InputError
-    from lvsdctl.stats.audit import audit, corrected_table, findings
+    from lvsdctl.stats.audit import audit, findings
+    from lvsdctl.stats.audit_readings import corrected_table
 
     _check_output_suffix(output)
     if corrected and not corrected.lower().endswith(".csv"):

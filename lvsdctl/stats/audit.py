@@ -13,9 +13,9 @@ be checked the way GRIM checks means (Brown & Heathers 2017):
 
 For a row that fails, `lvsdctl.stats.audit_readings` searches the nearest readings under which it is
 consistent (another positive count, two columns exchanged, the classes exchanged, macro-averaged F1,
-one misprinted cell, ...) with the confusion matrix each implies. "Average" rows are checked as means
-of the model's set rows. The verb is `audit(table, sizes)`; `corrected_table` applies the exchanges
-found, for `stats compare` to run on the table as published and as corrected.
+one misprinted cell, ...) with the confusion matrix each implies, and `corrected_table` applies the
+exchanges found, for `stats compare` to run on the table as published and as corrected. "Average" rows
+are checked as means of the model's set rows. The verb is `audit(table, sizes)`.
 """
 
 from __future__ import annotations
@@ -35,10 +35,14 @@ COUNT_METRICS = ("accuracy", "sensitivity", "specificity", "ppv", "npv", "f1")
 #: to constrain anything at 3 decimals for sets of this size.
 RANK_METRICS = ("auroc", "auprc")
 _EPS = 1e-9  # float slack on top of the half unit of the last printed digit
+#: Largest set audited: every confusion matrix of the set may be enumerated (in blocks of _CELLS).
+MAX_N = 100_000
+_CELLS = 1 << 20
+#: Column names of a sizes table (compared after `_norm`: lower case, '_', '.' and '-' as spaces).
 _SIZE_ALIASES = {
     "set": "validation_set", "dataset": "validation_set", "validation set": "validation_set",
-    "total": "n", "size": "n", "ecgs": "n", "pairs": "n", "n_ecgs": "n",
-    "pos": "positives", "positive": "positives", "lvsd": "positives", "cases": "positives", "n_positive": "positives",
+    "total": "n", "size": "n", "ecgs": "n", "pairs": "n", "n ecgs": "n",
+    "pos": "positives", "positive": "positives", "lvsd": "positives", "cases": "positives", "n positive": "positives",
 }
 
 
@@ -122,14 +126,55 @@ def solve(constraints: dict[str, tuple[float, float]], n: int, pos: int) -> np.n
         tn_lo, tn_hi = max(tn_lo, math.ceil(lo * neg - 1e-9)), min(tn_hi, math.floor(hi * neg + 1e-9))
     if tp_lo > tp_hi or tn_lo > tn_hi:
         return np.empty((0, 2), dtype=np.int64)
-    tp, tn = np.meshgrid(np.arange(tp_lo, tp_hi + 1), np.arange(tn_lo, tn_hi + 1), indexing="ij")
-    tp, tn = tp.ravel(), tn.ravel()
-    grid = metric_grid(tp, tn, n, pos)
-    ok = np.ones(tp.shape, dtype=bool)
-    for key, (lo, hi) in constraints.items():
-        v = grid[key]
-        ok &= (v >= lo) & (v <= hi)
-    return np.stack([tp[ok], tn[ok]], axis=1)
+    sum_lo, sum_hi = 0, n  # accuracy bounds TP + TN
+    if "accuracy" in constraints:
+        lo, hi = constraints["accuracy"]
+        sum_lo, sum_hi = math.ceil(lo * n - 1e-9), math.floor(hi * n + 1e-9)
+    found = []
+    block = max(1, _CELLS // (tn_hi - tn_lo + 1))  # memory stays bounded on large sets
+    for start in range(tp_lo, tp_hi + 1, block):
+        tps = np.arange(start, min(start + block, tp_hi + 1))
+        lo_tn, hi_tn = max(tn_lo, sum_lo - int(tps[-1])), min(tn_hi, sum_hi - int(tps[0]))
+        if lo_tn > hi_tn:
+            continue
+        tp, tn = (g.ravel() for g in np.meshgrid(tps, np.arange(lo_tn, hi_tn + 1), indexing="ij"))
+        grid = metric_grid(tp, tn, n, pos)
+        ok = np.ones(tp.shape, dtype=bool)
+        for key, (lo, hi) in constraints.items():
+            v = grid[key]
+            ok &= (v >= lo) & (v <= hi)
+        found.append(np.stack([tp[ok], tn[ok]], axis=1))
+    return np.concatenate(found) if found else np.empty((0, 2), dtype=np.int64)
+
+
+def reachable(metric: str, lo: float, hi: float, n: int, pos: int) -> bool:
+    """Whether some confusion matrix of size ``n`` with ``pos`` positives gives ``metric`` in [lo, hi]
+    (GRIM for one cell): a scan over one count, not the whole (TP, TN) grid."""
+    neg = n - pos
+
+    def some_int(a: float, b: float, top: int) -> bool:
+        return max(0, math.ceil(a - 1e-9)) <= min(top, math.floor(b + 1e-9))
+
+    if metric in ("accuracy", "sensitivity", "specificity"):
+        total = {"accuracy": n, "sensitivity": pos, "specificity": neg}[metric]
+        return total > 0 and some_int(lo * total, hi * total, total)
+    if metric in ("ppv", "npv"):  # hits / (hits + misses): hits up to `own`, misses up to `other`
+        own, other = (pos, neg) if metric == "ppv" else (neg, pos)
+        if lo <= 0 and other > 0:
+            return True  # 0 hits
+        hits = np.arange(1, own + 1, dtype=float)
+        with np.errstate(divide="ignore"):
+            m_lo, m_hi = hits * (1 / hi - 1), (hits * (1 / lo - 1)) if lo > 0 else np.full_like(hits, np.inf)
+        return bool(np.any(np.maximum(0, np.ceil(m_lo - 1e-9)) <= np.minimum(other, np.floor(m_hi + 1e-9))))
+    if metric == "f1":  # 2 TP / (2 TP + FP + FN) with FN = pos - TP, FP in 0..neg
+        if lo <= 0 and n > 0:
+            return True  # TP = 0
+        tp = np.arange(1, pos + 1, dtype=float)
+        fn = pos - tp
+        with np.errstate(divide="ignore"):
+            fp_lo, fp_hi = 2 * tp / hi - 2 * tp - fn, (2 * tp / lo - 2 * tp - fn) if lo > 0 else np.full_like(tp, np.inf)
+        return bool(np.any(np.maximum(0, np.ceil(fp_lo - 1e-9)) <= np.minimum(neg, np.floor(fp_hi + 1e-9))))
+    return bool(len(solve({metric: (lo, hi)}, n, pos)))
 
 
 def matrix_dict(tp: int, tn: int, n: int, pos: int) -> dict:
@@ -312,6 +357,9 @@ def read_sizes(sizes: pd.DataFrame | str, *, source: str = "sizes") -> dict[str,
             raise InputError(f"{source}: set '{row.validation_set}': n and positives must be whole numbers") from None
         if not 0 <= pos <= n or n == 0:
             raise InputError(f"{source}: set '{row.validation_set}': need 0 <= positives <= n and n > 0")
+        if n > MAX_N:
+            raise InputError(f"{source}: set '{row.validation_set}' has n = {n}; the audit enumerates confusion "
+                             f"matrices and takes sets of up to {MAX_N:,}")
         out[_norm(row.validation_set)] = (n, pos)
     return out
 
@@ -349,7 +397,9 @@ def audit(table: pd.DataFrame | str, sizes: pd.DataFrame | str | dict, *, decima
 
     src = source or (str(table) if not isinstance(table, pd.DataFrame) else "table")
     long = read_table(table, source=src)
-    size_map = {_norm(k): v for k, v in sizes.items()} if isinstance(sizes, dict) else read_sizes(sizes)
+    if isinstance(sizes, dict):
+        sizes = pd.DataFrame([{"validation_set": k, "n": v[0], "positives": v[1]} for k, v in sizes.items()])
+    size_map = read_sizes(sizes, source="sizes")
     rows, not_checked, printed_by_row = [], [], {}
     for (model, vset), g in long.groupby(["model", "validation_set"], sort=False):
         if _norm(vset) in AVERAGE_NAMES:
@@ -379,7 +429,7 @@ def audit(table: pd.DataFrame | str, sizes: pd.DataFrame | str | dict, *, decima
 
 
 def _audit_row(model: str, vset: str, counts: dict[str, Printed], n: int, pos: int) -> RowAudit:
-    unreachable = [k for k, v in counts.items() if not len(solve({k: (v.lo, v.hi)}, n, pos))]
+    unreachable = [k for k, v in counts.items() if not reachable(k, v.lo, v.hi, n, pos)]
     found = solve({k: (v.lo, v.hi) for k, v in counts.items()}, n, pos)
     matrix = matrix_dict(*found[0], n, pos) if len(found) else None
     return RowAudit(model, vset, n, pos, {k: v.text for k, v in counts.items()}, unreachable,
@@ -444,39 +494,3 @@ def findings(result: AuditResult) -> list[str]:
                          f"{', '.join(a.sets)} lies in [{a.mean_low:.4f}, {a.mean_high:.4f}]")
     lines.extend(f"not checked: {t}" for t in result.not_checked)
     return lines
-
-
-def corrected_table(table: pd.DataFrame | str, result: AuditResult) -> pd.DataFrame:
-    """The table with every exchange the audit found undone (values moved back, never invented), and
-    the Average cells of the affected metrics recomputed as means of the corrected set rows.
-
-    Only readings that move printed values (column or class exchanges) are applied; another positive
-    count changes no value, and a misprinted cell has no single correction."""
-    from lvsdctl.stats.compare import AVERAGE_NAMES
-
-    long = read_table(table).copy()
-    touched: dict[str, set[str]] = {}
-    for r in result.failing:
-        best = r.readings[0] if r.readings else None
-        if not best or not (best.get("moves") or best.get("derived")):
-            continue
-        sel = (long["model"] == r.model) & (long["validation_set"] == r.validation_set)
-        current = dict(zip(long.loc[sel, "metric"], long.loc[sel, "value"]))
-        for dst, src in best["moves"].items():  # the value printed under `src` belongs under `dst`
-            long.loc[sel & (long["metric"] == dst), "value"] = current[src]
-            touched.setdefault(r.model, set()).add(dst)
-        for metric, value in best.get("derived", {}).items():  # e.g. the LVSD F1 a class exchange hid
-            places = max(0, -int(round(math.log10(2 * r.values[metric].half))))
-            long.loc[sel & (long["metric"] == metric), "value"] = f"{value:.{places}f}"
-            touched.setdefault(r.model, set()).add(metric)
-    for model, metrics in touched.items():
-        for metric in metrics:
-            sets = long[(long["model"] == model) & (long["metric"] == metric)
-                        & ~long["validation_set"].map(_norm).isin(AVERAGE_NAMES)]
-            avg_sel = ((long["model"] == model) & (long["metric"] == metric)
-                       & long["validation_set"].map(_norm).isin(AVERAGE_NAMES))
-            if avg_sel.any() and len(sets):
-                printed = [parse_printed(v) for v in sets["value"]]
-                places = max(0, -int(round(math.log10(2 * printed[0].half))))
-                long.loc[avg_sel, "value"] = f"{np.mean([p.value for p in printed]):.{places}f}"
-    return long

@@ -14,15 +14,20 @@ A reading changes how the printed row is read, one elementary change at a time:
 Readings are searched with one change, then two (another positive count or set size combined with any
 other change, or two other changes), and ranked by the number of changes; among equals, a positive
 count that fits the set's other rows first, then the nearest count, then the most specific (fewest
-matrices). Each comes with the confusion matrix it implies.
+matrices). Each comes with the confusion matrix it implies. `corrected_table` applies the best
+reading's exchanges to the table.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass, field
 
-from lvsdctl.stats.audit import COUNT_METRICS, Printed, SetFinding, _norm, matrix_dict, solve
+import numpy as np
+import pandas as pd
+
+from lvsdctl.stats.audit import AuditResult, Printed, SetFinding, _norm, matrix_dict, solve
 
 _LABEL = {"accuracy": "accuracy", "sensitivity": "sensitivity", "specificity": "specificity", "ppv": "PPV",
           "npv": "NPV", "f1": "F1"}
@@ -30,7 +35,7 @@ _CLASS_SWAP = {"sensitivity": "specificity", "specificity": "sensitivity", "ppv"
                "f1": "f1_negative", "accuracy": "accuracy"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Change:
     """One elementary change; ``key`` maps a printed column to the quantity it is read as."""
 
@@ -39,9 +44,6 @@ class Change:
     drop: str | None = None  # a misprinted column, left out of the constraints
     truncated: bool = False
     moves: dict = field(default_factory=dict)  # for the corrected table: dst column <- value printed under src
-
-    def __hash__(self) -> int:
-        return hash(self.text)
 
 
 def _changes(present: list[str]) -> list[Change]:
@@ -100,11 +102,23 @@ def _reading(changes, n, pos, given_pos, found, set_label=None) -> dict:
     if drop:
         implied = sorted({matrix_dict(int(a), int(b), n, pos)["metrics"][drop] for a, b in found})
         out["implied"] = {drop: implied[0] if len(implied) == 1 else [implied[0], implied[-1]]}
-        out["reading"] += f" (the other cells give {drop} = " + (
+        out["reading"] += f" (the other cells give {_LABEL[drop]} = " + (
             f"{implied[0]:.4f})" if len(implied) == 1 else f"{implied[0]:.4f}-{implied[-1]:.4f})")
     if len(found) == 1 and any(ch.key.get("f1") == "f1_negative" for ch in changes):
         out["derived"] = {"f1": matrix["metrics"]["f1"]}  # the LVSD F1 the class exchange hid
     return out
+
+
+#: Sets up to this size are searched over every positive count; larger ones within +-max(50, 2.5%) of it.
+FULL_SCAN = 2000
+
+
+def positive_counts(n: int, given: int) -> range:
+    """The positive counts a search tries for a set of size ``n`` given ``given``."""
+    if n <= FULL_SCAN:
+        return range(n + 1)
+    half = max(50, n // 40)
+    return range(max(0, given - half), min(n, given + half) + 1)
 
 
 def nearest_readings(row, size_map: dict[str, tuple[int, int]], *, prefer_positives: list[int] | None = None,
@@ -119,6 +133,8 @@ def nearest_readings(row, size_map: dict[str, tuple[int, int]], *, prefer_positi
         cons = _constraints(values, changes)
         if cons is None or len(cons) < 2:
             return
+        if pos != given and not {"sensitivity", "specificity"} & set(cons):
+            return  # another count with neither anchor: too loose to mean anything (and slow on large sets)
         sol = solve(cons, nn, pos)
         if len(sol):
             r = _reading(changes, nn, pos, given, sol, set_label)
@@ -128,14 +144,14 @@ def nearest_readings(row, size_map: dict[str, tuple[int, int]], *, prefer_positi
     other_sets = [(name, nn, pp) for name, (nn, pp) in size_map.items() if (nn, pp) != (n, given)]
     for ch in singles:  # one change
         attempt((ch,), n, given)
-    for pos in range(n + 1):
+    for pos in positive_counts(n, given):
         if pos != given:
             attempt((), n, pos)
     for name, nn, pp in other_sets:
         attempt((), nn, pp, f"the size of set '{name}' (n={nn}, {pp} positives)")
     if not found or min(r["changes"] for _, r in found) > 1:  # two changes
         for ch in singles:
-            for pos in range(n + 1):
+            for pos in positive_counts(n, given):
                 if pos != given:
                     attempt((ch,), n, pos)
             for name, nn, pp in other_sets:
@@ -145,10 +161,10 @@ def nearest_readings(row, size_map: dict[str, tuple[int, int]], *, prefer_positi
                 attempt((a, b), n, given)
     found.sort(key=lambda t: t[0])
     seen, out = set(), []
-    for _, r in found:
+    for rank, r in found:
         if r["reading"] not in seen:
             seen.add(r["reading"])
-            out.append(r)
+            out.append({**r, "rank": list(rank[:3])})
     return out[:limit]
 
 
@@ -164,7 +180,7 @@ def set_findings(rows, size_map: dict[str, tuple[int, int]]) -> list[SetFinding]
             continue
         n, given = size_map[_norm(vset)]
         counts = {}
-        for pos in range(n + 1):
+        for pos in positive_counts(n, given):
             counts[pos] = sum(bool(len(solve({m: (v.lo, v.hi) for m, v in r.values.items()}, n, pos))) for r in rs)
         best = max(counts.values())
         as_given = counts[given]
@@ -174,4 +190,44 @@ def set_findings(rows, size_map: dict[str, tuple[int, int]]) -> list[SetFinding]
     return out
 
 
-__all__ = ["Change", "COUNT_METRICS", "nearest_readings", "set_findings"]
+def corrected_table(table: pd.DataFrame | str, result: AuditResult) -> pd.DataFrame:
+    """The table with every exchange the audit found undone (values moved back, never invented), and
+    the Average cells of the affected metrics recomputed as means of the corrected set rows.
+
+    Only readings that move printed values (column or class exchanges) are applied, and only when no
+    other reading ranks as well with other moves (an ambiguous row is left as printed); another
+    positive count changes no value, and a misprinted cell has no single correction."""
+    from lvsdctl.stats.audit import parse_printed, read_table
+    from lvsdctl.stats.compare import AVERAGE_NAMES
+
+    long = read_table(table).copy()
+    touched: dict[str, set[str]] = {}
+    for r in result.failing:
+        best = r.readings[0] if r.readings else None
+        if not best or not (best.get("moves") or best.get("derived")):
+            continue
+        if any(o["rank"] == best["rank"] and o.get("moves") != best.get("moves") for o in r.readings[1:]):
+            continue  # ambiguous
+        sel = (long["model"] == r.model) & (long["validation_set"] == r.validation_set)
+        current = dict(zip(long.loc[sel, "metric"], long.loc[sel, "value"]))
+        for dst, src in best.get("moves", {}).items():  # the value printed under `src` belongs under `dst`
+            long.loc[sel & (long["metric"] == dst), "value"] = current[src]
+            touched.setdefault(r.model, set()).add(dst)
+        for metric, value in best.get("derived", {}).items():  # e.g. the LVSD F1 a class exchange hid
+            places = max(0, -int(round(math.log10(2 * r.values[metric].half))))
+            long.loc[sel & (long["metric"] == metric), "value"] = f"{value:.{places}f}"
+            touched.setdefault(r.model, set()).add(metric)
+    for model, metrics in touched.items():
+        for metric in metrics:
+            sets = long[(long["model"] == model) & (long["metric"] == metric)
+                        & ~long["validation_set"].map(_norm).isin(AVERAGE_NAMES)]
+            avg_sel = ((long["model"] == model) & (long["metric"] == metric)
+                       & long["validation_set"].map(_norm).isin(AVERAGE_NAMES))
+            if avg_sel.any() and len(sets):
+                printed = [parse_printed(v) for v in sets["value"]]
+                places = max(0, -int(round(math.log10(2 * printed[0].half))))
+                long.loc[avg_sel, "value"] = f"{np.mean([p.value for p in printed]):.{places}f}"
+    return long
+
+
+__all__ = ["Change", "corrected_table", "nearest_readings", "set_findings"]

@@ -270,7 +270,8 @@ def _article_section(doc: _Doc, runs, pub, audited, corrected):
 def report(runs: str | os.PathLike, output: str | os.PathLike = "report.md", *, html: str | os.PathLike | None = None,
            alpha: float = 0.05, progress: Callable[[int, int], None] | None = None) -> ReportSummary:
     """Write the reproduction report of the study run directory ``runs``; see the module docstring."""
-    from lvsdctl.stats.audit import audit, corrected_table, findings
+    from lvsdctl.stats.audit import audit, findings
+    from lvsdctl.stats.audit_readings import corrected_table
     from lvsdctl.study.gather import gather
     from lvsdctl.study.published import published
 

@@ -12,7 +12,8 @@ import pytest
 from typer.testing import CliRunner
 
 from lvsdctl.errors import InputError
-from lvsdctl.stats.audit import audit, corrected_table, findings, metric_grid, parse_printed, solve
+from lvsdctl.stats.audit import audit, findings, metric_grid, parse_printed, reachable, solve
+from lvsdctl.stats.audit_readings import corrected_table
 from lvsdctl.study.published import published
 
 SIZES = {"A": (194, 68), "B": (115, 46), "C": (222, 80)}
@@ -31,6 +32,12 @@ def _table(*rows) -> pd.DataFrame:
 
 def _set(df, model, vset, metric, value):
     df.loc[(df.model == model) & (df.validation_set == vset) & (df.metric == metric), "value"] = value
+
+
+def test_the_verb_is_exported_from_the_stage():
+    from lvsdctl.stats import audit as verb
+
+    assert verb is audit
 
 
 def test_parse_printed_reads_precision_stars_and_percentages():
@@ -58,6 +65,27 @@ def test_solve_finds_exactly_the_matrices_a_brute_force_finds():
         grid = metric_grid(a, b, n, pos)
         ok = np.logical_and.reduce([(grid[k] >= lo) & (grid[k] <= hi) for k, (lo, hi) in cons.items()])
         assert got == {(int(x), int(y)) for x, y in zip(a[ok], b[ok])} and (tp, tn) in got
+
+
+def test_one_cell_reachability_agrees_with_the_grid():
+    rng = np.random.default_rng(1)
+    for _ in range(300):
+        n = int(rng.integers(1, 40))
+        pos = int(rng.integers(0, n + 1))
+        metric = str(rng.choice(["accuracy", "sensitivity", "specificity", "ppv", "npv", "f1"]))
+        v = float(rng.uniform(0, 1))
+        assert reachable(metric, v - 0.02, v + 0.02, n, pos) == bool(len(solve({metric: (v - 0.02, v + 0.02)}, n, pos)))
+
+
+def test_large_sets_stay_fast_and_huge_ones_are_refused():
+    t = _table(_row(5000, 9000, 20000, 7000))
+    spec, npv = t.loc[t.metric == "specificity", "value"].item(), t.loc[t.metric == "npv", "value"].item()
+    _set(t, "M", "A", "specificity", npv)
+    _set(t, "M", "A", "npv", spec)
+    r = audit(t, {"A": (20000, 7000)})  # seconds at most: one-count scans, a bounded search window
+    assert r.failing[0].readings[0]["reading"] == "specificity and NPV exchanged"
+    with pytest.raises(InputError, match="sets of up to 100,000"):
+        audit(t, {"A": (10**7, 10**6)})
 
 
 def test_an_honest_table_is_consistent_and_its_matrix_recovered():
@@ -183,7 +211,7 @@ def test_cli_reads_wide_tables_and_writes_csv(tmp_path):
 
     wide = pd.DataFrame([{"Model": "M", "Dataset": "A", **{r["metric"]: r["value"] for r in _row(51, 77, 194, 68)}}])
     wide.to_csv(tmp_path / "t.csv", index=False)
-    pd.DataFrame([{"set": "A", "n": 194, "positives": 68}]).to_csv(tmp_path / "s.csv", index=False)
+    pd.DataFrame([{"Set": "A", "n_ecgs": 194, "LVSD": 68}]).to_csv(tmp_path / "s.csv", index=False)
     res = CliRunner().invoke(app, ["stats", "audit", str(tmp_path / "t.csv"), "--sizes", str(tmp_path / "s.csv"),
                                    "-o", str(tmp_path / "out.csv"), "-q"])
     assert res.exit_code == 0, res.output

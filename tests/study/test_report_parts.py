@@ -30,7 +30,8 @@ def test_count_se_agrees_with_the_binomial_formula():
 
 
 def test_side_by_side_against_the_audited_article():
-    from lvsdctl.stats.audit import audit, corrected_table
+    from lvsdctl.stats.audit import audit
+    from lvsdctl.stats.audit_readings import corrected_table
 
     pub = published()
     r = audit(pub.table2(), pub.sizes())
