@@ -64,6 +64,11 @@ def shell_word(word: str) -> str:
     return word if _PLAIN.fullmatch(word) else shlex.quote(word)
 
 
+def literal(text: str) -> str:
+    """Text for inside a double-quoted shell word, read literally (no expansion)."""
+    return re.sub(r'([\\"$`])', r"\\\1", text)
+
+
 def _split_info(split: str) -> tuple[list[str], bool, dict[str, dict]]:
     """Validation sets (file order as `evaluate` reports them), the synthetic flag, and counts per set."""
     import numpy as np
@@ -172,7 +177,7 @@ def script(split: str | os.PathLike, runs: str | os.PathLike, *, preset: str = "
         "# The study of Sci Rep 2025, doi 10.1038/s41598-025-34911-6 (LVSD in LBBB, fine-tuned ECG-FM), on this",
         "# site's data, as ordinary lvsdctl calls: edit anything. Run it again after a stop: finished steps are",
         "# kept, interrupted trainings resume; delete an output file to redo its step.",
-        f"# Written by `{' '.join(shlex.quote(w) for w in command)}` (lvsdctl {__version__}, {now}).",
+        f"# Written by `{' '.join(shlex.quote(w) for w in command)}` (lvsdctl {__version__}, {now}).".replace("\n", "?"),
         f"# Preset {p.name}: {p.summary}.",
         *[f"# {n}" for n in p.notes],
         *(["# SYNTHETIC data: no real patient is in it, and its results say nothing about real patients."]
@@ -182,16 +187,16 @@ def script(split: str | os.PathLike, runs: str | os.PathLike, *, preset: str = "
     weights_dir = f"${{{WEIGHTS_DIR_ENV}:-$HOME/.cache/lvsdctl/weights}}"
     train_launch = f"torchrun --nproc-per-node {torchrun} -m lvsdctl.cli.main" if torchrun else "$LVSDCTL"
     variables = [
-        ("SPLIT", split_abs, "the split ECG file (lvsdctl split)"),
-        ("RUNS", runs_abs, "every output goes here"),
+        ("SPLIT", literal(split_abs), "the split ECG file (lvsdctl split)"),
+        ("RUNS", literal(runs_abs), "every output goes here"),
         ("LVSDCTL", "lvsdctl", "how lvsdctl is called"),
         ("TRAIN", train_launch, "trainings; N GPUs: torchrun --nproc-per-node N -m lvsdctl.cli.main"),
         ("DEVICE", device, "auto, cuda, cpu or mps"),
         ("SEED", str(seed), "every training, bootstrap and data order"),
         ("WEIGHTS_DIR", weights_dir, "the official ECG-FM files (docs/ecgfm.md)"),
-        ("SS_WEIGHTS", str(Path(ss_weights).resolve()) if ss_weights else f"$WEIGHTS_DIR/{PRETRAINED_FILE}",
+        ("SS_WEIGHTS", literal(str(Path(ss_weights).resolve())) if ss_weights else f"$WEIGHTS_DIR/{PRETRAINED_FILE}",
          "single-step (SS) start"),
-        ("SQ_WEIGHTS", str(Path(sq_weights).resolve()) if sq_weights else f"$WEIGHTS_DIR/{SEQUENTIAL_FILE}",
+        ("SQ_WEIGHTS", literal(str(Path(sq_weights).resolve())) if sq_weights else f"$WEIGHTS_DIR/{SEQUENTIAL_FILE}",
          "sequential (Sq) start"),
     ]
     checks = [

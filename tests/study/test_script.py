@@ -152,3 +152,17 @@ def test_step_skips_resumes_and_launches_trainings_through_train(split, tmp_path
     proc = subprocess.run(["bash", s.script], env=dict(env, SS_WEIGHTS=str(tmp_path / "none.pt")),
                           capture_output=True, text=True)
     assert proc.returncode == 6 and "missing ECG-FM weights" in proc.stderr
+
+
+def test_paths_with_shell_characters_stay_literal(split, tmp_path):
+    odd = tmp_path / 'we$ird "dir` x'
+    odd.mkdir()
+    moved = odd / "split.h5"
+    split.rename(moved)
+    s = script(moved, odd / "runs", preset="quick")
+    assignments = "\n".join(line for line in Path(s.script).read_text().splitlines()
+                            if line.startswith(("SPLIT=", "RUNS=")))
+    proc = subprocess.run(["bash", "-c", assignments + '\nprintf "%s\\n%s" "$SPLIT" "$RUNS"'],
+                          capture_output=True, text=True, env={"PATH": os.environ["PATH"]})
+    assert proc.stdout.split("\n") == [str(moved.resolve()), str((odd / "runs").resolve())]
+    assert subprocess.run(["bash", "-n", s.script]).returncode == 0
