@@ -14,7 +14,7 @@ _lvsdctl() {
 }
 _lvsdctl_subs() {
     case "$1" in
-        "") echo "evaluate explain finetune ingest inspect predict preprocess pretrain split stats synth train weights" ;;
+        "") echo "evaluate explain finetune ingest inspect predict preprocess pretrain split stats study synth train weights" ;;
         "evaluate") echo "" ;;
         "explain") echo "" ;;
         "finetune") echo "" ;;
@@ -24,9 +24,14 @@ _lvsdctl_subs() {
         "preprocess") echo "" ;;
         "pretrain") echo "" ;;
         "split") echo "" ;;
-        "stats") echo "cohort compare" ;;
+        "stats") echo "audit cohort compare" ;;
+        "stats audit") echo "" ;;
         "stats cohort") echo "" ;;
         "stats compare") echo "" ;;
+        "study") echo "done report script" ;;
+        "study done") echo "" ;;
+        "study report") echo "" ;;
+        "study script") echo "" ;;
         "synth") echo "" ;;
         "train") echo "" ;;
         "weights") echo "fetch list verify" ;;
@@ -48,8 +53,13 @@ _lvsdctl_opts() {
         "pretrain") echo "-o --output --size --weights --epochs --batch-size --lr --set --export-fairseq --resume --amp --no-amp -j --jobs --device --seed --json -q --quiet" ;;
         "split") echo "-o --output --design --seed --tune-fraction --straddle --include-unlabelled --table --json -q --quiet" ;;
         "stats") echo "" ;;
+        "stats audit") echo "--sizes --study --corrected --decimals -o --output --json -q --quiet" ;;
         "stats cohort") echo "-o --output --separate-tuning --unit --levene-center --json -q --quiet" ;;
         "stats compare") echo "--csv --study --models --sets --metrics --keep-average --per-ecg --figure --table -o --output --alpha --bootstrap --seed --json -q --quiet" ;;
+        "study") echo "" ;;
+        "study done") echo "--json -q --quiet" ;;
+        "study report") echo "-o --output --html --alpha --json -q --quiet" ;;
+        "study script") echo "--out --preset -o --output --torchrun --ss-weights --sq-weights --device --seed --json -q --quiet" ;;
         "synth") echo "-o --output --n-ecgs --n-patients --digitised-share --force --seed -j --jobs --json -q --quiet" ;;
         "train") echo "-o --output --model -m --preset --epochs --lr --batch-size --micro-batch --class-weight --weight-decay --optimizer --schedule --select --metric --ensemble --model-option --train-split --tune-split --resume -j --jobs --device --seed --json -q --quiet" ;;
         "weights") echo "" ;;

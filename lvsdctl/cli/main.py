@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "evaluate",
     "stats",
     "explain",
+    "study",
     "inspect",
     "weights",
 ]
