@@ -1,0 +1,110 @@
+"""`finetune --backbone ecgfounder`: the LVSD model around ECGFounder, with the study's strategies.
+
+The strategies are ECG-FM's, counted in ECGFounder's units: FF trains everything, PF N freezes the
+stem and the first N of the network's stages (7 in the published model), AF freezes them all and
+trains only the input projection and the head. `--from-scratch` starts from random weights.
+
+The recipe is the study's (60 epochs, batch 256, cross-entropy, the last epoch kept) with the
+optimiser of ECGFounder's own fine-tuning notebook (Adam, lr 1e-4, weight decay 1e-5); AF, where
+only a projection and a linear head train, uses the article's upper bound, 1e-3.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from torch import nn
+
+from lvsdctl.errors import InputError
+
+log = logging.getLogger(__name__)
+
+SIZES = ("tiny", "full")
+#: ECGFounder's authors' optimiser inside the study's recipe; explicit options override it.
+RECIPE = {"epochs": 60, "batch_size": 256, "optimizer": "adam", "betas": (0.9, 0.999), "weight_decay": 1e-5,
+          "class_weight": "none", "select": "last"}
+STRATEGY_LR = {"ff": 1e-4, "pf": 1e-4, "af": 1e-3}
+
+
+@dataclass
+class Built:
+    model: nn.Module
+    info: dict  # weights, origin, freeze, trainable / frozen / total parameters
+    weights_path: Path | None
+    n_frozen: int
+    n_stages: int
+    start: str  # "pretrained" or "scratch"
+    zscore: bool
+
+
+def check_options(*, sequential: bool, segments: str, size: str | None) -> None:
+    """Refuse the ECG-FM options that mean nothing for ECGFounder, before any data is read."""
+    if sequential:
+        raise InputError("--sequential picks ECG-FM's multi-label fine-tuned weights; ECGFounder has one "
+                         "pretrained starting point (choose a file with --weights)")
+    if str(segments).strip().lower() not in ("10s", "10"):
+        raise InputError("--segments: ECGFounder takes the whole 10 s ECG, as it was pretrained; drop --segments")
+    if size is not None and size not in SIZES:
+        raise InputError(f"--size {size}: ECGFounder comes in {', '.join(SIZES)}")
+
+
+def _warn_chain(pre: dict, path: str) -> None:
+    filt = pre.get("filter") or {}
+    name = filt.get("name") if isinstance(filt, dict) else str(filt)
+    if name != "ecgfounder" or pre.get("normalisation") != "zscore-ecg":
+        log.warning("%s was not preprocessed with ECGFounder's chain (filter %s, normalisation %s); its authors "
+                    "require theirs for their weights: `lvsdctl preprocess --chain ecgfounder`", path, name,
+                    pre.get("normalisation"))
+
+
+def build(weights: str | os.PathLike | None, *, data_path: str, pre: dict, channels: int, from_scratch: bool,
+          size: str | None, freeze: int | str, zscore: bool | None, proj_kernel: int, final_dropout: float,
+          checkpoint_activations: bool, seed: int) -> Built:
+    """The LVSD model, its weights resolved (``weights``: a path, a catalog name or None) and frozen.
+
+    ``zscore`` None: z-score inside the model only when the data are in millivolts (ECGFounder's chain
+    z-scores in preprocessing, and exact DeepLIFT needs the model without it).
+    """
+    from lvsdctl.models.ecgfounder_lvsd import build_lvsd_model, n_stages
+    from lvsdctl.models.ecgfounder_weights import resolve_weights
+
+    weights_path = None if from_scratch else resolve_weights(weights, leads=channels)
+    if zscore is None:
+        zscore = pre.get("normalisation", "none") == "none"
+    if not from_scratch:
+        _warn_chain(pre, data_path)
+    opts = {"in_channels": channels, "proj_kernel": proj_kernel, "zscore": zscore, "final_dropout": final_dropout,
+            "checkpoint_activations": checkpoint_activations}
+    if size is not None or from_scratch:
+        opts["size"] = size or "full"
+    try:
+        model, info = build_lvsd_model(weights_path, pretrained=not from_scratch, freeze=freeze, seed=seed, **opts)
+    except ValueError as exc:  # a bad --freeze / --proj-kernel
+        raise InputError(str(exc)) from None
+    return Built(model, info, weights_path, info["freeze"], n_stages(model),
+                 "scratch" if from_scratch else "pretrained", zscore)
+
+
+def recipe(strategy: str) -> dict:
+    """Training defaults for a strategy name (ff, pfN, af)."""
+    return {**RECIPE, "lr": STRATEGY_LR["pf" if strategy.startswith("pf") else strategy]}
+
+
+def stages_of(weights: str | os.PathLike | None) -> int:
+    """How many stages the network in ``weights`` has (7 for the published models)."""
+    from lvsdctl.models.ecgfounder_weights import config_from_state, read_state, resolve_weights
+
+    state, _ = read_state(resolve_weights(weights))
+    return config_from_state(state).n_stages
+
+
+def study_runs(output_dir: str | os.PathLike, n_stages: int = 7) -> list[dict]:
+    """FF, PF 1..n-1 and AF from the pretrained network: ``ecgfounder-ff.h5`` ... ``ecgfounder-af.h5``."""
+    from lvsdctl.train.finetune import strategy_name
+
+    out = Path(output_dir)
+    return [{"freeze": n, "output": str(out / f"ecgfounder-{strategy_name(n, n_stages)}.h5")}
+            for n in range(n_stages + 1)]
