@@ -26,7 +26,7 @@ this changes a value: outputs equal the reference's within float rounding (tests
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, replace
 
 import torch
 import torch.nn.functional as F
@@ -81,14 +81,6 @@ class ECGFounderConfig:
     def to_dict(self) -> dict:
         d = asdict(self)
         return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
-
-    @classmethod
-    def from_dict(cls, d: dict) -> ECGFounderConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = set(d) - known
-        if unknown:
-            raise ValueError(f"unknown ECGFounder config field(s): {', '.join(sorted(unknown))}")
-        return cls(**d)
 
 
 # full = the published models; tiny = the test fixtures' architecture (4 stages, 16-32 channels).

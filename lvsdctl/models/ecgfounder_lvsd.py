@@ -42,7 +42,7 @@ class ECGFounderLVSDConfig:
     checkpoint_activations: bool = False
 
     def backbone_config(self) -> ECGFounderConfig:
-        cfg = ECGFounderConfig.from_dict(dict(self.backbone)) if self.backbone else config_for_size(self.size)
+        cfg = ECGFounderConfig(**self.backbone) if self.backbone else config_for_size(self.size)
         return replace(cfg, n_classes=self.n_classes, return_features=False,
                        checkpoint_activations=self.checkpoint_activations)
 

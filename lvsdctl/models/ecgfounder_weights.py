@@ -144,7 +144,7 @@ def load_backbone(weights: str | os.PathLike | None = None, *, config: ECGFounde
     state, meta = read_state(path)
     if config is None:
         declared = meta.get("config") or {}
-        base = ECGFounderConfig.from_dict(declared) if declared else ECGFounderConfig()
+        base = ECGFounderConfig(**declared) if declared else ECGFounderConfig()
         config = config_from_state(state, base)
         if size is not None:
             config = config_for_size(size, in_channels=config.in_channels, n_classes=config.n_classes)

@@ -58,7 +58,7 @@ def test_load_backbone_reads_sizes_from_the_file_and_keeps_the_head_if_asked(fou
     config, _, ref = _reference(founder_fixtures, leads)
     model, info = load_backbone(founder_fixtures / f"tiny_{leads}.pth", keep_head=True)
     assert info["origin"] == "official" and info["head"] == "kept"
-    expected = ECGFounderConfig.from_dict(config)
+    expected = ECGFounderConfig(**config)
     for field in ("in_channels", "base_filters", "filter_list", "m_blocks_list", "kernel_size", "groups_width",
                   "n_classes"):
         assert getattr(model.config, field) == getattr(expected, field), field

@@ -14,6 +14,7 @@ from lvsdctl.errors import InputError, MismatchError, MissingResourceError
 from lvsdctl.models.checkpoint import load_checkpoint
 from lvsdctl.train.finetune import finetune
 from lvsdctl.train.finetune_ecgfounder import RECIPE, STRATEGY_LR, study_runs
+from tests.train.conftest import make_ecg_file
 
 FAST = {"epochs": 1, "batch_size": 8, "device": "cpu", "progress": False}
 
@@ -23,18 +24,9 @@ def founder_fixtures(fixtures_dir) -> Path:
     return fixtures_dir / "ecgfounder"
 
 
-def _make_ecg_file():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("_train_conftest", Path(__file__).with_name("conftest.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.make_ecg_file
-
-
 @pytest.fixture
 def data(tmp_path) -> Path:
-    return _make_ecg_file()(tmp_path / "split.h5", splits={"train": 16, "tune": 8}, samples=320)
+    return make_ecg_file(tmp_path / "split.h5", splits={"train": 16, "tune": 8}, samples=320)
 
 
 def _official(path: Path) -> dict:
@@ -65,7 +57,7 @@ def test_partial_finetuning_keeps_the_frozen_stages_of_the_file(founder_fixtures
 
 
 def test_additive_finetuning_on_twelve_leads_trains_only_the_head(founder_fixtures, tmp_path):
-    data = _make_ecg_file()(tmp_path / "twelve.h5", splits={"train": 16, "tune": 8}, channels=12, samples=300)
+    data = make_ecg_file(tmp_path / "twelve.h5", splits={"train": 16, "tune": 8}, channels=12, samples=300)
     weights = founder_fixtures / "tiny_12lead.pth"
     summary = finetune(data, tmp_path / "af.h5", backbone="ecgfounder", weights=weights, freeze="all", **FAST)
     assert summary["strategy"] == "af" and summary["lr"] == STRATEGY_LR["af"]
@@ -79,7 +71,7 @@ def test_additive_finetuning_on_twelve_leads_trains_only_the_head(founder_fixtur
 def test_from_scratch_and_the_1_lead_file_by_name(founder_fixtures, tmp_path, data, monkeypatch):
     summary = finetune(data, tmp_path / "s.h5", backbone="ecgfounder", from_scratch=True, size="tiny", **FAST)
     assert summary["start"] == "scratch" and summary["strategy"] == "ff"
-    one = _make_ecg_file()(tmp_path / "one.h5", splits={"train": 8, "tune": 8}, channels=1, samples=300)
+    one = make_ecg_file(tmp_path / "one.h5", splits={"train": 8, "tune": 8}, channels=1, samples=300)
     monkeypatch.setenv("LVSDCTL_WEIGHTS_DIR", str(tmp_path / "w"))
     (tmp_path / "w").mkdir()
     with pytest.raises(MissingResourceError, match="1_lead_ECGFounder.pth"):  # 1-lead data: the 1-lead file
