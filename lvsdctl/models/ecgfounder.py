@@ -1,7 +1,7 @@
 """ECGFounder (Li et al., NEJM AI 2025) in plain PyTorch: Net1D, the network of its checkpoints.
 
 Module names equal the keys of the official checkpoints (``12_lead_ECGFounder.pth`` and
-``1_lead_ECGFounder.pth`` on huggingface.co/PKUDigitalHealth/ECGFounder, MIT licence), so their state
+``1_lead_ECGFounder.pth`` on huggingface.co/PKUDigitalHealth/ECGFounder; its code is MIT), so their state
 dict loads strictly (``lvsdctl.models.ecgfounder_weights``), and the forward pass follows the
 reference implementation (``net1d.py``) operation for operation:
 
@@ -60,8 +60,9 @@ class ECGFounderConfig:
         object.__setattr__(self, "m_blocks_list", tuple(int(v) for v in self.m_blocks_list))
         if not self.filter_list or len(self.filter_list) != len(self.m_blocks_list):
             raise ValueError("filter_list and m_blocks_list must be non-empty and of equal length")
-        if min(self.m_blocks_list) < 1 or min(self.in_channels, self.base_filters, self.kernel_size, self.stride) < 1:
-            raise ValueError("channels, blocks, kernel size and stride must be at least 1")
+        if min(self.m_blocks_list) < 1 or min(self.in_channels, self.base_filters, self.kernel_size, self.stride,
+                                              self.groups_width) < 1:
+            raise ValueError("channels, blocks, kernel size, stride and groups_width must be at least 1")
         for out in self.filter_list:
             groups, middle = out // self.groups_width, int(out * self.ratio)
             if groups < 1 or middle < 1 or middle % groups or out < 2:

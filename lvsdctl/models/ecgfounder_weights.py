@@ -107,9 +107,19 @@ def read_state(path: str | os.PathLike) -> tuple[OrderedDict, dict]:
     return out, meta
 
 
-def config_from_state(state: Mapping[str, torch.Tensor], base: ECGFounderConfig | None = None) -> ECGFounderConfig:
-    """Every size the tensors determine; ``stride``, ``use_bn``, ``use_do`` and flags from ``base``."""
-    base = base or ECGFounderConfig()
+def config_from_state(state: Mapping[str, torch.Tensor], base: ECGFounderConfig | None = None,
+                      path: str = "checkpoint") -> ECGFounderConfig:
+    """Every size the tensors determine; ``stride``, ``use_bn``, ``use_do`` and flags from ``base``.
+
+    A network with tensors missing or of impossible sizes raises ``InputError`` naming ``path``.
+    """
+    try:
+        return _sizes(state, base or ECGFounderConfig())
+    except (KeyError, IndexError, ValueError, ZeroDivisionError) as exc:
+        raise InputError(f"{path}: not a complete ECGFounder network ({exc.__class__.__name__}: {exc})") from None
+
+
+def _sizes(state: Mapping[str, torch.Tensor], base: ECGFounderConfig) -> ECGFounderConfig:
     base_filters, in_channels, kernel = state[_FIRST_CONV].shape
     stages = sorted({int(k.split(".")[1]) for k in state if k.startswith("stage_list.")})
     filters, blocks = [], []
@@ -145,7 +155,7 @@ def load_backbone(weights: str | os.PathLike | None = None, *, config: ECGFounde
     if config is None:
         declared = meta.get("config") or {}
         base = ECGFounderConfig(**declared) if declared else ECGFounderConfig()
-        config = config_from_state(state, base)
+        config = config_from_state(state, base, str(path))
         if size is not None:
             config = config_for_size(size, in_channels=config.in_channels, n_classes=config.n_classes)
     if not keep_head and n_classes is not None:

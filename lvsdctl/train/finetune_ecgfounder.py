@@ -97,8 +97,9 @@ def stages_of(weights: str | os.PathLike | None) -> int:
     """How many stages the network in ``weights`` has (7 for the published models)."""
     from lvsdctl.models.ecgfounder_weights import config_from_state, read_state, resolve_weights
 
-    state, _ = read_state(resolve_weights(weights))
-    return config_from_state(state).n_stages
+    path = resolve_weights(weights)
+    state, _ = read_state(path)
+    return config_from_state(state, path=str(path)).n_stages
 
 
 def study_runs(output_dir: str | os.PathLike, n_stages: int = 7) -> list[dict]:

@@ -134,6 +134,9 @@ def test_unsafe_or_foreign_files_are_refused(tmp_path):
     torch.save({"state_dict": {"encoder.x": torch.zeros(1)}}, tmp_path / "other2.pth")
     with pytest.raises(InputError, match="no ECGFounder network"):
         read_state(tmp_path / "other2.pth")
+    torch.save({"state_dict": {"first_conv.conv.weight": torch.zeros(4, 12, 3)}}, tmp_path / "stem.pth")
+    with pytest.raises(InputError, match="not a complete ECGFounder network"):
+        load_backbone(tmp_path / "stem.pth")
 
 
 def test_weights_by_name_come_from_the_weights_directory(tmp_path, monkeypatch):
