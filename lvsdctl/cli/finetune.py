@@ -50,7 +50,7 @@ def finetune_cmd(
     weights: Annotated[Optional[str], typer.Option("--weights", help="Weights file (official .pt/.pth or lvsdctl .h5) instead of the weights directory; ECGFounder also: ecgfounder-12lead, ecgfounder-1lead.")] = None,
     size: Annotated[Optional[str], typer.Option("--size", help="Require this backbone size (ECG-FM: tiny, base, large; ECGFounder: tiny, full); with --from-scratch, the size to build.")] = None,
     from_scratch: Annotated[bool, typer.Option("--from-scratch", help="Random initial weights (an ablation; no weights file).")] = False,
-    all_strategies: Annotated[bool, typer.Option("--all-strategies", help="Train the study's 14 models (SS/Sq x FF, PF2-10, AF) into the -o directory; existing files are kept.")] = False,
+    all_strategies: Annotated[bool, typer.Option("--all-strategies", help="Train the study's 14 models (SS/Sq x FF, PF2-10, AF; ECGFounder: FF, PF1-6, AF) into the -o directory; existing files are kept.")] = False,
     epochs: Annotated[int, typer.Option("--epochs", min=1, help="Training epochs (the study: 60).")] = 60,
     lr: Annotated[Optional[float], typer.Option("--lr", help="Learning rate (default: by strategy, see above).")] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Global batch size (the authors: 256).")] = 256,
