@@ -49,7 +49,7 @@ _lvsdctl_opts() {
         "ingest") echo "-o --output --echo --from-list --echo-patient-col --echo-date-col --echo-lvef-col --echo-date-format --window-days --policy --threshold --drop-unpaired --secret-file --demo-secret --keep-patient-id --site --synthetic --rejects --compression --resume -j --jobs --strict --json -q --quiet" ;;
         "inspect") echo "--json" ;;
         "predict") echo "-o --output --threshold --sets --batch-size --secret-file --demo-secret -j --jobs --device --json -q --quiet" ;;
-        "preprocess") echo "-o --output --layout --fs --filter --resample --normalise --drop-flagged --chunk --compression -j --jobs --strict --json -q --quiet" ;;
+        "preprocess") echo "-o --output --layout --fs --chain --filter --resample --normalise --drop-flagged --chunk --compression -j --jobs --strict --json -q --quiet" ;;
         "pretrain") echo "-o --output --size --weights --epochs --batch-size --lr --set --export-fairseq --resume --amp --no-amp -j --jobs --device --seed --json -q --quiet" ;;
         "split") echo "-o --output --design --seed --tune-fraction --straddle --include-unlabelled --table --json -q --quiet" ;;
         "stats") echo "" ;;
@@ -59,7 +59,7 @@ _lvsdctl_opts() {
         "study") echo "" ;;
         "study done") echo "--json -q --quiet" ;;
         "study report") echo "-o --output --html --alpha --json -q --quiet" ;;
-        "study script") echo "--out --preset -o --output --torchrun --ss-weights --sq-weights --device --seed --json -q --quiet" ;;
+        "study script") echo "--out --preset -o --output --torchrun --ss-weights --sq-weights --ecgfounder --ecgfounder-weights --ecgfounder-split --device --seed --json -q --quiet" ;;
         "synth") echo "-o --output --n-ecgs --n-patients --digitised-share --force --seed -j --jobs --json -q --quiet" ;;
         "train") echo "-o --output --model -m --preset --epochs --lr --batch-size --micro-batch --class-weight --weight-decay --optimizer --schedule --select --metric --ensemble --model-option --train-split --tune-split --resume -j --jobs --device --seed --json -q --quiet" ;;
         "weights") echo "" ;;

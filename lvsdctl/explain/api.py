@@ -208,6 +208,8 @@ def explain(source: str, *, model_path: str | None = None, record: str | None = 
     notes = ["SYNTHETIC ECG (lvsdctl synth), not a patient"] if synthetic else []
     if pre.get("normalisation") == "zscore":
         notes.append("amplitudes z-scored per channel (the model's input), not mV")
+    elif pre.get("normalisation") == "zscore-ecg":
+        notes.append("amplitudes z-scored over the whole ECG (the model's input), not mV")
     if expl.attribution.caveat:
         notes.append(expl.attribution.caveat)
     notes.extend(expl.delineation.problems)

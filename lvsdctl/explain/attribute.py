@@ -2,8 +2,9 @@
 
 DeepLIFT with an all-zero reference is the study's method. Its rescale rules are exact for ReLU
 networks whose every nonlinearity is its own module used once (lvsdctl's CNN baselines are built that
-way, and a test proves it). For LSTMs and attention, captum can only fall back to gradients inside
-those modules, so the result is no longer DeepLIFT: we say so and offer Integrated Gradients.
+way, and a test proves it), and, with the rules `explain.rules` adds, for ECGFounder (Swish, gated
+products). For LSTMs and attention, captum can only fall back to gradients inside those modules, so
+the result is no longer DeepLIFT: we say so and offer Integrated Gradients.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from torch import nn
+
+from lvsdctl.explain.rules import deeplift_rules
 
 METHODS = ("deeplift", "ig")
 
@@ -38,6 +41,10 @@ def deeplift_caveat(model: nn.Module) -> str | None:
     if has_attention and "MultiheadAttention" not in kinds:
         kinds.append("self-attention")
     if not kinds:
+        if getattr(model, "deeplift_exact", True) is False:  # the model knows why (e.g. an ensemble)
+            return getattr(model, "deeplift_note", None) or (
+                "DeepLIFT's rules do not hold exactly for this model: these values are an approximation; "
+                "Integrated Gradients (--method ig) satisfies completeness for any differentiable model")
         return None
     return (f"DeepLIFT's rules do not hold for {', '.join(kinds)}: captum propagates plain gradients "
             "through them, so these values are an approximation; Integrated Gradients (--method ig) "
@@ -76,7 +83,7 @@ def attribute(model: nn.Module, x: np.ndarray | torch.Tensor, method: str = "dee
         reference = torch.zeros_like(xb)
         if method == "deeplift":
             explainer = DeepLift(wrapped)
-            with warnings.catch_warnings():  # captum announces its temporary hooks on every call
+            with warnings.catch_warnings(), deeplift_rules(model):  # captum announces its hooks on every call
                 warnings.filterwarnings("ignore", message="Setting forward, backward hooks")
                 attr, delta = explainer.attribute(xb, baselines=reference, target=0,
                                                   return_convergence_delta=True)

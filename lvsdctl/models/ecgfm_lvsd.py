@@ -89,8 +89,8 @@ class ECGFMLVSD(nn.Module):
 FREEZE_CHOICES = "0..num_layers or 'all'"
 
 
-def parse_freeze(value: int | str, num_layers: int) -> int:
-    """``--freeze`` value -> the number of transformer layers to freeze ('all' = every layer)."""
+def parse_freeze(value: int | str, num_layers: int, unit: str = "layer encoder") -> int:
+    """``--freeze`` value -> the number of transformer layers (or ``unit``s) to freeze ('all' = every one)."""
     if isinstance(value, str):
         if value.strip().lower() == "all":
             return num_layers
@@ -98,7 +98,7 @@ def parse_freeze(value: int | str, num_layers: int) -> int:
             raise ValueError(f"--freeze must be an integer 0..{num_layers} or 'all', got {value!r}")
         value = int(value)
     if not 0 <= value <= num_layers:
-        raise ValueError(f"--freeze must be 0..{num_layers} or 'all' for this {num_layers}-layer encoder, got {value}")
+        raise ValueError(f"--freeze must be 0..{num_layers} or 'all' for this {num_layers}-{unit}, got {value}")
     return value
 
 

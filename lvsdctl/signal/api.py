@@ -171,6 +171,7 @@ class PreprocessSummary(Summary):
     flagged: int  # kept or not, records with a quality flag
     dropped_flagged: int  # left out by drop_flagged
     flags: dict[str, int]  # records per quality flag
+    chain: str  # study, ecgfounder, or custom (filter and normalisation of no named chain)
     layout: str
     fs: float
     filter: dict
@@ -186,14 +187,15 @@ def preprocess(
     output: str,
     layout: str = "4x5000",
     fs: float = 500.0,
-    filter: str = "neurokit",
+    filter: str | None = None,
     resample: str = "linear",
-    normalise: str = "none",
+    normalise: str | None = None,
     drop_flagged: bool = False,
     chunk: int = 512,
     progress: Callable[[int, int], None] | None = None,
     jobs: int | None = None,
     compression: str = "lzf",
+    chain: str | None = None,
 ) -> PreprocessSummary:
     """Preprocess an `ecg-raw` file into an `ecg` file; returns what it did.
 
@@ -202,13 +204,16 @@ def preprocess(
     `inputs == kept + dropped`; reasons are counted in the summary. `compression` of /signals:
     "lzf" (fast; h5py reads it), "gzip" (level 1; every HDF5 tool reads it) or "none".
     `progress(done, total)` is called after every chunk of records.
+    ``chain`` names a filter + normalisation (``chain.CHAINS``: "study", the default, or
+    "ecgfounder"); ``filter`` / ``normalise`` default to the chain's.
     """
     if compression not in _COMPRESSION:
         raise InputError(f"unknown compression {compression!r}: use lzf, gzip or none")
     if chunk < 1:
         raise ValueError("chunk must be at least 1")
     try:
-        cfg = ChainConfig.make(layout=layout, fs=fs, filter=filter, resample=resample, normalise=normalise)
+        cfg = ChainConfig.make(layout=layout, fs=fs, filter=filter, resample=resample, normalise=normalise,
+                               chain=chain)
     except ValueError as exc:
         raise InputError(str(exc)) from None
     started = time.perf_counter()
@@ -230,6 +235,7 @@ def preprocess(
             signals.attrs["fs"] = cfg.fs
             signals.attrs["channels"] = np.array(cfg.channels, dtype=h5py.string_dtype())
             signals.attrs["normalisation"] = cfg.normalise
+            signals.attrs["chain"] = cfg.chain
             signals.attrs["resample"] = cfg.resample
             write_json_attr(signals, "filter", cfg.filter.to_json())
             write_json_attr(out, "preprocessing", cfg.attrs())

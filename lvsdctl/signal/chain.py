@@ -31,7 +31,12 @@ from lvsdctl.signal.layout import (
 )
 from lvsdctl.signal.resample import RESAMPLE_METHODS, resample
 
-NORMALISATIONS = ("none", "zscore")
+#: none: millivolts; zscore: per record and channel (ECG-FM's pretraining); zscore-ecg: one mean and SD
+#: over all channels and samples of each record, (x - mean) / (SD + 1e-8) (ECGFounder's).
+NORMALISATIONS = ("none", "zscore", "zscore-ecg")
+#: Named chains: (filter, normalisation). "study" is the article's; "ecgfounder" is the one ECGFounder's
+#: authors require for their weights (`util.filter_bandpass`, then `z_score_normalization`).
+CHAINS = {"study": ("neurokit", "none"), "ecgfounder": ("ecgfounder", "zscore-ecg")}
 #: A segment may fall short of its slot by this fraction: it is kept, flagged too_short, its end
 #: held. Shorter segments reject the record.
 LENGTH_TOLERANCE = 0.02
@@ -69,9 +74,26 @@ class ChainConfig:
             raise ValueError(f"target rate must be positive, got {self.fs}")
 
     @classmethod
-    def make(cls, layout="4x5000", fs=500.0, filter="neurokit", resample="linear", normalise="none"):
-        return cls(layout=layout, fs=float(fs), filter=parse_filter(filter), resample=resample,
-                   normalise=normalise)
+    def make(cls, layout="4x5000", fs=500.0, filter=None, resample="linear", normalise=None, chain=None):
+        """A config from short names; ``filter`` / ``normalise`` default to those of ``chain`` (default
+        "study"), and contradicting a named chain is an error."""
+        if chain is not None and chain not in CHAINS:
+            raise ValueError(f"unknown chain {chain!r}: use one of {', '.join(CHAINS)}")
+        chain_filter, chain_norm = CHAINS[chain or "study"]
+        spec = parse_filter(filter if filter is not None else chain_filter)
+        norm = normalise if normalise is not None else chain_norm
+        if chain is not None and (spec != parse_filter(chain_filter) or norm != chain_norm):
+            raise ValueError(f"the {chain} chain is filter {chain_filter} with normalisation {chain_norm}; "
+                             "leave --filter / --normalise out, or leave out --chain")
+        return cls(layout=layout, fs=float(fs), filter=spec, resample=resample, normalise=norm)
+
+    @property
+    def chain(self) -> str:
+        """The name of the chain this is ("study", "ecgfounder"), or "custom"."""
+        for name, (filt, norm) in CHAINS.items():
+            if self.filter == parse_filter(filt) and self.normalise == norm:
+                return name
+        return "custom"
 
     @property
     def channels(self) -> list[str]:
@@ -82,7 +104,7 @@ class ChainConfig:
         return n_samples(self.fs)
 
     def attrs(self) -> dict:
-        return {"layout": self.layout, "fs": self.fs, "filter": self.filter.to_json(),
+        return {"chain": self.chain, "layout": self.layout, "fs": self.fs, "filter": self.filter.to_json(),
                 "resample": self.resample, "normalisation": self.normalise,
                 "order": "filter at each segment's native rate, then resample"}
 
@@ -224,6 +246,28 @@ def _zscore(x: np.ndarray) -> np.ndarray:
     return out.astype(np.float32)
 
 
+def zscore_ecg(x: np.ndarray) -> np.ndarray:
+    """One z-score per record (..., C, T) over all its channels and samples, ECGFounder's
+    ``(x - mean) / (std + 1e-8)`` (a flat record becomes zeros); float32 out, float64 inside."""
+    out = np.empty(np.shape(x), dtype=np.float32)
+    flat, dest = np.reshape(x, (-1,) + out.shape[-2:]), out.reshape((-1,) + out.shape[-2:])
+    for i, record in enumerate(flat):  # one record at a time: its float64 copy stays in cache (5x faster)
+        r = record.astype(np.float64)
+        dest[i] = (r - r.mean()) / (r.std() + 1e-8)
+    return out
+
+
+def normalise(x: np.ndarray, how: str) -> np.ndarray:
+    """Apply a normalisation (NORMALISATIONS) to records (N, C, T)."""
+    if how == "zscore":
+        return _zscore(x)
+    if how == "zscore-ecg":
+        return zscore_ecg(x)
+    if how == "none":
+        return x
+    raise ValueError(f"unknown normalisation {how!r}: use one of {', '.join(NORMALISATIONS)}")
+
+
 def _n_jobs(jobs: int | None) -> int:
     if jobs is not None:
         return max(1, int(jobs))
@@ -245,8 +289,9 @@ def process_batch(batch: list[list[Segment]], cfg: ChainConfig, jobs: int | None
     Work is split into row blocks of equal (rate, length) segments run on `jobs` threads (scipy's
     filters and numpy's kernels release the GIL). With `limb_identities`, records whose III, aVR,
     aVL and aVF are exactly derived from I and II (MUSE and most 8-lead devices) get those four
-    computed from the processed I and II instead of being filtered again: the chain is linear, so
-    the result is the same to float32 rounding, and a third of the filtering is saved.
+    computed from the processed I and II instead of being filtered again: a linear chain gives the
+    same result to float32 rounding, and a third of the filtering is saved (not done for a nonlinear
+    filter, e.g. ECGFounder's median baseline).
     """
     t = cfg.n_samples
     out = np.zeros((len(batch), len(cfg.channels), t), dtype=np.float32)
@@ -254,6 +299,7 @@ def process_batch(batch: list[list[Segment]], cfg: ChainConfig, jobs: int | None
     rejected: dict[int, str] = {}
     plan = _Jobs()
     derived: list[int] = []
+    limb_identities = limb_identities and cfg.filter.linear  # a median does not commute with them
     for b, segments in enumerate(batch):
         reason, fl, limb = _plan_record(b, segments, cfg, plan, limb_identities)
         if reason:
@@ -311,10 +357,8 @@ def process_batch(batch: list[list[Segment]], cfg: ChainConfig, jobs: int | None
         _place_derived(out, limb[[limb_rows[b] for b in derived]], np.array(derived), cfg)
 
     kept = np.array([b for b in range(len(batch)) if b not in rejected], dtype=np.int64)
-    signals = out[kept]
-    if cfg.normalise == "zscore":
-        signals = _zscore(signals)
-    return BatchResult(signals=signals, kept=kept, flags=flags[kept], rejected=rejected)
+    return BatchResult(signals=normalise(out[kept], cfg.normalise), kept=kept, flags=flags[kept],
+                       rejected=rejected)
 
 
 def _place_derived(out: np.ndarray, limb: np.ndarray, records: np.ndarray, cfg: ChainConfig) -> None:
