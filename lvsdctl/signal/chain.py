@@ -346,7 +346,7 @@ def process_batch(batch: list[list[Segment]], cfg: ChainConfig, jobs: int | None
         _place_derived(out, limb[[limb_rows[b] for b in derived]], np.array(derived), cfg)
 
     kept = np.array([b for b in range(len(batch)) if b not in rejected], dtype=np.int64)
-    signals = out[kept]
+    signals = out if len(kept) == len(batch) else out[kept]  # (a copy only when records were rejected)
     if cfg.normalise == "zscore":
         signals = _zscore(signals)
     return BatchResult(signals=signals, kept=kept, flags=flags[kept], rejected=rejected)

@@ -162,7 +162,7 @@ def preprocess(
     resample: str = "linear",
     normalise: str = "none",
     drop_flagged: bool = False,
-    chunk: int = 512,
+    chunk: int = 256,
     progress: bool = True,
     jobs: int | None = None,
     compression: str = "gzip",
@@ -184,7 +184,7 @@ def preprocess(
     except ValueError as exc:
         raise InputError(str(exc)) from None
     started = time.perf_counter()
-    tune_allocator()  # the chain's block-sized temporaries reuse heap pages instead of faulting in fresh ones
+    tune_allocator(64 << 20)  # the chain's block-sized temporaries reuse heap pages instead of faulting in fresh ones
     reasons: Counter[str] = Counter()
     flag_counts: Counter[str] = Counter()
     n_in = kept = flagged = dropped_flagged = 0
@@ -218,7 +218,8 @@ def preprocess(
                     keep = ~is_flagged if drop_flagged else np.ones(len(res.kept), dtype=bool)
                     dropped_flagged += int((~keep).sum())
                     rows = res.kept[keep]
-                    writer.append(res.signals[keep])  # compressed in threads while the next block runs
+                    # compressed in threads while the next block is filtered
+                    writer.append(res.signals if keep.all() else res.signals[keep])
                     records.append(start + rows, res.flags[keep])
                     kept += len(rows)
                     if bar:

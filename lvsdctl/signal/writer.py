@@ -46,7 +46,7 @@ class SignalWriter:
     """
 
     def __init__(self, parent: h5py.Group, channels: int, samples: int, compression: str = "gzip",
-                 threads: int = 2, ahead: int = 2):
+                 threads: int = 2, ahead: int = 1):
         if compression not in COMPRESSION:
             raise ValueError(f"unknown compression {compression!r}: use {', '.join(COMPRESSION)}")
         self.dataset = parent.create_dataset(
