@@ -184,7 +184,7 @@ def preprocess(
     except ValueError as exc:
         raise InputError(str(exc)) from None
     started = time.perf_counter()
-    tune_allocator(64 << 20)  # the chain's block-sized temporaries reuse heap pages instead of faulting in fresh ones
+    tune_allocator(16 << 20)  # block-sized temporaries reuse heap pages instead of faulting in fresh ones
     reasons: Counter[str] = Counter()
     flag_counts: Counter[str] = Counter()
     n_in = kept = flagged = dropped_flagged = 0
