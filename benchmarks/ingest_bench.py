@@ -15,8 +15,7 @@ Each ingest runs in a fresh process, as `lvsdctl ingest` does; its figure includ
 parsing, validation, pseudonymisation, pairing and the compressed HDF5 file. Beside it, on the same
 files, one core, no output: xmltodict + base64 + numpy (the straightforward reader), and the two MUSE
 readers on PyPI when installed: ecg2dcm's (`pip install --no-deps ecg2dcm`: it pins pydicom < 3, which
-its MUSE reader does not use) and ecgdatakit's (`pip install --no-deps ecgdatakit`); or all three with
-`pip install -e .[bench]`. Goal (issue 19): >= 1,500 files/s with --jobs 2 on 2 cores on real exports.
+its MUSE reader does not use) and ecgdatakit's (`pip install -e .[bench]` installs it and xmltodict). Goal (issue 19): >= 1,500 files/s with --jobs 2 on 2 cores on real exports.
 """
 
 from __future__ import annotations
