@@ -11,6 +11,7 @@ from lvsdctl.errors import FormatError
 from lvsdctl.hdf5.core import (
     FORMAT_VERSION,
     KINDS,
+    PSEUDONYM_KEYS_ATTR,
     atomic_output,
     open_input,
     provenance,
@@ -24,6 +25,7 @@ from lvsdctl.hdf5.tensors import read_state_dict, write_state_dict
 __all__ = [
     "FORMAT_VERSION",
     "KINDS",
+    "PSEUDONYM_KEYS_ATTR",
     "FormatError",
     "RECORD_COLUMNS",
     "atomic_output",

@@ -106,15 +106,17 @@ class RawWriter:
                                for k, v in self._table.items()})
             self._table = {k: [] for k in SEGMENT_TYPES}
 
-    def finish(self, records: pd.DataFrame) -> None:
-        """Flush samples, write the segment table and `/records` (one row per appended ECG)."""
-        if len(records) != self.n_records:
+    def finish(self, records: pd.DataFrame | None) -> None:
+        """Flush samples, write the segment table and `/records` (one row per appended ECG; None: the
+        caller writes `/records` itself, e.g. block by block)."""
+        if records is not None and len(records) != self.n_records:
             raise ValueError(f"{len(records)} metadata rows for {self.n_records} ECGs")
         self._flush()
         table = {k: np.concatenate([part[k] for part in self._done]) if self._done else np.empty(0, dtype=dtype)
                  for k, dtype in SEGMENT_TYPES.items()}
         write_segment_table(self._group, table)
-        write_records(self._group.file, records)
+        if records is not None:
+            write_records(self._group.file, records)
 
 
 _SHUFFLE, _DEFLATE = 2, 1  # HDF5 filter ids (H5Z_FILTER_SHUFFLE, H5Z_FILTER_DEFLATE)

@@ -477,7 +477,7 @@ def _records_frame(state: IngestState, keep_patient_id: bool) -> tuple[pd.DataFr
 
 def _write_output(out_name: str, state: IngestState, summary: IngestSummary, key: Secret, echo,
                   header: dict) -> None:
-    from lvsdctl.hdf5 import atomic_output, write_records
+    from lvsdctl.hdf5 import PSEUDONYM_KEYS_ATTR, atomic_output, write_json_attr, write_records
 
     written, every = _records_frame(state, header["keep_patient_id"])
     summary.pairing = pairing_counts(every)
@@ -507,6 +507,7 @@ def _write_output(out_name: str, state: IngestState, summary: IngestSummary, key
                        synthetic=summary.synthetic, start_from=state.samples_file) as f:
         state.write_segments(f)
         write_records(f, written)
+        write_json_attr(f, PSEUDONYM_KEYS_ATTR, [key.key_id])  # which secret: `merge` links patients by it
 
 
 def _write_rejects(csv_path: Path, json_path: Path, summary: IngestSummary, echo_table: EchoTable | None) -> None:

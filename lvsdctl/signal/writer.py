@@ -85,11 +85,15 @@ class SignalWriter:
                 write((row, 0, 0), blob)
                 row += 1
 
+    def flush(self) -> None:
+        """Write every queued block."""
+        while self._pending:
+            self._write_oldest()
+
     def finish(self) -> None:
         """Write every queued block and stop the threads."""
         try:
-            while self._pending:
-                self._write_oldest()
+            self.flush()
         finally:
             self.close()
 
