@@ -27,6 +27,14 @@ class Compression(str, Enum):
     none = "none"
 
 
+class Precision(str, Enum):
+    """Arithmetic of CPU inference (lvsdctl.evaluate.precision)."""
+
+    fp32 = "fp32"
+    int8 = "int8"
+    bf16 = "bf16"
+
+
 Output = Annotated[
     str, typer.Option("-o", "--output", help="Output file; '-' writes to stdout (for pipes).", show_default=False)
 ]

@@ -122,11 +122,12 @@ def _is_synthetic_export(path: str | Path) -> bool:
         return has_synthetic_marker(fh.read(MARKER_SPAN))
 
 
-def explain_array(model, x: np.ndarray, layout: str, fs: float, method: str = "deeplift") -> Explanation:
+def explain_array(model, x: np.ndarray, layout: str, fs: float, method: str = "deeplift",
+                  precision: str = "fp32") -> Explanation:
     """Attribute, delineate the rhythm strip, and summarise attribution per lead and wave."""
     if not np.isfinite(x).all():
         raise InputError("the ECG contains NaN or infinite samples after preprocessing")
-    attr = attribute(model, x[None], method=method)
+    attr = attribute(model, x[None], method=method, precision=precision)
     pieces = lead_pieces(x, layout, fs)
     apieces = lead_pieces(attr.values[0], layout, fs)
     rhythm = pieces[RHYTHM_KEY][1]
@@ -167,7 +168,7 @@ def write_wave_table(expl: Explanation, base: Path, meta: dict) -> list[Path]:
 
 def explain(source: str, *, model_path: str | None = None, record: str | None = None,
             out: str | Path = "map.png", formats: tuple[str, ...] = (), method: str = "deeplift",
-            threshold: float | None = None) -> dict:
+            threshold: float | None = None, precision: str = "fp32") -> dict:
     """Explain one ECG and write the figure(s) and the per-wave tables; returns a summary dict."""
     from lvsdctl.models.checkpoint import load_checkpoint
 
@@ -186,7 +187,7 @@ def explain(source: str, *, model_path: str | None = None, record: str | None = 
         label = -1
         synthetic = _is_synthetic_export(source)
     layout, fs = pre["layout"], float(pre["fs"])
-    expl = explain_array(model, x, layout, fs, method=method)
+    expl = explain_array(model, x, layout, fs, method=method, precision=precision)
     thr = float(threshold if threshold is not None else meta.get("threshold", 0.5))
     predicted = "LVSD" if expl.score >= thr else "no LVSD"
     name = meta.get("model_name", "model")
