@@ -4,11 +4,12 @@
 #   bash benchmarks/run.sh                 # all of them (about 5 min on 2 idle cores)
 #   bash benchmarks/run.sh ingest explain  # only these
 # Larger runs and GPU options: see each script's --help and benchmarks/README.md. Not in the default
-# list because it trains for about 20 min: `bash benchmarks/run.sh ucr` (needs `pip install -e .[ucr]`).
+# list because it trains for about 20 min: `bash benchmarks/run.sh ucr` (needs `pip install -e .[ucr]`);
+# nor the demo's memory, which runs the whole demo: `bash benchmarks/run.sh demo_memory`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh >/dev/null
-all=(synth ingest preprocess train ecgfm pretrain explain bootstrap_ci)
+all=(synth ingest preprocess train ecgfm pretrain explain bootstrap_ci cpu_inference)
 names=("${@:-${all[@]}}")
 for name in "${names[@]}"; do
     script="benchmarks/${name%_bench}_bench.py"
