@@ -3,26 +3,15 @@ is still the one a full parse gives (or the full parse decides)."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from lvsdctl.errors import ReadError
 from lvsdctl.io import muse
 from lvsdctl.io.xmlsafe import parse_bytes
+from tests.io.test_muse import _full_parse as _full
+from tests.io.test_muse import _same
 
 MEASURED = "muse_xml/ecg2dcm/guangxi_teaching_sinus_rhythm.xml"  # every cut section, demographics
-
-
-def _full(data: bytes):
-    return muse.from_root(parse_bytes(data))
-
-
-def _same(a, b) -> None:
-    assert [(s.lead, s.kind, s.fs) for s in a.segments] == [(s.lead, s.kind, s.fs) for s in b.segments]
-    for x, y in zip(a.segments, b.segments):
-        np.testing.assert_array_equal(x.signal, y.signal)
-    assert (a.patient_id, a.acquired, a.age, a.sex, a.site, a.extra) == \
-        (b.patient_id, b.acquired, b.age, b.sex, b.site, b.extra)
 
 
 @pytest.fixture
