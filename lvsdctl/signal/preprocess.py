@@ -24,7 +24,7 @@ from lvsdctl.signal.chain import ChainConfig, _n_jobs, process_batch
 from lvsdctl.signal.writer import COMPRESSION, SignalWriter
 
 
-#: Segment kinds the chain uses: median beats are never read into memory.
+#: Segment kinds the chain uses: median beats are left out (never converted to millivolts).
 _KINDS = ("rhythm", "piece")
 
 
