@@ -180,7 +180,8 @@ def _stack(segments: list[Segment]) -> np.ndarray:
     out = np.empty((len(segments), segments[0].size))
     for row, seg in zip(out, segments):
         if seg.counts is not None:
-            np.take(_code_table(seg.scale), seg.counts.view(np.uint16), out=row, mode="clip")
+            codes = np.ascontiguousarray(seg.counts, dtype=np.int16)  # native order: its bits index the table
+            np.take(_code_table(seg.scale), codes.view(np.uint16), out=row, mode="clip")
         else:
             row[:] = seg.signal
     return out
