@@ -72,10 +72,11 @@ def preprocess_command(
     drop_flagged: Annotated[bool, typer.Option("--drop-flagged", help="Leave records with quality flags out "
                                                "(counted); default: keep and mark them.")] = False,
     chunk: Annotated[int, typer.Option("--chunk", min=1, help="Records processed at once (memory ~ chunk).")]
-    = 512,
-    compression: Annotated[Compression, typer.Option("--compression", help="Compression of /signals: lzf "
-                                                     "(fastest), gzip (readable by every HDF5 tool) or none.")]
-    = Compression.lzf,
+    = 256,
+    compression: Annotated[Compression, typer.Option("--compression", help="Compression of /signals: gzip "
+                                                     "(level 1 + shuffle, in threads; every HDF5 tool reads it), "
+                                                     "lzf (h5py's filter, one thread) or none.")]
+    = Compression.gzip,
     jobs: Jobs = os.cpu_count() or 1,
     strict: Strict = False,
     json_out: Json = False,

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from lvsdctl.errors import InputError
 from lvsdctl.explain.rules import deeplift_rules
 
 METHODS = ("deeplift", "ig")
@@ -68,12 +69,21 @@ class _LVSDLogit(nn.Module):
 
 
 def attribute(model: nn.Module, x: np.ndarray | torch.Tensor, method: str = "deeplift",
-              ig_steps: int = 64, batch_size: int = 8) -> Attribution:
-    """Attribute the LVSD log-odds of each ECG in `x` (batch, channels, samples) to its samples."""
+              ig_steps: int = 64, batch_size: int = 8, precision: str = "fp32") -> Attribution:
+    """Attribute the LVSD log-odds of each ECG in `x` (batch, channels, samples) to its samples.
+
+    `precision` "bf16": under bf16 autocast (fast on CPUs with bf16 arithmetic; `lvsdctl.evaluate.precision`).
+    int8 quantized layers have no gradients, so there is no int8 attribution."""
     from captum.attr import DeepLift, IntegratedGradients
+
+    from lvsdctl.evaluate.precision import prepare
 
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}")
+    if precision == "int8":
+        raise InputError("attributions need gradients, which int8-quantized layers do not have: use "
+                         "--precision fp32 or bf16")
+    autocast = prepare(model, precision, next(model.parameters()).device)[1]
     model = model.eval()
     wrapped = _LVSDLogit(model).eval()
     xt = torch.as_tensor(np.asarray(x, dtype=np.float32))
@@ -81,23 +91,28 @@ def attribute(model: nn.Module, x: np.ndarray | torch.Tensor, method: str = "dee
     for start in range(0, len(xt), batch_size):
         xb = xt[start:start + batch_size].clone().requires_grad_(True)
         reference = torch.zeros_like(xb)
-        if method == "deeplift":
-            explainer = DeepLift(wrapped)
-            with warnings.catch_warnings(), deeplift_rules(model):  # captum announces its hooks on every call
-                warnings.filterwarnings("ignore", message="Setting forward, backward hooks")
-                attr, delta = explainer.attribute(xb, baselines=reference, target=0,
-                                                  return_convergence_delta=True)
-        else:
-            explainer = IntegratedGradients(wrapped)
-            attr, delta = explainer.attribute(xb, baselines=reference, target=0, n_steps=ig_steps,
-                                              internal_batch_size=max(1, batch_size),
-                                              return_convergence_delta=True)
-        with torch.no_grad():
-            out = model(xb.detach())
-            logits.append((out[:, 1] - out[:, 0]).numpy())
-            scores.append(torch.softmax(out.float(), dim=1)[:, 1].numpy())
-        values.append(attr.detach().numpy())
-        deltas.append(delta.detach().reshape(-1).numpy())
+        with autocast:
+            attr, delta, out = _attribute_batch(DeepLift if method == "deeplift" else IntegratedGradients,
+                                                wrapped, model, xb, reference, method, ig_steps, batch_size)
+        logits.append((out[:, 1] - out[:, 0]).numpy())
+        scores.append(torch.softmax(out, dim=1)[:, 1].numpy())
+        values.append(attr.detach().float().numpy())
+        deltas.append(delta.detach().float().reshape(-1).numpy())
     caveat = deeplift_caveat(model) if method == "deeplift" else None
     return Attribution(np.concatenate(values), np.concatenate(deltas), np.concatenate(logits),
                        np.concatenate(scores), method, caveat)
+
+
+def _attribute_batch(explainer_cls, wrapped, model, xb, reference, method, ig_steps, batch_size):
+    """(attributions, convergence deltas, float32 logits) of one batch."""
+    explainer = explainer_cls(wrapped)
+    if method == "deeplift":
+        with warnings.catch_warnings(), deeplift_rules(model):  # captum announces its hooks on every call
+            warnings.filterwarnings("ignore", message="Setting forward, backward hooks")
+            attr, delta = explainer.attribute(xb, baselines=reference, target=0, return_convergence_delta=True)
+    else:
+        attr, delta = explainer.attribute(xb, baselines=reference, target=0, n_steps=ig_steps,
+                                          internal_batch_size=max(1, batch_size), return_convergence_delta=True)
+    with torch.no_grad():
+        out = model(xb.detach()).float()
+    return attr, delta, out

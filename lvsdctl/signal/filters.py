@@ -31,6 +31,11 @@ import scipy.signal
 
 from lvsdctl.signal.blockfilter import moving_average_filtfilt, odd_extend
 
+try:  # scipy.signal.sosfilt's compiled kernel, which filters in place (same arithmetic, no copy)
+    from scipy.signal._sosfilt import _sosfilt
+except ImportError:  # pragma: no cover - its location is private to scipy: fall back to the public function
+    _sosfilt = None
+
 FILTER_NAMES = ("neurokit", "notch", "bandpass", "ecgfounder", "none")
 
 
@@ -129,11 +134,21 @@ def _sosfiltfilt(design: tuple[np.ndarray, np.ndarray, int], x: np.ndarray) -> n
     x = x.reshape(-1, shape[-1])
     if x.shape[1] <= edge:
         raise ValueError(f"signal of {x.shape[1]} samples is too short for this filter (needs > {edge})")
-    ext = odd_extend(x, edge)
-    y, _ = scipy.signal.sosfilt(sos, ext, axis=-1, zi=zi[:, None, :] * ext[None, :, :1])
-    y = y[:, ::-1]
-    y, _ = scipy.signal.sosfilt(sos, y, axis=-1, zi=zi[:, None, :] * y[None, :, :1])
+    y = odd_extend(x, edge)
+    _sosfilt_inplace(sos, y, zi)
+    y = np.ascontiguousarray(y[:, ::-1])
+    _sosfilt_inplace(sos, y, zi)
     return y[:, ::-1][:, edge:-edge].reshape(shape)
+
+
+def _sosfilt_inplace(sos: np.ndarray, y: np.ndarray, zi: np.ndarray) -> None:
+    """y[:] = sosfilt(sos, y, axis=-1, zi=zi * y[:, :1])[0] for C-ordered float64 rows y: scipy's own
+    kernel run in place (the public function first copies y: a pass over the data for nothing)."""
+    state = np.ascontiguousarray(zi[None, :, :] * y[:, None, :1])  # (rows, sections, 2)
+    if _sosfilt is not None:
+        _sosfilt(sos, y, state)
+    else:  # pragma: no cover - a scipy without the private kernel
+        y[:] = scipy.signal.sosfilt(sos, y, axis=-1, zi=state.transpose(1, 0, 2))[0]
 
 
 def highpass(x: np.ndarray, fs: float, cutoff: float = 0.5, order: int = 5) -> np.ndarray:
