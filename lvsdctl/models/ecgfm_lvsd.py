@@ -70,6 +70,15 @@ class ECGFMLVSD(nn.Module):
         self.dropout = nn.Dropout(config.final_dropout)
         self.proj = nn.Linear(enc_cfg.embed_dim, config.n_classes)
 
+    # What `explain` says with DeepLIFT maps of this model (lvsdctl.explain.attribute; docs/explain.md).
+    deeplift_note = ("DeepLIFT is not complete for ECG-FM: its attributions do not sum to the log-odds minus the "
+                     "all-zero reference's (the convergence delta shows the gap, about the whole difference). "
+                     "The z-score is applied outside the attribution, but the first convolution's GroupNorm makes "
+                     "the network nearly scale-invariant, so gradient x input from an all-zero reference sums to "
+                     "about zero, and captum has no rules for its attention and GELUs; read the map as relative "
+                     "saliency (which samples matter more), not as each sample's share of the score. Integrated "
+                     "Gradients (--method ig) is not complete for it either at 64 steps")
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(batch, in_channels, samples) -> (batch, n_classes) logits."""
         if x.ndim != 3 or x.shape[1] != self.config.in_channels:

@@ -9,8 +9,9 @@ layout gets the study's 4 -> 12 projection; 12 x 5000 goes in directly), ``backb
 the authors' own fine-tuning replaces it).
 
 ECGFounder's authors z-score in preprocessing (``lvsdctl preprocess --chain ecgfounder``); the model
-does it only when asked (``zscore``, for data preprocessed otherwise), because a z-score inside the
-model is a ratio of the input to its own SD, for which DeepLIFT has no exact rule.
+does it only when asked (``zscore``, for data preprocessed otherwise). A z-score inside the model is a
+ratio of the input to its own SD, for which DeepLIFT has no rule: `explain` then attributes on the
+z-scored input (``lvsdctl.explain.attribute``), so its maps are exact either way.
 
 Freezing is decided only by ``requires_grad`` (``apply_freeze``): N frozen stages are the stem
 (first_conv) and the first N of the network's stages (7 in the published model); all of them is AF
@@ -76,14 +77,9 @@ class ECGFounderLVSD(nn.Module):
         self.backbone = ECGFounder(net_cfg)
         self.dropout = nn.Dropout(config.final_dropout)
 
-    @property
-    def deeplift_exact(self) -> bool:
-        return not self.config.zscore
-
-    deeplift_note = ("the model z-scores its input (--zscore): DeepLIFT has no exact rule for that division "
-                     "by the ECG's own SD, so captum passes plain gradients through it and these values are an "
-                     "approximation; preprocess with --chain ecgfounder and train without --zscore for exact "
-                     "DeepLIFT, or use Integrated Gradients (--method ig)")
+    # With --zscore, `explain` attributes on the z-scored input (lvsdctl.explain.attribute): the rules of
+    # lvsdctl.explain.rules keep DeepLIFT exact either way.
+    deeplift_exact = True
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(batch, in_channels, samples) -> (batch, n_classes) logits."""
