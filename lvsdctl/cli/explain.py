@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from lvsdctl.cli.app import app
-from lvsdctl.cli.options import Json, OptionalOutput, Quiet
+from lvsdctl.cli.options import Json, OptionalOutput, Precision, PrecisionOpt, Quiet
 
 
 @app.command(
@@ -40,6 +40,7 @@ def explain_cmd(
     threshold: Annotated[Optional[float], typer.Option("--threshold", help="Decision threshold (default: the model's, else 0.5).")] = None,
     limit: Annotated[Optional[int], typer.Option("--limit", help="Cohort mode: at most this many ECGs.")] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Cohort mode: ECGs per batch.")] = 16,
+    precision: PrecisionOpt = Precision.fp32,
     json_out: Json = False,
     quiet: Quiet = False,
 ) -> None:
@@ -48,6 +49,13 @@ def explain_cmd(
 
     if method not in ("deeplift", "ig"):
         raise InputError(f"--method must be deeplift or ig, not {method!r}")
+    if precision.value == "int8":
+        raise InputError("--precision int8: attributions need gradients, which int8-quantized layers do not "
+                         "have; use fp32 or bf16 (int8 is for `lvsdctl predict`)")
+    if precision.value != "fp32" and not quiet:
+        from lvsdctl.evaluate.precision import describe
+
+        err.print(f"[yellow]note:[/] {describe(precision.value)}", markup=True)
     if split is not None:
         from lvsdctl.cli.progress import reporting
         from lvsdctl.explain import explain_cohort
@@ -58,7 +66,7 @@ def explain_cmd(
         with reporting("explain", quiet=quiet or json_out) as progress:
             summary = explain_cohort(source, model_path=model or default_model(), output=output, split=split,
                                      method=method, threshold=threshold, batch_size=batch_size, limit=limit,
-                                     figure=figure, progress=progress)
+                                     figure=figure, progress=progress, precision=precision.value)
         if json_out:
             emit_json(summary)
         elif not quiet:
@@ -72,7 +80,7 @@ def explain_cmd(
     from lvsdctl.explain import explain
 
     summary = explain(source, model_path=model, record=record, out=out, formats=tuple(formats),
-                      method=method, threshold=threshold)
+                      method=method, threshold=threshold, precision=precision.value)
     if json_out:
         emit_json(summary)
         return

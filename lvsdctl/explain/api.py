@@ -118,11 +118,12 @@ def load_dataset_record(path: str, record_id: str, pre: dict, model_path: str) -
         return f["signals"][row], df.iloc[row].to_dict(), bool(f.attrs.get("synthetic", False))
 
 
-def explain_array(model, x: np.ndarray, layout: str, fs: float, method: str = "deeplift") -> Explanation:
+def explain_array(model, x: np.ndarray, layout: str, fs: float, method: str = "deeplift",
+                  precision: str = "fp32") -> Explanation:
     """Attribute, delineate the rhythm strip, and summarise attribution per lead and wave."""
     if not np.isfinite(x).all():
         raise InputError("the ECG contains NaN or infinite samples after preprocessing")
-    attr = attribute(model, x[None], method=method)
+    attr = attribute(model, x[None], method=method, precision=precision)
     pieces = lead_pieces(x, layout, fs)
     apieces = lead_pieces(attr.values[0], layout, fs)
     rhythm = pieces[RHYTHM_KEY][1]
@@ -180,8 +181,9 @@ class ExplainSummary(Summary):
 
 def explain(source: str, *, model_path: str | None = None, record: str | None = None,
             out: str | Path = "map.png", formats: tuple[str, ...] = (), method: str = "deeplift",
-            threshold: float | None = None) -> ExplainSummary:
-    """Explain one ECG and write the figure(s) and the per-wave tables (MAP.waves.csv / .json)."""
+            threshold: float | None = None, precision: str = "fp32") -> ExplainSummary:
+    """Explain one ECG and write the figure(s) and the per-wave tables (MAP.waves.csv / .json);
+    ``precision``: fp32 or bf16 (autocast; `lvsdctl.evaluate.precision`)."""
     from lvsdctl.models.checkpoint import load_checkpoint
 
     model_path = model_path or default_model()
@@ -199,7 +201,7 @@ def explain(source: str, *, model_path: str | None = None, record: str | None = 
         label = -1
         synthetic = is_synthetic_export(source)
     layout, fs = pre["layout"], float(pre["fs"])
-    expl = explain_array(model, x, layout, fs, method=method)
+    expl = explain_array(model, x, layout, fs, method=method, precision=precision)
     thr = float(threshold if threshold is not None else meta.get("threshold", 0.5))
     predicted = "LVSD" if expl.score >= thr else "no LVSD"
     name = meta.get("model_name", "model")
@@ -208,6 +210,8 @@ def explain(source: str, *, model_path: str | None = None, record: str | None = 
     notes = ["SYNTHETIC ECG (lvsdctl synth), not a patient"] if synthetic else []
     if pre.get("normalisation") == "zscore":
         notes.append("amplitudes z-scored per channel (the model's input), not mV")
+    elif pre.get("normalisation") == "zscore-ecg":
+        notes.append("amplitudes z-scored over the whole ECG (the model's input), not mV")
     if expl.attribution.caveat:
         notes.append(expl.attribution.caveat)
     notes.extend(expl.delineation.problems)
