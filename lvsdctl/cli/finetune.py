@@ -16,8 +16,8 @@ from lvsdctl.cli.options import (
     Quiet,
     Resume,
     Seed,
-    TrainSplit,
-    TuneSplit,
+    TrainSet,
+    TuneSet,
 )
 
 
@@ -39,23 +39,23 @@ from lvsdctl.cli.options import (
 def finetune_cmd(
     data: Annotated[str, typer.Argument(help="Preprocessed, split ECG file (kind 'ecg') with train/tune sets.")],
     output: Output,
-    backbone: Annotated[str, typer.Option("--backbone", help="Foundation model to fine-tune.")] = "ecgfm",
-    freeze: Annotated[str, typer.Option("--freeze", help="Transformer layers frozen from the input side: 0-12 or 'all'.")] = "0",
+    backbone: Annotated[str, typer.Option("--backbone", metavar="NAME", help="Foundation model to fine-tune.")] = "ecgfm",
+    freeze: Annotated[str, typer.Option("--freeze", metavar="[0-12|all]", help="Transformer layers frozen from the input side: 0-12 or 'all'.")] = "0",
     sequential: Annotated[bool, typer.Option("--sequential", help="Start from the multi-label fine-tuned checkpoint (Sq) instead of the self-supervised one (SS).")] = False,
-    weights: Annotated[Optional[str], typer.Option("--weights", help="Weights file (official .pt or lvsdctl .h5) instead of the weights directory.")] = None,
-    size: Annotated[Optional[str], typer.Option("--size", help="Require this backbone size (tiny, base, large); with --from-scratch, the size to build.")] = None,
+    weights: Annotated[Optional[str], typer.Option("--weights", metavar="FILE", help="Weights file (official .pt or lvsdctl .h5) instead of the weights directory.")] = None,
+    size: Annotated[Optional[str], typer.Option("--size", metavar="[tiny|base|large]", help="Require this backbone size (tiny, base, large); with --from-scratch, the size to build.")] = None,
     from_scratch: Annotated[bool, typer.Option("--from-scratch", help="Random initial weights (an ablation; no weights file).")] = False,
     all_strategies: Annotated[bool, typer.Option("--all-strategies", help="Train the study's 14 models (SS/Sq x FF, PF2-10, AF) into the -o directory; existing files are kept.")] = False,
-    epochs: Annotated[int, typer.Option("--epochs", min=1, help="Training epochs (the study: 60).")] = 60,
-    lr: Annotated[Optional[float], typer.Option("--lr", help="Learning rate (default: by strategy, see above).")] = None,
-    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Global batch size (the authors: 256).")] = 256,
-    segments: Annotated[str, typer.Option("--segments", help="10s: the whole ECG (the study); 5s: two halves, logits averaged (ECG-FM's convention).")] = "10s",
+    epochs: Annotated[int, typer.Option("--epochs", metavar="N", min=1, help="Training epochs (the study: 60).")] = 60,
+    lr: Annotated[Optional[float], typer.Option("--lr", metavar="X", help="Learning rate (default: by strategy, see above).")] = None,
+    batch_size: Annotated[int, typer.Option("--batch-size", metavar="N", min=1, help="Global batch size (the authors: 256).")] = 256,
+    segments: Annotated[str, typer.Option("--segments", metavar="[10s|5s]", help="10s: the whole ECG (the study); 5s: two halves, logits averaged (ECG-FM's convention).")] = "10s",
     zscore: Annotated[bool, typer.Option("--zscore/--no-zscore", help="Z-score each channel of each ECG inside the model (ECG-FM's pretraining convention).")] = True,
-    proj_kernel: Annotated[int, typer.Option("--proj-kernel", min=1, help="Kernel size of the input projection (the study: 1).")] = 1,
+    proj_kernel: Annotated[int, typer.Option("--proj-kernel", metavar="N", min=1, help="Kernel size of the input projection (the study: 1).")] = 1,
     checkpoint_activations: Annotated[bool, typer.Option("--checkpoint-activations", help="Recompute activations in backward: less memory for large batches.")] = False,
-    class_weight: Annotated[str, typer.Option("--class-weight", help="none (the article) or balanced.")] = "none",
-    train_split: TrainSplit = "train",
-    tune_split: TuneSplit = "tune",
+    class_weight: Annotated[str, typer.Option("--class-weight", metavar="[none|balanced]", help="none (the article) or balanced.")] = "none",
+    train_split: TrainSet = "train",
+    tune_split: TuneSet = "tune",
     resume: Resume = False,
     workers: LoaderJobs = 0,
     device: DeviceOpt = Device.auto,
@@ -63,7 +63,7 @@ def finetune_cmd(
     json_out: Json = False,
     quiet: Quiet = False,
 ) -> None:
-    from lvsdctl.cli.console import emit_json, err
+    from lvsdctl.cli.console import emit_json, line
     from lvsdctl.cli.progress import reporting
     from lvsdctl.finetune import all_strategies as run_all, finetune
     from lvsdctl.train.distributed import from_env
@@ -84,7 +84,7 @@ def finetune_cmd(
             return
         if not quiet:
             for s in summaries:
-                err.print(f"{s.output}: " + ("kept (exists)" if s.skipped else
+                line(f"{s.output}: " + ("kept (exists)" if s.skipped else
                           f"{s.start}-{s.strategy}, lr {s.lr:g}, {s.epochs} epochs, {s.seconds:.0f} s"))
         if json_out:
             emit_json(summaries)
@@ -96,7 +96,7 @@ def finetune_cmd(
         return
     if not quiet:
         last = summary.last_epoch
-        err.print(f"ECG-FM {summary.start}-{summary.strategy} (freeze {summary.freeze}, "
+        line(f"ECG-FM {summary.start}-{summary.strategy} (freeze {summary.freeze}, "
                   f"{summary.trainable_parameters:,} trainable parameters), lr {summary.lr:g}, "
                   f"{summary.epochs} epochs on {summary.device}: train loss {last.get('train_loss', float('nan')):.4f}, "
                   f"tune AUROC {last.get('tune_auroc', float('nan')):.3f} -> {summary.output}")

@@ -47,8 +47,8 @@ def preprocess_command(
     layout: Annotated[Layout, typer.Option("--layout", help="4x5000: the study's printout format (3 channels of "
                                            "four 2.5 s pieces + a 10 s lead II strip); 12x5000: all 12 leads.")]
     = Layout.four,
-    fs: Annotated[float, typer.Option("--fs", min=50, help="Target sampling rate (Hz); 10 s per channel.")] = 500.0,
-    filter: Annotated[str, typer.Option("--filter", help="neurokit (the study's: 0.5 Hz high-pass + 50 Hz moving "
+    fs: Annotated[float, typer.Option("--fs", metavar="HZ", min=50, help="Target sampling rate (Hz); 10 s per channel.")] = 500.0,
+    filter: Annotated[str, typer.Option("--filter", metavar="FILTER", help="neurokit (the study's: 0.5 Hz high-pass + 50 Hz moving "
                                         "average), neurokit60, notch50 / notch60 (high-pass + IIR notch), "
                                         "bandpass (0.5-40 Hz) or bandpass:LOW-HIGH, none.")] = "neurokit",
     resample: Annotated[Resampling, typer.Option("--resample", help="linear (the study's), polyphase "
@@ -58,7 +58,7 @@ def preprocess_command(
     = Normalisation.none,
     drop_flagged: Annotated[bool, typer.Option("--drop-flagged", help="Leave records with quality flags out "
                                                "(counted); default: keep and mark them.")] = False,
-    chunk: Annotated[int, typer.Option("--chunk", min=1, help="Records processed at once (memory ~ chunk).")]
+    chunk: Annotated[int, typer.Option("--chunk", metavar="N", min=1, help="Records processed at once (memory ~ chunk).")]
     = 512,
     compression: Annotated[Compression, typer.Option("--compression", help="Compression of /signals: lzf "
                                                      "(fastest), gzip (readable by every HDF5 tool) or none.")]

@@ -28,12 +28,12 @@ The built-in design (--design study) is the study's: train + tune = site A up to
 
   tune_fraction = 0.2
 
-  \\[\\[rules]]
+  [[rules]]
   set = "train+tune"
   site = ["A"]
   until = "2023-12-31"
 
-  \\[\\[rules]]
+  [[rules]]
   set = "internal"
   site = ["A"]
   from = "2024-01-01"
@@ -47,9 +47,9 @@ def split_command(
     input: Annotated[str, typer.Argument(help="An ecg (or ecg-raw) HDF5 file ('-' reads stdin).",
                                          show_default=False)],
     output: Output = ...,  # type: ignore[assignment]
-    design: Annotated[str, typer.Option("--design", help="'study' or a JSON/TOML design file.")] = "study",
+    design: Annotated[str, typer.Option("--design", metavar="DESIGN", help="'study' or a JSON/TOML design file.")] = "study",
     seed: Seed = 0,
-    tune_fraction: Annotated[Optional[float], typer.Option("--tune-fraction", min=0.01, max=0.99,
+    tune_fraction: Annotated[Optional[float], typer.Option("--tune-fraction", metavar="X", min=0.01, max=0.99,
                                                            help="Share of train+tune patients' ECGs in tune "
                                                            "(default: the design's, 0.2; realised as 1/k "
                                                            "patient folds).")] = None,
@@ -57,11 +57,11 @@ def split_command(
                                                "their first ECG), drop, error, allow.")] = Straddle.first,
     include_unlabelled: Annotated[bool, typer.Option("--include-unlabelled", help="Assign unlabelled ECGs "
                                                      "(label -1) too.")] = False,
-    table: Annotated[Optional[str], typer.Option("--table", help="Write Table 1 to this CSV (or .json).")] = None,
+    table: Annotated[Optional[str], typer.Option("--table", metavar="FILE", help="Write Table 1 to this CSV (or .json).")] = None,
     json_out: Json = False,
     quiet: Quiet = False,
 ) -> None:
-    from lvsdctl.cli.console import emit_json, err, warn
+    from lvsdctl.cli.console import emit_json, err, line, warn
     from lvsdctl.data import split
     from lvsdctl.errors import InputError
 
@@ -81,7 +81,7 @@ def split_command(
     if not quiet:
         err.print(_table1(report))
         left = report.records - report.assigned
-        err.print(f"{report.assigned} of {report.records} ECGs assigned; {left} in no set "
+        line(f"{report.assigned} of {report.records} ECGs assigned; {left} in no set "
                   f"({report.unmatched} match no rule, {report.unlabelled_excluded} unlabelled)")
     if json_out:
         emit_json(report)

@@ -350,6 +350,7 @@ def split(
     des = load_design(design)
     with open_input(input, kind={"ecg", "ecg-raw"}) as f:
         kind = check_file(f, None, str(input))
+        synthetic = bool(f.attrs.get("synthetic", False))
         df = read_records(f)
         if len(df) == 0:
             raise InputError(f"{input}: has no records to split")
@@ -370,6 +371,7 @@ def split(
             out["records"].attrs["split_seed"] = seed
     tab = table1(df, values)
     if table is not None:
-        write_frame(tab, table, float_format="%.2f")
+        write_frame(tab, table, float_format="%.2f", synthetic=synthetic,
+                    caption="Table 1 per set; patients counted once, every other count per ECG-echo pair")
     rows = tab.astype(object).where(tab.notna(), None).to_dict(orient="records")
     return SplitSummary(**report, table1=rows, input=str(input), output=str(output))
