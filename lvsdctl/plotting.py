@@ -42,44 +42,60 @@ def _extent(artist, renderer):
     return box if box.width > 0 and box.height > 0 else None
 
 
+def _drawn_tick_labels(axis, renderer) -> list[tuple[str, object]]:
+    """(text, extent) of the tick labels matplotlib draws: ticks inside the view interval only."""
+    lo, hi = sorted(axis.get_view_interval())
+    span = (hi - lo) * 1e-9
+    out = []
+    for tick in axis.get_major_ticks():
+        if not lo - span <= tick.get_loc() <= hi + span:
+            continue
+        for label in (tick.label1, tick.label2):
+            if label.get_visible() and label.get_text().strip():
+                box = _extent(label, renderer)
+                if box is not None:
+                    out.append((label.get_text(), box))
+    return out
+
+
+def _overlap(a, b, tolerance: float) -> bool:
+    return a.x0 < b.x1 - tolerance and b.x0 < a.x1 - tolerance and a.y0 < b.y1 - tolerance and b.y0 < a.y1 - tolerance
+
+
 def text_problems(fig, tolerance: float = 1.0) -> list[str]:
-    """Text that does not fit: outside the canvas, tick labels of one axis overlapping, or tick labels
-    running into another panel. Empty when the figure reads well."""
+    """Text that does not fit: the figure's tight bounding box (everything drawn) beyond the canvas, a
+    title or note outside it, tick labels of one axis overlapping, or tick labels running into another
+    panel. Empty when the figure reads well."""
     from matplotlib.text import Text
 
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
     canvas = fig.bbox
     problems = []
+    tight = fig.get_tightbbox(renderer).transformed(fig.dpi_scale_trans)
+    if (tight.x0 < canvas.x0 - tolerance or tight.y0 < canvas.y0 - tolerance or tight.x1 > canvas.x1 + tolerance
+            or tight.y1 > canvas.y1 + tolerance):
+        problems.append("the figure's tight bounding box leaves the canvas")
+    ticks = {id(t) for ax in fig.axes for axis in (ax.xaxis, ax.yaxis) for t in axis.get_ticklabels(which="both")}
     for text in fig.findobj(Text):
-        if not text.get_visible() or not text.get_text().strip():
+        if id(text) in ticks or not text.get_visible() or not text.get_text().strip():
             continue
         box = _extent(text, renderer)
-        if box is None:
-            continue
-        if (box.x0 < canvas.x0 - tolerance or box.y0 < canvas.y0 - tolerance or box.x1 > canvas.x1 + tolerance
-                or box.y1 > canvas.y1 + tolerance):
+        if box is not None and (box.x0 < canvas.x0 - tolerance or box.y0 < canvas.y0 - tolerance
+                                or box.x1 > canvas.x1 + tolerance or box.y1 > canvas.y1 + tolerance):
             problems.append(f"text {text.get_text()[:40]!r} leaves the canvas")
     axes = [ax for ax in fig.axes if ax.get_visible()]
     for ax in axes:
         for axis in (ax.xaxis, ax.yaxis):
-            labels = [(t.get_text(), _extent(t, renderer)) for t in axis.get_ticklabels() if t.get_visible()
-                      and t.get_text().strip()]
-            labels = [(s, b) for s, b in labels if b is not None]
+            labels = _drawn_tick_labels(axis, renderer)
             for i in range(len(labels)):
                 for j in range(i + 1, len(labels)):
-                    a, b = labels[i][1], labels[j][1]
-                    if a.x0 < b.x1 - tolerance and b.x0 < a.x1 - tolerance and a.y0 < b.y1 - tolerance \
-                            and b.y0 < a.y1 - tolerance:
+                    if _overlap(labels[i][1], labels[j][1], tolerance):
                         problems.append(f"tick labels {labels[i][0]!r} and {labels[j][0]!r} overlap")
-            for s, box in labels:
-                for other in axes:
-                    if other is ax or getattr(other, "_colorbar", None) is not None:
-                        continue
-                    o = other.get_window_extent(renderer)
-                    if box.x0 < o.x1 - tolerance and o.x0 < box.x1 - tolerance and box.y0 < o.y1 - tolerance \
-                            and o.y0 < box.y1 - tolerance:
-                        problems.append(f"tick label {s!r} runs into another panel")
+            for text, box in labels:
+                if any(other is not ax and _overlap(box, other.get_window_extent(renderer), tolerance)
+                       for other in axes):
+                    problems.append(f"tick label {text!r} runs into another panel")
     return problems
 
 

@@ -55,21 +55,42 @@ def error(message: str, *, label: str = "error") -> None:
     line(message, style="bold red", label=label)
 
 
-def to_rich(frame, title: str | None = None, *, keep: tuple[str, ...] = ()):
-    """A rich Table of a pandas DataFrame (numbers right-aligned, NaN blank) that fits the terminal
-    without cutting a cell: text wraps (between words, or folded inside a long name) instead of ending
-    in an ellipsis, so two rows never look alike. Columns named in `keep` (and the first) are never
-    narrower than their longest word."""
-    import pandas as pd
-    from rich.table import Table
+def to_rich(frame, title: str | None = None, *, keep: tuple[str, ...] = (), width: int | None = None):
+    """A rich renderable of a pandas DataFrame (numbers right-aligned, NaN blank) that fits the terminal
+    (`width`, default stderr's) without cutting a cell, so two rows never look alike.
 
-    table = Table(title=title, show_lines=False, title_justify="left")
+    Cells wrap between words, never inside one; the first column and those named in `keep` (names)
+    never wrap. If even that is too wide, each row is shown as a block of `column: value` lines."""
+    import io
+
+    import pandas as pd
+    from rich import box
+    from rich.console import Console, Group
+    from rich.table import Table
+    from rich.text import Text
+
+    width = width or err.width
+    cells = {c: ["" if pd.isna(v) else str(v) for v in frame[c]] for c in frame.columns}
+
+    def floor(i: int, c) -> int:
+        whole = i == 0 or c in keep
+        words = [len(x) for x in ([str(c)] if whole else str(c).split())]
+        words += [len(v) if whole else max((len(w) for w in v.split()), default=0) for v in cells[c]]
+        return max(words, default=1)
+
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1, 0, 0))
     for i, c in enumerate(frame.columns):
-        cells = ["" if pd.isna(v) else str(v) for v in frame[c]]
-        numeric = frame[c].dtype.kind in "fi"
-        longest = max((len(w) for s in [str(c), *cells] for w in s.split()), default=1)
-        table.add_column(str(c), justify="right" if numeric else "left", overflow="fold",
-                         min_width=longest if (i == 0 or c in keep or numeric) else None)
-    for row in frame.itertuples(index=False):
-        table.add_row(*("" if pd.isna(v) else str(v) for v in row))
-    return table
+        table.add_column(str(c), justify="right" if frame[c].dtype.kind in "fi" else "left", overflow="fold",
+                         min_width=floor(i, c), no_wrap=(i == 0 or c in keep))
+    for row in zip(*cells.values()):
+        table.add_row(*row)
+    probe = Console(file=io.StringIO(), width=width)
+    probe.print(table, crop=False)
+    if max((len(x) for x in probe.file.getvalue().splitlines()), default=0) <= width:
+        return table
+    blocks: list = [Text(title)] if title else []
+    label = max((len(str(c)) for c in frame.columns), default=0)
+    for row in zip(*cells.values()):
+        blocks.append(Text(""))
+        blocks += [Text(f"{str(c).ljust(label)}  {v}") for c, v in zip(frame.columns, row)]
+    return Group(*blocks)

@@ -81,9 +81,11 @@ class OperatingPoint:
 
     def describe(self) -> str:
         """One line: the policy's origin, the data, who saved it and when."""
-        where = f" of {self.data}" if self.data and self.set else ""
-        synthetic = ", SYNTHETIC data" if self.synthetic else ""
-        return f"{self.origin}{where}{synthetic}; saved by {self.chosen_by} on {self.time[:10]}"
+        origin = self.origin
+        if self.data and self.set:  # "... on set 'tune' of split.h5 (n=..."
+            origin = origin.replace(f"set '{self.set}'", f"set '{self.set}' of {self.data}", 1)
+        synthetic = " (SYNTHETIC data)" if self.synthetic else ""
+        return f"{origin}{synthetic}; saved by {self.chosen_by} on {self.time[:10]}"
 
 
 def sidecar_path(model_path: str | Path) -> Path:

@@ -30,7 +30,10 @@ def pr_steps(y: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     prec, rec, _ = precision_recall_curve(y, score)
     prec, rec = prec[::-1], rec[::-1]  # thresholds decreasing: recall rises from 0 to 1
     first = np.concatenate([[True], np.diff(rec) > 0])
-    return rec[first], prec[first]
+    rec, prec = rec[first], prec[first].copy()
+    if prec.size > 1:  # sklearn's starting point (recall 0, precision 1) has no width: start level instead
+        prec[0] = prec[1]
+    return rec, prec
 
 
 def _sets(df: pd.DataFrame, sets: list[str]):
@@ -62,9 +65,9 @@ def roc_pr_figures(df: pd.DataFrame, sets: list[str], threshold: float, outdir: 
         ax_p.plot(sens, ppv, "o", color=line.get_color())
     ax_r.plot([0, 1], [0, 1], ":", color="grey", lw=1)
     ax_r.set(xlabel="1 - specificity", ylabel="sensitivity", xlim=(-0.01, 1.01), ylim=(-0.01, 1.02),
-             title=synthetic_title(f"ROC (dots: threshold {threshold:.3g})", synthetic))
+             title=synthetic_title(f"ROC\n(dots: threshold {threshold:.3g})", synthetic))
     ax_p.set(xlabel="recall (sensitivity)", ylabel="precision (PPV)", xlim=(-0.01, 1.01), ylim=(-0.01, 1.02),
-             title=synthetic_title(f"Precision-recall (dots: threshold {threshold:.3g})", synthetic))
+             title=synthetic_title(f"Precision-recall\n(dots: threshold {threshold:.3g})", synthetic))
     ax_r.legend(loc="lower right", fontsize=8)
     ax_p.legend(loc="lower left", fontsize=8)
     return _save(fig_r, outdir, "roc") + _save(fig_p, outdir, "pr")

@@ -95,4 +95,6 @@ def results_frame(records: pd.DataFrame, score: np.ndarray, pred: np.ndarray, th
         if c not in out.columns:
             out[c] = ""
     out["label"] = pd.to_numeric(out["label"]).fillna(-1).astype("int64")
+    text = ["file", "record_id", "acquired", "call", "warnings", "patient", "source_format", "source_sha256", "split"]
+    out[text] = out[text].fillna("").astype(str)
     return out[RESULT_COLUMNS]

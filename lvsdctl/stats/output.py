@@ -45,7 +45,7 @@ def pairwise_frame(result) -> pd.DataFrame:
     return pd.DataFrame({
         "Model A": p["model_a"], "Model B": p["model_b"], "Median diff": p["median_difference"].map("{:+.3f}".format),
         "W": p["statistic"].map("{:g}".format), "p": p["p"].map(fmt_p), "p (Holm)": p["p_holm"].map(fmt_p),
-        "Significant": p["significant"].map({True: "yes", False: "no"}),
+        "Sig. (Holm)": p["significant"].map({True: "yes", False: "no"}),
         "Shapiro p (diff)": p["shapiro_p_differences"].map(fmt_p),
     })
 
