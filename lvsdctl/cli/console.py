@@ -59,8 +59,8 @@ def to_rich(frame, title: str | None = None, *, keep: tuple[str, ...] = (), widt
     """A rich renderable of a pandas DataFrame (numbers right-aligned, NaN blank) that fits the terminal
     (`width`, default stderr's) without cutting a cell, so two rows never look alike.
 
-    Cells wrap between words, never inside one; the first column and those named in `keep` (names)
-    never wrap. If even that is too wide, each row is shown as a block of `column: value` lines."""
+    Cells wrap between words, never inside one; the columns named in `keep` (names) never wrap. If even
+    that is too wide, each row is shown as a block of `column: value` lines."""
     import io
 
     import pandas as pd
@@ -72,16 +72,17 @@ def to_rich(frame, title: str | None = None, *, keep: tuple[str, ...] = (), widt
     width = width or err.width
     cells = {c: ["" if pd.isna(v) else str(v) for v in frame[c]] for c in frame.columns}
 
-    def floor(i: int, c) -> int:
-        whole = i == 0 or c in keep
+    def floor(c) -> int:
+        whole = c in keep
         words = [len(x) for x in ([str(c)] if whole else str(c).split())]
         words += [len(v) if whole else max((len(w) for w in v.split()), default=0) for v in cells[c]]
         return max(words, default=1)
 
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1, 0, 0))
-    for i, c in enumerate(frame.columns):
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False,
+                  padding=(0, 1, 0, 0))
+    for c in frame.columns:
         table.add_column(str(c), justify="right" if frame[c].dtype.kind in "fi" else "left", overflow="fold",
-                         min_width=floor(i, c), no_wrap=(i == 0 or c in keep))
+                         min_width=floor(c), no_wrap=c in keep)
     for row in zip(*cells.values()):
         table.add_row(*row)
     probe = Console(file=io.StringIO(), width=width)

@@ -92,18 +92,21 @@ def _fmt(mean, sd) -> str:
 
 
 def _table1(report):
-    from rich.table import Table
+    """Table 1 as the terminal shows it: set names whole, cells wrapped between words to fit."""
+    import pandas as pd
+
+    from lvsdctl.cli.console import to_rich
 
     rows = report.table1
-    t = Table(title=f"Table 1 (seed {report.seed}, design {report.design['name']})")
-    t.add_column("")
-    for r in rows:
-        t.add_column(r["set"], justify="right")
     pct = lambda n, p: f"{n} ({p:.1f})" if p is not None else str(n)  # noqa: E731
-    t.add_row("Patients", *[str(r["patients"]) for r in rows])
-    t.add_row("ECG-echo pairs", *[str(r["pairs"]) for r in rows])
-    t.add_row("Age, mean (SD)", *[_fmt(r["age_mean"], r["age_sd"]) for r in rows])
-    t.add_row("Females, n (%)", *[pct(r["females_n"], r["females_pct"]) for r in rows])
-    t.add_row("LVEF %, mean (SD)", *[_fmt(r["lvef_mean"], r["lvef_sd"]) for r in rows])
-    t.add_row("LVSD, n (%)", *[pct(r["lvsd_n"], r["lvsd_pct"]) for r in rows])
-    return t
+    lines = {"Patients": [str(r["patients"]) for r in rows],
+             "ECG-echo pairs": [str(r["pairs"]) for r in rows],
+             "Age, mean (SD)": [_fmt(r["age_mean"], r["age_sd"]) for r in rows],
+             "Females, n (%) of pairs": [pct(r["females_n"], r["females_pct"]) for r in rows],
+             "LVEF %, mean (SD)": [_fmt(r["lvef_mean"], r["lvef_sd"]) for r in rows],
+             "LVSD, n (%) of pairs": [pct(r["lvsd_n"], r["lvsd_pct"]) for r in rows]}
+    frame = pd.DataFrame([[label, *values] for label, values in lines.items()],
+                         columns=["", *(r["set"] for r in rows)])
+    title = (f"{'SYNTHETIC data: ' if report.synthetic else ''}Table 1 (seed {report.seed}, design "
+             f"{report.design['name']}); patients counted once, other counts per ECG-echo pair")
+    return to_rich(frame, title)

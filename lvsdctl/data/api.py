@@ -322,6 +322,7 @@ class SplitSummary(Summary):
     table1: list[dict] = field(default_factory=list)  # one row per set (lvsdctl.stats.table1.table1)
     input: str = ""
     output: str = ""
+    synthetic: bool = False  # the input is synthetic data
 
 
 def split(
@@ -374,4 +375,4 @@ def split(
         write_frame(tab, table, float_format="%.2f", synthetic=synthetic,
                     caption="Table 1 per set; patients counted once, every other count per ECG-echo pair")
     rows = tab.astype(object).where(tab.notna(), None).to_dict(orient="records")
-    return SplitSummary(**report, table1=rows, input=str(input), output=str(output))
+    return SplitSummary(**report, table1=rows, input=str(input), output=str(output), synthetic=synthetic)

@@ -240,11 +240,13 @@ def predict(model_path: str, data: str | list[str], output: str, *, threshold: s
                                      warnings=results["warnings"].to_numpy()[:len(pred)])
         with atomic_output(output, kind="predictions", inputs=[model_path, data_path], parameters=params) as f:
             write_predictions(f, kept, scored.score, pred, meta)
+    model_synthetic = bool(scored.model_meta.get("synthetic", False))
     if table:
-        write_frame(results, table)
+        write_frame(results, table, synthetic=model_synthetic or scored.synthetic,
+                    caption=f"Per-ECG results of {meta.model_name or 'the model'}: {choice.origin}")
     summary = PredictSummary(output=output, ecgs=int(scored.score.size), predicted_lvsd=int(pred.sum()),
                              threshold=choice.value, threshold_source=choice.source, threshold_origin=choice.origin,
-                             model=meta.model_name, model_synthetic=bool(scored.model_meta.get("synthetic", False)),
+                             model=meta.model_name, model_synthetic=model_synthetic,
                              data_synthetic=scored.synthetic, table=table,
                              notes=[choice.warning] if choice.warning else [],
                              results=results.to_dict(orient="records"))
