@@ -185,21 +185,29 @@ def description(text: str, width: int, indent: int = 2) -> list[str]:
     return out
 
 
-def render(cmd, ctx, width: int) -> str:
-    """The whole help page of a command or a group."""
+def _params(cmd, ctx):
     params = [p for p in cmd.get_params(ctx) if not getattr(p, "hidden", False)]
     arguments = [p for p in params if getattr(p, "param_type_name", "") == "argument"]
-    options = [p for p in params if getattr(p, "param_type_name", "") != "argument"]
-    usage = [ctx.command_path]
-    if options:
-        usage.append("[OPTIONS]")
+    return arguments, [p for p in params if getattr(p, "param_type_name", "") != "argument"]
+
+
+def usage(cmd, ctx) -> str:
+    """`lvsdctl predict [OPTIONS] MODEL DATA...`: the same in help pages and in usage errors."""
+    arguments, options = _params(cmd, ctx)
+    pieces = [ctx.command_path] + (["[OPTIONS]"] if options else [])
     for a in arguments:
         name = _argument_name(a) + ("..." if getattr(a, "nargs", 1) != 1 else "")
-        usage.append(name if a.required else f"[{name}]")
+        pieces.append(name if a.required else f"[{name}]")
+    if getattr(cmd, "commands", None):
+        pieces.append("COMMAND [ARGS]...")
+    return "Usage: " + " ".join(pieces)
+
+
+def render(cmd, ctx, width: int) -> str:
+    """The whole help page of a command or a group."""
+    arguments, options = _params(cmd, ctx)
     commands = getattr(cmd, "commands", None)
-    if commands:
-        usage.append("COMMAND [ARGS]...")
-    lines = ["Usage: " + " ".join(usage), ""]
+    lines = [usage(cmd, ctx), ""]
     lines += description(cmd.help or "", width)
     if arguments:
         lines += ["Arguments:"] + _rows([(_argument_name(a), " ".join(x for x in ((a.help or ""), _extra(a)) if x))
@@ -218,8 +226,13 @@ def _format_help(self, ctx, formatter) -> None:
     formatter.write(render(self, ctx, formatter.width or 80))
 
 
+def _format_usage(self, ctx, formatter) -> None:
+    formatter.write(usage(self, ctx) + "\n")
+
+
 def install(command) -> None:
-    """Give `command` and every command below it the plain help page."""
+    """Give `command` and every command below it the plain help page (and its usage line in errors)."""
     command.format_help = MethodType(_format_help, command)
+    command.format_usage = MethodType(_format_usage, command)
     for sub in (getattr(command, "commands", None) or {}).values():
         install(sub)
