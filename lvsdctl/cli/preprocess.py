@@ -58,7 +58,7 @@ def preprocess_command(
     = Normalisation.none,
     drop_flagged: Annotated[bool, typer.Option("--drop-flagged", help="Leave records with quality flags out "
                                                "(counted); default: keep and mark them.")] = False,
-    chunk: Annotated[int, typer.Option("--chunk", metavar="N", min=1, help="Records processed at once (memory ~ chunk).")]
+    chunk: Annotated[int, typer.Option("--chunk", min=1, help="Records processed at once (memory ~ chunk).")]
     = 512,
     compression: Annotated[Compression, typer.Option("--compression", help="Compression of /signals: lzf "
                                                      "(fastest), gzip (readable by every HDF5 tool) or none.")]

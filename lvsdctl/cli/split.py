@@ -49,7 +49,7 @@ def split_command(
     output: Output = ...,  # type: ignore[assignment]
     design: Annotated[str, typer.Option("--design", metavar="DESIGN", help="'study' or a JSON/TOML design file.")] = "study",
     seed: Seed = 0,
-    tune_fraction: Annotated[Optional[float], typer.Option("--tune-fraction", metavar="X", min=0.01, max=0.99,
+    tune_fraction: Annotated[Optional[float], typer.Option("--tune-fraction", min=0.01, max=0.99,
                                                            help="Share of train+tune patients' ECGs in tune "
                                                            "(default: the design's, 0.2; realised as 1/k "
                                                            "patient folds).")] = None,

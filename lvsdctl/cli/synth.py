@@ -34,10 +34,10 @@ Example:
              short_help="Write a SYNTHETIC LBBB cohort (MUSE XML, digitised printouts, echo table) to try lvsdctl on.")
 def synth_command(
     output: Output = ...,  # type: ignore[assignment]
-    n_ecgs: Annotated[int, typer.Option("--n-ecgs", metavar="N", min=4, help="ECGs (each with its echo) to write.")] = 2000,
-    n_patients: Annotated[int, typer.Option("--n-patients", metavar="N", min=4, help="Distinct patients; each has 1-10 "
+    n_ecgs: Annotated[int, typer.Option("--n-ecgs", min=4, help="ECGs (each with its echo) to write.")] = 2000,
+    n_patients: Annotated[int, typer.Option("--n-patients", min=4, help="Distinct patients; each has 1-10 "
                                             "ECGs.")] = 900,
-    digitised_share: Annotated[float, typer.Option("--digitised-share", metavar="X", min=0.0, max=1.0, help="Share of ECGs "
+    digitised_share: Annotated[float, typer.Option("--digitised-share", min=0.0, max=1.0, help="Share of ECGs "
                                                    "that are digitised paper printouts (sites A and C, "
                                                    "before 2020).")] = 0.25,
     force: Annotated[bool, typer.Option("--force", help="Replace OUTPUT if it holds a cohort written by "
