@@ -71,13 +71,16 @@ def write_json(obj: Any, path: str | os.PathLike) -> None:
     write_text(path, _json_text(obj))
 
 
-def write_text(path: str | os.PathLike, text: str) -> None:
-    """Write `text` atomically: a temporary file beside `path`, renamed over it once complete."""
+def write_text(path: str | os.PathLike, text: str, *, executable: bool = False) -> None:
+    """Write `text` atomically: a temporary file beside `path`, renamed over it once complete (a reader
+    never sees half a file, a crash leaves the previous version); `executable` for scripts (mode 755)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
         tmp.write_text(text, encoding="utf-8")
+        if executable:
+            tmp.chmod(0o755)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

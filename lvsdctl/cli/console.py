@@ -34,6 +34,16 @@ def emit_json(obj: Any) -> None:
     sys.stdout.flush()
 
 
+def write_document(obj: Any, output: str) -> None:
+    """`-o FILE` of a command whose result is a document: that JSON in FILE ('-': on stdout)."""
+    if output == "-":
+        emit_json(obj)
+        return
+    from lvsdctl.tables import write_json
+
+    write_json(obj, output)
+
+
 def line(message: str, *, style: str | None = None, label: str | None = None) -> None:
     """One message on stderr, never wrapped nor read as markup: `label: message` (the label styled)."""
     from rich.text import Text

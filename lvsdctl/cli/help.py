@@ -167,7 +167,7 @@ def description(text: str, width: int, indent: int = 2) -> list[str]:
         if not para.strip():
             continue
         lines = para.splitlines()
-        if para.startswith((" ", "\t")) or all(x.lstrip().startswith(("lvsdctl ", "#")) for x in lines):
+        if para.startswith((" ", "\t")) or all(x.lstrip().startswith(("lvsdctl ", "bash ", "#")) for x in lines):
             if not para.startswith((" ", "\t")):  # a block of commands whose indent a docstring lost
                 para = "\n".join("  " + x for x in lines)
             for line in para.splitlines():

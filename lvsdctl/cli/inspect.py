@@ -25,14 +25,14 @@ def inspect_cmd(
     output: OptionalOutput = None,
     json_out: Json = False,
 ) -> None:
-    from lvsdctl.cli.console import emit_json, err, line
+    from lvsdctl.cli.console import emit_json, err, line, write_document
     from lvsdctl.hdf5 import describe
 
     info = describe(path)
     if output:
-        from lvsdctl.tables import write_json
-
-        write_json(info, output)
+        write_document(info, output)
+    if output == "-":
+        return
     if json_out:
         emit_json(info)
         return

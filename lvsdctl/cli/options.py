@@ -75,6 +75,13 @@ LoaderJobs = Annotated[
     int, typer.Option("-j", "--jobs", min=0, metavar="N", help="DataLoader worker processes (0: read in the main process).")
 ]
 
+MicroBatch = Annotated[
+    Optional[int],
+    typer.Option("--micro-batch", min=1, metavar="N", help="ECGs per forward/backward pass: the batch runs in pieces and "
+                 "their gradients add up to the whole batch's (less memory, same step). Per process under "
+                 "torchrun. Default: the whole batch at once."),
+]
+
 #: Former spellings that still work, with a deprecation note: {command path or "*": {old: new}}. The
 #: command line is rewritten before it is parsed (lvsdctl.cli.app), so a renamed flag keeps one
 #: definition. "*" applies to every command that has the new flag.
@@ -82,6 +89,7 @@ RENAMED: dict[str, dict[str, str]] = {
     "*": {"--sets": "--set", "--train-split": "--train-set", "--tune-split": "--tune-set"},
     "ingest": {"--threshold": "--lvef-cutoff"},
     "explain": {"--out": "--output"},
+    "study script": {"--out": "--runs"},
 }
 
 

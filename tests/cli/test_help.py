@@ -56,14 +56,17 @@ def test_finetune_help_at_80_columns_shows_every_option_and_choice_whole():
 
 
 def test_the_same_flag_for_the_same_idea():
-    """Sets are --set / --train-set / --tune-set everywhere; -o/--output in every command that writes;
+    """Sets are --set / --train-set / --tune-set everywhere; -o/--output and --json in every command;
     the decision threshold is --threshold, the LVEF cut-off --lvef-cutoff."""
     flags = {" ".join(p): {f for prm in c.params for f in getattr(prm, "opts", [])} for p, c in COMMANDS}
     everything = set().union(*flags.values())
     assert not everything & {"--sets", "--train-split", "--tune-split", "--out"}
-    for name in ("synth", "ingest", "preprocess", "split", "train", "finetune", "pretrain", "evaluate", "predict",
-                 "calibrate", "explain", "inspect", "stats cohort", "stats compare"):
-        assert {"-o", "--output"} <= flags[name], name
+    leaves = [" ".join(p) for p, c in COMMANDS if not getattr(c, "commands", None)]
+    assert {"calibrate", "stats audit", "weights fetch", "study report"} <= set(leaves)
+    for name in leaves:
+        assert "--json" in flags[name], name
+        if name != "study done":  # a predicate on another command's words (its -o among them): writes nothing
+            assert {"-o", "--output"} <= flags[name], name
     assert "--lvef-cutoff" in flags["ingest"] and "--threshold" not in flags["ingest"]
     for name in ("evaluate", "predict", "calibrate", "explain"):
         assert "--threshold" in flags[name], name
@@ -80,6 +83,7 @@ def test_former_spellings_still_work_with_a_note():
     assert _rename(["--threshold", "35"], renamed_in("ingest"))[0] == ["--lvef-cutoff", "35"]
     assert _rename(["--threshold", "0.4"], renamed_in("predict"))[0] == ["--threshold", "0.4"]  # not renamed there
     assert _rename(["--out", "m.png"], renamed_in("explain"))[0] == ["--output", "m.png"]
+    assert _rename(["--out", "runs/"], renamed_in("study script"))[0] == ["--runs", "runs/"]  # a directory there
     res = CliRunner().invoke(app, ["stats", "compare", "--study", "--sets", "Ext. val 1,Ext. val 2", "--json", "-q"])
     assert res.exit_code == 0, res.output
     assert "--sets is deprecated: it is now --set" in res.stderr
