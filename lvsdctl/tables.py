@@ -24,6 +24,10 @@ from lvsdctl.summary import jsonable
 #: The word every output made from synthetic data carries (tables, figures, reports, predictions).
 SYNTHETIC = "SYNTHETIC"
 SYNTHETIC_NOTE = "SYNTHETIC data (lvsdctl synth): no real patient; these numbers say nothing about patients"
+#: A table made from real ECGs by a model trained on synthetic ECGs only (`write_frame(synthetic="model")`).
+SYNTHETIC_MODEL = "SYNTHETIC model"
+SYNTHETIC_MODEL_NOTE = ("SYNTHETIC model (trained on synthetic ECGs only, lvsdctl synth): its scores and calls say "
+                        "nothing about patients")
 
 #: Suffixes `write_frame` understands, and the format each means.
 TABLE_FORMATS = {".csv": "csv", ".md": "md", ".markdown": "md", ".json": "json"}
@@ -47,19 +51,21 @@ def to_markdown(frame: pd.DataFrame) -> str:
 
 
 def write_frame(frame: pd.DataFrame, path: str | os.PathLike, *, float_format: str | None = None,
-                caption: str | None = None, synthetic: bool = False) -> None:
+                caption: str | None = None, synthetic: bool | str = False) -> None:
     """Write `frame` as .csv, .md or .json by the suffix of `path` (`float_format` for CSV numbers).
 
-    `caption`: a line above a markdown table; `synthetic`: the table is made from synthetic data (the
-    caption starts with SYNTHETIC; CSV and JSON rows get `data` = SYNTHETIC)."""
+    `caption`: a line above a markdown table; `synthetic`: the table is made from synthetic data (True:
+    the caption starts with SYNTHETIC; CSV and JSON rows get `data` = SYNTHETIC), or, "model", from real
+    data by a model trained on synthetic data only (the caption says so; rows get `data` = SYNTHETIC model)."""
     fmt = table_format(path)
+    model_only = synthetic == "model"
     if synthetic and fmt != "md":
-        frame = frame.assign(data=SYNTHETIC)
+        frame = frame.assign(data=SYNTHETIC_MODEL if model_only else SYNTHETIC)
     if fmt == "csv":
         text = frame.to_csv(index=False, float_format=float_format)
     elif fmt == "md":
         if synthetic:
-            caption = f"{SYNTHETIC_NOTE}. {caption or ''}".strip()
+            caption = f"{SYNTHETIC_MODEL_NOTE if model_only else SYNTHETIC_NOTE}. {caption or ''}".strip()
         text = (f"{caption}\n\n" if caption else "") + to_markdown(frame)
     else:
         text = _json_text(frame.astype(object).to_dict(orient="records"))

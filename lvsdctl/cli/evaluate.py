@@ -88,7 +88,9 @@ def _results_table(summary):
 
     title = (f"{'SYNTHETIC: ' if summary.synthetic else ''}per-ECG results at threshold {summary.threshold:.4g} "
              f"({summary.threshold_source})")
-    t = Table(title=title, title_justify="left", show_lines=True)
+    from lvsdctl.cli.console import err
+
+    t = Table(title=title, title_justify="left", show_lines=True, min_width=min(len(title), err.width))
     t.add_column("File / record", overflow="fold", max_width=30)
     t.add_column("Acquired", overflow="fold")
     t.add_column("Score", justify="right", no_wrap=True)

@@ -242,7 +242,7 @@ def predict(model_path: str, data: str | list[str], output: str, *, threshold: s
             write_predictions(f, kept, scored.score, pred, meta)
     model_synthetic = bool(scored.model_meta.get("synthetic", False))
     if table:
-        write_frame(results, table, synthetic=model_synthetic or scored.synthetic,
+        write_frame(results, table, synthetic=True if scored.synthetic else "model" if model_synthetic else False,
                     caption=f"Per-ECG results of {meta.model_name or 'the model'}: {choice.origin}")
     summary = PredictSummary(output=output, ecgs=int(scored.score.size), predicted_lvsd=int(pred.sum()),
                              threshold=choice.value, threshold_source=choice.source, threshold_origin=choice.origin,
@@ -330,7 +330,7 @@ def evaluate(model_path: str, data_path: str, output: str | None = None, *, thre
 
         write_frame(drop_blank_model(table2(ev.metrics)), table,
                     caption=f"LVSD detection by {Path(model_path).name} (95% CI, patient bootstrap)",
-                    synthetic=synthetic)
+                    synthetic=True if ev.data_synthetic else "model" if ev.model_synthetic else False)
     return ev
 
 

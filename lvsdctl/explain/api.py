@@ -145,7 +145,7 @@ def write_wave_table(expl: Explanation, base: Path, meta: dict) -> list[Path]:
     csv_path = base.with_suffix(".waves.csv")
     json_path = base.with_suffix(".waves.json")
     write_frame(pd.DataFrame(expl.waves, columns=["lead", *WAVES, "abs_attribution"]).round(6), csv_path,
-                synthetic=bool(meta.get("synthetic") or meta.get("model_synthetic")))
+                synthetic=True if meta.get("synthetic") else "model" if meta.get("model_synthetic") else False)
     write_json({**meta, "delineation": {"method": expl.delineation.method, "problems": expl.delineation.problems,
                                         "r_peaks": len(expl.delineation.r_peaks)},
                 "waves": expl.waves}, json_path)
