@@ -57,7 +57,7 @@ def split_command(
                                                "their first ECG), drop, error, allow.")] = Straddle.first,
     include_unlabelled: Annotated[bool, typer.Option("--include-unlabelled", help="Assign unlabelled ECGs "
                                                      "(label -1) too.")] = False,
-    table: Annotated[Optional[str], typer.Option("--table", metavar="FILE", help="Write Table 1 to this CSV (or .json).")] = None,
+    table: Annotated[Optional[str], typer.Option("--table", metavar="FILE", help="Also write Table 1 as .csv, .md or .json.")] = None,
     json_out: Json = False,
     quiet: Quiet = False,
 ) -> None:
