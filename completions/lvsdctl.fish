@@ -145,7 +145,7 @@ complete -c lvsdctl -n '__fish_seen_subcommand_from split' -l seed -r -d 'Random
 complete -c lvsdctl -n '__fish_seen_subcommand_from split' -l tune-fraction -r -d 'Share of train+tune patients\' ECGs in tune (default: the design\'s, 0.2; realised as 1/k patient folds).'
 complete -c lvsdctl -n '__fish_seen_subcommand_from split' -l straddle -r -d 'Patients with ECGs in two sets: first (by their first ECG), drop, error, allow.'
 complete -c lvsdctl -n '__fish_seen_subcommand_from split' -l include-unlabelled -d 'Assign unlabelled ECGs (label -1) too.'
-complete -c lvsdctl -n '__fish_seen_subcommand_from split' -l table -r -d 'Write Table 1 to this CSV (or .json).'
+complete -c lvsdctl -n '__fish_seen_subcommand_from split' -l table -r -d 'Also write Table 1 as .csv, .md or .json.'
 complete -c lvsdctl -n '__fish_seen_subcommand_from split' -l json -d 'Print a machine-readable JSON summary on stdout.'
 complete -c lvsdctl -n '__fish_seen_subcommand_from split' -s q -l quiet -d 'No progress bars or summary tables (errors still show).'
 complete -c lvsdctl -f -n '__fish_seen_subcommand_from stats' -a audit -d 'GRIM-style audit of a published table of threshold metrics. For each row (model, set) with the'
