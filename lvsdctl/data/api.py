@@ -322,6 +322,7 @@ class SplitSummary(Summary):
     table1: list[dict] = field(default_factory=list)  # one row per set (lvsdctl.stats.table1.table1)
     input: str = ""
     output: str = ""
+    synthetic: bool = False  # the input is synthetic data
 
 
 def split(
@@ -350,6 +351,7 @@ def split(
     des = load_design(design)
     with open_input(input, kind={"ecg", "ecg-raw"}) as f:
         kind = check_file(f, None, str(input))
+        synthetic = bool(f.attrs.get("synthetic", False))
         df = read_records(f)
         if len(df) == 0:
             raise InputError(f"{input}: has no records to split")
@@ -370,6 +372,7 @@ def split(
             out["records"].attrs["split_seed"] = seed
     tab = table1(df, values)
     if table is not None:
-        write_frame(tab, table, float_format="%.2f")
+        write_frame(tab, table, float_format="%.2f", synthetic=synthetic,
+                    caption="Table 1 per set; patients counted once, every other count per ECG-echo pair")
     rows = tab.astype(object).where(tab.notna(), None).to_dict(orient="records")
-    return SplitSummary(**report, table1=rows, input=str(input), output=str(output))
+    return SplitSummary(**report, table1=rows, input=str(input), output=str(output), synthetic=synthetic)

@@ -104,7 +104,7 @@ def select_rows(name: str, f: h5py.File, split: str | Sequence[str] | None, *, r
             found = ", ".join(sorted(set(sets) - {""})) or "none"
             raise InputError(
                 f"{name}: no ECG in set {' or '.join(map(repr, wanted))} (sets in the file: {found}); "
-                "run `lvsdctl split` or choose the set with --train-split/--tune-split"
+                "run `lvsdctl split` or choose the set with --train-set/--tune-set"
             )
     if require_labels:
         missing = int(np.sum(labels[rows] < 0))

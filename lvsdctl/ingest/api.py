@@ -86,6 +86,8 @@ class IngestSummary(Summary):
     seconds: float = 0.0
     rejects: list[Reject] = field(default_factory=list)
     duplicate_files: list[Duplicate] = field(default_factory=list)
+    #: SHA-256 -> path of each accepted file (not in `to_dict`: `predict` names the files it scored)
+    sources: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def files_per_second(self) -> float:
@@ -93,6 +95,7 @@ class IngestSummary(Summary):
 
     def to_dict(self) -> dict:
         d = asdict(self)
+        del d["sources"]
         d["files_per_second"] = self.files_per_second
         return d
 
@@ -354,6 +357,7 @@ def _reject(summary: IngestSummary, path: str, reason: str, sha: str) -> None:
 
 def _accept(summary: IngestSummary, entry: dict) -> None:
     summary.accepted += 1
+    summary.sources[entry["sha256"]] = entry["path"]
     summary.synthetic_records += bool(entry["row"].get("synthetic"))
     if entry["status"] == "dropped":
         summary.dropped_unpaired += 1

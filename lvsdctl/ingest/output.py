@@ -75,6 +75,7 @@ def write_rejects(csv_path: Path, json_path: Path, summary, echo_table: EchoTabl
         "accepted": summary.accepted,
         "rejected": summary.rejected,
         "duplicates": summary.duplicates,
+        "synthetic": summary.synthetic,  # the inputs were synthetic ECGs (lvsdctl synth)
         "rejects": [asdict(r) for r in summary.rejects],
         "duplicate_files": [asdict(d) for d in summary.duplicate_files],
         "echo_table_issues": [asdict(i) for i in echo_table.issues] if echo_table is not None else [],

@@ -41,12 +41,14 @@ def cohort(data: str | os.PathLike, output: str | os.PathLike | None = None, *, 
     fmt = table_format(output) if output else None  # before any work
     with open_input(data, kind=COHORT_KINDS) as f:
         records = read_records(f)
+        synthetic = bool(f.attrs.get("synthetic", False))
     table = cohort_table(records, combine_train_tune=combine_train_tune, unit=unit, source=str(data),
                          levene_center=levene_center)
+    table.synthetic = synthetic
     if fmt == "json":
         write_json(table.to_dict(), output)
     elif fmt:
-        write_frame(table.to_frame(), output)
+        write_frame(table.to_frame(), output, caption=table.caption, synthetic=synthetic)
     return table
 
 
@@ -60,9 +62,11 @@ class Comparison(Summary):
     per_ecg: pd.DataFrame | None = None
     metrics: pd.DataFrame | None = None  # the long metric table compared (model, validation_set, metric, value)
     files: list[str] = field(default_factory=list)  # figures written
+    synthetic: bool = False  # an input is synthetic (data, or a model trained on it)
 
     def to_dict(self) -> dict:
         d = self.result.to_dict() if self.result is not None else {"skipped": self.skipped}
+        d["synthetic"] = self.synthetic
         if self.per_ecg is not None:
             d["per_ecg"] = self.per_ecg.to_dict(orient="records")
         return d
@@ -91,17 +95,18 @@ def compare(files: list[str | os.PathLike] | None = None, *, csv: str | os.PathL
         raise InputError("give evaluation files, or --csv TABLE.csv, or --study (exactly one of them)")
     if per_ecg and not files:
         raise InputError("--per-ecg needs evaluation or prediction files")
-    long = None
+    long, synthetic = None, False
     if files:
         from lvsdctl.stats.inputs import file_kinds, metrics_from_evaluations
 
-        if "predictions" in file_kinds(files):
+        kinds, synthetic = file_kinds(files)
+        if "predictions" in kinds:
             per_ecg = True  # prediction files hold no metric table: compare them ECG by ECG only
         else:
             long = metrics_from_evaluations(files)
     else:
         long = read_metric_csv(csv) if csv is not None else study_table2()
-    out = Comparison(metrics=long)
+    out = Comparison(metrics=long, synthetic=synthetic)
     if long is not None:
         try:
             out.result = compare_models(long, keep_average=keep_average, models=models, sets=sets, metrics=metrics,
@@ -119,11 +124,12 @@ def compare(files: list[str | os.PathLike] | None = None, *, csv: str | os.PathL
     if figure and out.result is not None:
         from lvsdctl.stats.figures import pvalue_matrix_figure
 
-        out.files = [str(p) for p in pvalue_matrix_figure(out.result.p_matrix(), figure, alpha=alpha)]
+        out.files = [str(p) for p in pvalue_matrix_figure(out.result.p_matrix(), figure, alpha=alpha,
+                                                          synthetic=synthetic)]
     if output:
         _write_output(out, output)
     if table and long is not None:
-        _write_table2(long, table)
+        _write_table2(long, table, synthetic=synthetic)
     return out
 
 
@@ -132,12 +138,13 @@ def _write_output(out: Comparison, path: str | os.PathLike) -> None:
     from lvsdctl.tables import write_frame
 
     if out.result is not None:
-        write_compare(out.result, path, out.per_ecg)
+        write_compare(out.result, path, out.per_ecg, synthetic=out.synthetic)
     elif out.per_ecg is not None:
-        write_frame(out.per_ecg, path)
+        write_frame(out.per_ecg, path, caption="Per-ECG comparisons (Holm within set and test)",
+                    synthetic=out.synthetic)
 
 
-def _write_table2(long: pd.DataFrame, path: str | os.PathLike) -> None:
+def _write_table2(long: pd.DataFrame, path: str | os.PathLike, *, synthetic: bool = False) -> None:
     """The compared metrics in Table 2's layout (with the "Average" rows the study shows)."""
     from lvsdctl.evaluate.tables import table2, with_average
     from lvsdctl.stats.comparison import AVERAGE_NAMES
@@ -146,7 +153,8 @@ def _write_table2(long: pd.DataFrame, path: str | os.PathLike) -> None:
     long = long.rename(columns={"validation_set": "set"})
     if not long["set"].str.lower().isin(AVERAGE_NAMES).any():
         long = with_average(long)
-    write_frame(table2(long, with_ci=False), path)
+    write_frame(table2(long, with_ci=False), path, synthetic=synthetic,
+                caption="Table 2: the models' metrics per validation set; Average is the plain mean over the sets")
 
 
 def audit(table: pd.DataFrame | str | os.PathLike | None = None, sizes: pd.DataFrame | str | os.PathLike | dict | None = None,

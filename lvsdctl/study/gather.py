@@ -1,6 +1,6 @@
 """What a study run directory holds: evaluations, models, attributions, and what is missing.
 
-The run directory is the one `lvsdctl study script --out RUNS` laid out (`models/`, `eval/`,
+The run directory is the one `lvsdctl study script --runs RUNS` laid out (`models/`, `eval/`,
 `explain/`, `study.json`). Without `study.json` (results gathered by hand into that layout) the
 standard grid is assumed. Every expected file that is absent is listed, never silently skipped.
 """
@@ -107,7 +107,7 @@ def gather(root: str | Path) -> Runs:
 
     root = Path(root)
     if not root.is_dir():
-        raise InputError(f"{root}: not a directory (give the --out directory of `lvsdctl study script`)")
+        raise InputError(f"{root}: not a directory (give the --runs directory of `lvsdctl study script`)")
     manifest = {}
     if (root / "study.json").is_file():
         try:

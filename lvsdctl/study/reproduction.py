@@ -111,7 +111,7 @@ def _compare(doc: _Doc, runs, models, pub, name: str, alpha: float) -> None:
     if len(have) <= 6:
         doc.add(_md(pairwise_frame(result).drop(columns=["W", "Shapiro p (diff)"])), "")
     path = doc.files / name
-    pvalue_matrix_figure(result.p_matrix(), path, alpha=alpha)
+    pvalue_matrix_figure(result.p_matrix(), path, alpha=alpha, synthetic=runs.synthetic)
     doc.figure(path.with_suffix(".png"), f"{name}: Holm-adjusted Wilcoxon p-values")
 
 

@@ -174,7 +174,7 @@ def script(split: str | os.PathLike, runs: str | os.PathLike, *, preset: str = "
     p = get_preset(preset)
     split_abs, runs_abs = str(Path(split).resolve()), str(Path(runs).resolve())
     if Path(runs_abs).exists() and not Path(runs_abs).is_dir():
-        raise InputError(f"{runs}: --out must be a directory (it holds every model, evaluation and the report)")
+        raise InputError(f"{runs}: --runs must be a directory (it holds every model, evaluation and the report)")
     if torchrun is not None:
         if torchrun < 1:
             raise InputError("--torchrun N needs N >= 1 processes")
@@ -205,7 +205,7 @@ def script(split: str | os.PathLike, runs: str | os.PathLike, *, preset: str = "
         progress(0, total)
 
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    command = ["lvsdctl", "study", "script", str(split), "--out", str(runs), "--preset", preset]
+    command = ["lvsdctl", "study", "script", str(split), "--runs", str(runs), "--preset", preset]
     if torchrun:
         command += ["--torchrun", str(torchrun)]
     if ecgfounder:

@@ -124,7 +124,7 @@ def train(
 
     info = dist_.from_env()
     if cfg.select == "best" and cfg.metric != "train_loss" and tune_set is None:
-        raise InputError("--select best needs a tuning set (--tune-split) or --metric train_loss")
+        raise InputError("--select best needs a tuning set (--tune-set) or --metric train_loss")
     if cfg.batch_size % info.world_size:
         raise InputError(f"--batch-size {cfg.batch_size} does not split evenly over {info.world_size} processes")
 
