@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from lvsdctl.errors import InputError
+from lvsdctl.outputs import check_output, output_lock
 from lvsdctl.summary import jsonable
 
 #: Suffixes `write_frame` understands, and the format each means.
@@ -59,13 +60,17 @@ def write_json(obj: Any, path: str | os.PathLike) -> None:
 def write_text(path: str | os.PathLike, text: str) -> None:
     """Write `text` atomically: a temporary file beside `path`, renamed over it once complete."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    check_output(path)
+    with output_lock(path):
+        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(text, encoding="utf-8")
+            os.replace(tmp, path)
+        except OSError as exc:  # a full disk, a quota: the user's to fix, not a bug
+            raise InputError(f"{path}: cannot be written ({exc.strerror or type(exc).__name__})") from None
+        finally:
+            tmp.unlink(missing_ok=True)
 
 
 def _json_text(obj: Any) -> str:
