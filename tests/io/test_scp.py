@@ -276,6 +276,10 @@ def test_huffman_stream_ending_early_is_rejected(tmp_path: Path) -> None:
     secs = {sid: body for sid, body in _sections(bytes(blob)).items() if sid}
     secs[3] = secs[3][:2] + struct.pack("<IIB", 1, 99999, 1) + secs[3][11:]
     path.write_bytes(_build(secs))
+    with pytest.raises(ReadError, match="99999 samples declared, its data holds at most"):  # before allocating
+        scp.read(path)
+    secs[3] = secs[3][:2] + struct.pack("<IIB", 1, 9999, 1) + secs[3][11:]  # fits the bits, not the codes
+    path.write_bytes(_build(secs))
     with pytest.raises(ReadError, match="Huffman data end"):
         scp.read(path)
 
