@@ -222,11 +222,23 @@ def _release(key: str) -> None:
         os.close(entry[0])
 
 
+def _secondary_rank() -> bool:
+    """Whether this process is a rank other than 0 of a `torchrun` job: rank 0 holds the outputs' locks
+    for the whole job (the ranks are one run, and only rank 0 writes)."""
+    try:
+        return int(os.environ.get("WORLD_SIZE", "1")) > 1 and int(os.environ.get("RANK", "0")) != 0
+    except ValueError:
+        return False
+
+
 @contextmanager
 def output_lock(*outputs: str | os.PathLike | None, what: str = "output") -> Iterator[None]:
-    """Hold the lock of every output given (None and `-` are skipped) for the `with` block."""
+    """Hold the lock of every output given (None and `-` are skipped) for the `with` block (in a torchrun
+    job, rank 0 holds them for every rank)."""
     names = sorted({os.fspath(o) for o in outputs if o is not None and os.fspath(o) != "-"},
                    key=lambda n: str(lock_path(n)))
+    if _secondary_rank():
+        names = []
     with ExitStack() as stack:
         for name in names:
             key = _acquire(name, what)

@@ -17,6 +17,7 @@ import pandas as pd
 
 from lvsdctl.errors import InputError, MismatchError
 from lvsdctl.evaluate.evaluation import Evaluation
+from lvsdctl.outputs import claims_outputs
 from lvsdctl.summary import Summary
 from lvsdctl.tables import table_format, write_frame, write_text
 
@@ -40,6 +41,7 @@ def score_file(model_path: str, data_path: str, *, sets: list[str] | None = None
     import torch
 
     from lvsdctl.data.dataset import check_layout, read_preprocessing
+    from lvsdctl.data.finite import require_finite
     from lvsdctl.hdf5 import open_input, provenance, read_records, sha256_file
     from lvsdctl.models.checkpoint import check_preprocessing, load_checkpoint
     from lvsdctl.train.devices import resolve_device
@@ -73,8 +75,7 @@ def score_file(model_path: str, data_path: str, *, sets: list[str] | None = None
                     x = np.asarray(signals[idx[0]:idx[-1] + 1], dtype=np.float32)[idx - idx[0]]
                 else:  # sparse rows (e.g. a set interleaved with others): h5py point selection
                     x = np.asarray(signals[idx], dtype=np.float32)
-                if not np.isfinite(x).all():
-                    raise InputError(f"{data_path}: non-finite samples in ECG rows {idx[0]}-{idx[-1]}")
+                require_finite(data_path, x, idx)
                 logits = model(torch.from_numpy(x).to(dev))
                 if logits.ndim != 2 or logits.shape[1] != 2:
                     raise MismatchError(f"{model_path}: model returned shape {tuple(logits.shape)}, expected (batch, 2)")
@@ -147,6 +148,7 @@ class PredictSummary(Summary):
         return d
 
 
+@claims_outputs("output")
 def predict(model_path: str, data: str | list[str], output: str, *, threshold: str = "0.5",
             sets: list[str] | None = None, batch_size: int = 64, device: str = "cpu", secret_file: str | None = None,
             demo_secret: bool = False, jobs: int = 1,
@@ -198,6 +200,7 @@ def predict(model_path: str, data: str | list[str], output: str, *, threshold: s
     return summary
 
 
+@claims_outputs("output", "report", "table", dirs=("figures",))
 def evaluate(model_path: str, data_path: str, output: str | None = None, *, threshold: str = "0.5",
              tune_set: str = "tune", sets: list[str] | None = None, n_boot: int = 1000, seed: int = 0,
              batch_size: int = 64, device: str = "cpu", report: str | None = None, figures: str | None = None,

@@ -65,12 +65,16 @@ def write_json_attr(obj: h5py.HLObject, name: str, value: Any) -> None:
 
 
 def read_json_attr(obj: h5py.HLObject, name: str, default: Any = None) -> Any:
+    """A JSON attribute; InputError (naming the file and the attribute lvsdctl asked for) when it is not JSON."""
     if name not in obj.attrs:
         return default
     raw = obj.attrs[name]
-    if isinstance(raw, bytes):
-        raw = raw.decode("utf-8")
-    return json.loads(raw)
+    try:
+        if isinstance(raw, bytes):
+            raw = raw.decode("utf-8")
+        return json.loads(raw)
+    except (ValueError, TypeError, RecursionError):
+        raise InputError(f"{obj.file.filename}: attribute {name!r} of {obj.name} is not valid JSON") from None
 
 
 def _json_default(value: Any) -> Any:

@@ -18,6 +18,7 @@ import numpy as np
 from lvsdctl.errors import InputError
 from lvsdctl.hdf5 import atomic_output, open_input, write_json_attr
 from lvsdctl.hdf5.raw import iter_raw_records
+from lvsdctl.outputs import claims_outputs
 from lvsdctl.record import Segment
 from lvsdctl.signal import quality as q
 from lvsdctl.signal.chain import ChainConfig, process_batch
@@ -181,6 +182,7 @@ class PreprocessSummary(Summary):
     ecgs_per_s: float | None
 
 
+@claims_outputs("output")
 def preprocess(
     input: str,
     output: str,

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from lvsdctl.errors import InputError
+from lvsdctl.outputs import claims_outputs
 from lvsdctl.stats.comparison import CompareResult
 from lvsdctl.stats.table1 import CohortTable
 from lvsdctl.summary import Summary
@@ -26,6 +27,7 @@ COHORT_KINDS = {"ecg", "ecg-raw", "predictions", "evaluation"}
 LEVENE_CENTERS = ("median", "mean")
 
 
+@claims_outputs("output")
 def cohort(data: str | os.PathLike, output: str | os.PathLike | None = None, *, combine_train_tune: bool = True,
            unit: str = "ecg", levene_center: str = "median") -> CohortTable:
     """Table 1 of a split file, with p-values; `output` (.csv, .md or .json) gets a copy."""
@@ -65,6 +67,7 @@ class Comparison(Summary):
         return d
 
 
+@claims_outputs("figure", "table", "output")
 def compare(files: list[str | os.PathLike] | None = None, *, csv: str | os.PathLike | None = None,
             study: bool = False, models: list[str] | None = None, sets: list[str] | None = None,
             metrics: list[str] | None = None, keep_average: bool = False, per_ecg: bool = False,
