@@ -110,17 +110,22 @@ def check_file(f: h5py.File, kind: str | Iterable[str] | None, name: str) -> str
         found = found.decode()
     if found is None:
         raise FormatError(f"{name}: not an lvsdctl file (no 'lvsdctl_kind' attribute)")
-    version = int(f.attrs.get("lvsdctl_format_version", 0))
+    try:
+        version = int(f.attrs.get("lvsdctl_format_version", 0))
+    except (TypeError, ValueError):
+        raise FormatError(f"{name}: its lvsdctl_format_version is not a number") from None
     if version > FORMAT_VERSION:
         raise FormatError(
             f"{name}: written with format version {version} by a newer lvsdctl; this lvsdctl "
             f"({__version__}) reads up to version {FORMAT_VERSION}: upgrade lvsdctl"
         )
+    if not isinstance(found, str) or found not in KINDS:  # the text is the file's: not quoted
+        raise FormatError(f"{name}: an lvsdctl file of a kind this lvsdctl does not know; upgrade lvsdctl?")
     if kind is not None:
         wanted = {kind} if isinstance(kind, str) else set(kind)
         if found not in wanted:
             raise FormatError(
-                f"{name}: is an '{found}' file ({KINDS.get(found, 'unknown kind')}); "
+                f"{name}: is an '{found}' file ({KINDS[found]}); "
                 f"this command needs {' or '.join(repr(k) for k in sorted(wanted))}"
             )
     return found

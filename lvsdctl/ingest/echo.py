@@ -9,6 +9,7 @@ Row numbers are spreadsheet rows: the header is row 1, the first data row is row
 
 from __future__ import annotations
 
+import csv
 import io
 import re
 import zipfile
@@ -98,9 +99,20 @@ def _read_csv(path: Path) -> pd.DataFrame:
     if not lines:
         raise InputError(f"{path}: the echo table is empty; expected a header line (patient_id, echo_date, lvef) "
                          "and one row per echo")
+    sep = _delimiter(lines[0])
+    rows = csv.reader(io.StringIO(text), delimiter=sep)
+    width = None
+    for number, row in enumerate(rows, 1):  # a row wider than the header would shift its values
+        if not row or not any(cell.strip() for cell in row):
+            continue
+        if width is None:
+            width = len(row)
+        elif len(row) > width:
+            raise InputError(f"{path}: line {number} has {len(row)} columns, the header {width}; quote values that "
+                             "hold the separator")
     try:
-        return pd.read_csv(io.StringIO(text), dtype=str, sep=_delimiter(lines[0]), keep_default_na=False,
-                           skip_blank_lines=True, engine="c")
+        return pd.read_csv(io.StringIO(text), dtype=str, sep=sep, keep_default_na=False, skip_blank_lines=True,
+                           index_col=False, engine="c")
     except pd.errors.ParserError as exc:  # the message quotes no cell, but give only its line number
         where = re.search(r"line (\d+)", str(exc))
         raise InputError(f"{path}: not a well-formed CSV table" + (f" (line {where.group(1)}: a different number of "

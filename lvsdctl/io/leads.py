@@ -107,12 +107,13 @@ def derive_limb_leads(leads: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         return {}
     lead_i = np.asarray(leads["I"], dtype=np.float32)
     lead_ii = np.asarray(leads["II"], dtype=np.float32)
-    derived = {
-        "III": lead_ii - lead_i,
-        "aVR": -(lead_i + lead_ii) / 2,
-        "aVL": lead_i - lead_ii / 2,
-        "aVF": lead_ii - lead_i / 2,
-    }
+    with np.errstate(invalid="ignore", over="ignore"):  # NaN/inf inputs stay so and are rejected by the checks
+        derived = {
+            "III": lead_ii - lead_i,
+            "aVR": -(lead_i + lead_ii) / 2,
+            "aVL": lead_i - lead_ii / 2,
+            "aVF": lead_ii - lead_i / 2,
+        }
     return {name: sig.astype(np.float32) for name, sig in derived.items() if name not in leads}
 
 

@@ -120,7 +120,13 @@ def parse_conv_layers(spec: str | list | tuple) -> ConvSpec:
             return items if isinstance(node, ast.List) else tuple(items)
         if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Mult, ast.Add)):
             left, right = ev(node.left), ev(node.right)
-            return left * right if isinstance(node.op, ast.Mult) else left + right
+            if isinstance(node.op, ast.Mult):  # a file's `[(1, 1, 1)] * 10**9` must not build a billion items
+                count = right if isinstance(right, int) else left if isinstance(left, int) else None
+                items = left if isinstance(right, int) else right
+                if count is None or not isinstance(items, (list, tuple)) or not 0 <= count * len(items) <= 4096:
+                    raise ValueError("conv_feature_layers: a repetition that is not a short list times a count")
+                return left * right
+            return left + right
         raise ValueError(f"unsupported conv_feature_layers expression: {spec!r}")
 
     try:

@@ -38,6 +38,7 @@ from torch import nn
 from lvsdctl.errors import InputError, MismatchError, MissingResourceError
 from lvsdctl.models.ecgfm import ECGFMClassifier, ECGFMConfig, ECGFMEncoder, parse_conv_layers
 from lvsdctl.models.ecgfm_pretrain import PRETRAINING_PREFIXES, ECGFMPretrainModel
+from lvsdctl.models.registry import check_config_values
 
 log = logging.getLogger(__name__)
 
@@ -131,14 +132,16 @@ def read_official(path: str | os.PathLike) -> dict:
 def read_lvsdctl(path: str | os.PathLike) -> dict:
     """An lvsdctl HDF5 checkpoint (kind ``model``) as {model_name, config, model}."""
     from lvsdctl.hdf5 import open_input, read_json_attr, read_state_dict
+    from lvsdctl.models.registry import list_models
 
     with open_input(path, kind="model") as f:
         if "weights" not in f:
             raise InputError(f"{path}: model file without /weights")
         name = f.attrs.get("model_name", "")
         name = name.decode() if isinstance(name, bytes) else str(name)
-        if "ecgfm" not in name:
-            raise InputError(f"{path}: holds a '{name or 'unknown'}' model, not an ECG-FM backbone")
+        if "ecgfm" not in name or name not in list_models():  # an unknown name is the file's text: not quoted
+            shown = name if name in list_models() else "unknown"
+            raise InputError(f"{path}: holds a '{shown}' model, not an ECG-FM backbone")
         config = read_json_attr(f, "config", {}) or {}
         state = {k: torch.from_numpy(np.asarray(v)) for k, v in read_state_dict(f).items()}
     return {"model_name": name, "config": config, "model": state}
@@ -223,14 +226,14 @@ def declared_sizes(cfg_model: Mapping | None, path: str = "checkpoint") -> dict:
     if cfg_model.get("layer_norm_first", False):
         raise InputError(f"{path}: uses layer_norm_first=True (pre-LN transformer), which ECG-FM does not; unsupported")
     if cfg_model.get("extractor_mode", "default") != "default":
-        raise InputError(f"{path}: uses extractor_mode={cfg_model['extractor_mode']!r}; only 'default' is supported")
+        raise InputError(f"{path}: uses an extractor_mode other than 'default' (unsupported)")
     sizes = {}
     for src, dst in CFG_FIELDS.items():
         if src in cfg_model and cfg_model[src] is not None:
             try:
                 sizes[dst] = parse_conv_layers(cfg_model[src]) if dst == "conv_layers" else cfg_model[src]
-            except ValueError as exc:
-                raise InputError(f"{path}: {exc}") from None
+            except (ValueError, TypeError):  # the message would quote the file's text
+                raise InputError(f"{path}: {src} is not a list of (dim, kernel, stride) triples") from None
     return sizes
 
 
@@ -280,8 +283,9 @@ def resolve_config(declared: Mapping, tensors: Mapping, path: str, base: ECGFMCo
     """Declared sizes cross-checked with the tensors; the tensors win, with a warning."""
     for key, value in tensors.items():
         if key in declared and _norm(declared[key]) != _norm(value):
+            said = declared[key] if not isinstance(declared[key], str) else "(a text)"  # numbers only are quoted
             log.warning("%s: the checkpoint's config says %s=%s but its tensors imply %s; using the tensors",
-                        path, key, declared[key], value)
+                        path, key, said, value)
     merged = {**{k: v for k, v in declared.items() if k in _SIZE_FIELDS}, **tensors}
     return replace(base, **merged)
 
@@ -302,23 +306,36 @@ def read_weights(path: str | os.PathLike, *, base: ECGFMConfig | None = None) ->
     if is_hdf5:
         ckpt = read_lvsdctl(path)
         name, config = ckpt["model_name"], ckpt["config"]
+        if not isinstance(config, dict) or not isinstance(config.get("encoder") or {}, dict):
+            raise InputError(f"{path}: the model config is not a JSON object")
+        check_config_values({k: v for k, v in config.items() if k != "encoder"}, path)  # bounded before any
+        check_config_values({k: v for k, v in (config.get("encoder") or {}).items()  # size is taken from it
+                             if k != "conv_layers" or not isinstance(v, str)}, path)
         declared = dict(config.get("encoder") or {}) if "encoder" in config else dict(config)
-        declared = {k: (parse_conv_layers(v) if k == "conv_layers" else v)
-                    for k, v in declared.items() if k in _SIZE_FIELDS}
+        try:
+            declared = {k: (parse_conv_layers(v) if k == "conv_layers" else v)
+                        for k, v in declared.items() if k in _SIZE_FIELDS}
+        except (ValueError, TypeError):  # the message would quote the file's text
+            raise InputError(f"{path}: conv_layers is not a list of (dim, kernel, stride) triples") from None
         origin, source_config = f"lvsdctl:{name}", config
     else:
         ckpt = read_official(path)
         cfg = ckpt.get("cfg") or {}
         cfg_model = cfg.get("model") if isinstance(cfg, Mapping) else None
+        check_config_values({k: v for k, v in (cfg_model or {}).items()  # bounded before any size is taken
+                             if k in CFG_FIELDS and k != "conv_feature_layers"}, path)
         declared = declared_sizes(cfg_model, path)
         source_config = dict(cfg_model or {})
         origin = None
-    state = normalise_keys(ckpt["model"])
-    prefix, encoder, head, pretraining, other = split_state(state, path)
-    if origin is None:
-        origin = "official-finetuned" if prefix else "official-pretrained"
-    tensors = sizes_from_tensors(encoder, pretraining, declared, path)
-    cfg = resolve_config(declared, tensors, path, base)
+    try:
+        state = normalise_keys(ckpt["model"])
+        prefix, encoder, head, pretraining, other = split_state(state, path)
+        if origin is None:
+            origin = "official-finetuned" if prefix else "official-pretrained"
+        tensors = sizes_from_tensors(encoder, pretraining, declared, path)
+        cfg = resolve_config(declared, tensors, path, base)
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:  # odd keys, shapes or values
+        raise InputError(f"{path}: not a usable ECG-FM checkpoint ({type(exc).__name__})") from None
     return ECGFMWeights(path, origin, cfg, encoder, head, pretraining, other, source_config)
 
 
@@ -343,7 +360,7 @@ def check_fits(module: nn.Module, state: Mapping[str, torch.Tensor], path: str, 
         if missing:
             parts.append(f"missing {len(missing)} key(s), e.g. '{missing[0]}'")
         if unexpected:
-            parts.append(f"{len(unexpected)} unexpected key(s), e.g. '{unexpected[0]}'")
+            parts.append(f"{len(unexpected)} key(s) the model does not have")  # the file's names: not quoted
         raise MismatchError(f"{path}: does not fit the {what}: {'; '.join(parts)}")
 
 

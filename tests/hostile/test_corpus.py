@@ -1,0 +1,294 @@
+"""Every subcommand on the hostile corpus (tests/hostile/cases), good inputs and bad ones.
+
+For every invocation: the exit code is one a user's input can cause (0, 3, 4 or 6: never 1, a bug), no
+traceback is printed, and no marker string appears on stdout or stderr; for ingest, inputs = accepted +
+rejected + duplicates, each file classified as its case says; at the end, no marker appears in any file
+any command wrote (HDF5 names, attributes and strings included).
+
+Commands are discovered from the Typer app: a command without an entry in COMMANDS fails the test by
+name, so a new command comes with its hostile cases.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from lvsdctl.cli.main import app
+from tests.hostile import markers
+from tests.hostile.cases import Case, build_all
+from tests.hostile.echo_tables import broken_tables, write_corpus_tables
+from tests.hostile.markers import marker
+
+ALLOWED = {0, 3, 4, 6}
+
+
+@dataclass
+class Corpus:
+    root: Path
+    base: Path  # the synth cohort the corpus starts from
+    inputs: Path  # every hostile ECG export
+    cases: list[Case]
+    echo_csv: Path
+    echo_xlsx: Path
+    secret: Path
+    out: Path  # everything lvsdctl writes goes here: it must hold no marker
+    log: list[str] = field(default_factory=list)
+
+    def run(self, *args, codes: set[int] | int = 0) -> tuple[str, str]:
+        """Run `lvsdctl ARGS`; check its exit code (one of `codes`), no traceback, no marker."""
+        args = [str(a) for a in args]
+        res = CliRunner().invoke(app, args)
+        stdout, stderr = res.stdout, res.stderr
+        shown = f"lvsdctl {' '.join(args)} -> {res.exit_code}\n{stderr[-3000:]}"
+        self.log.append(shown)
+        wanted = {codes} if isinstance(codes, int) else codes
+        assert res.exit_code in ALLOWED, f"exit code {res.exit_code} is a bug's: {shown}"
+        assert res.exit_code in wanted, f"expected exit code {sorted(wanted)}: {shown}"
+        assert "Traceback" not in stdout + stderr, shown
+        found = markers.in_text(stdout + stderr)
+        assert not found, f"marker(s) {found} in the output of: {shown}"
+        return stdout, stderr
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> Corpus:
+    from lvsdctl.synth import synthesise
+
+    root = tmp_path_factory.mktemp("hostile")
+    synthesise(root / "base", n_ecgs=32, n_patients=14, seed=11)
+    cases = build_all(root / "inputs", root / "base")
+    csv, xlsx = write_corpus_tables(root / "base", root / "tables")
+    secret = root / "site.secret"
+    secret.write_text("0123456789abcdef" * 4 + "\n")
+    out = root / "out"
+    out.mkdir()
+    return Corpus(root, root / "base", root / "inputs", cases, csv, xlsx, secret, out)
+
+
+# ------------------------------------------------------------------------------------------ commands
+
+
+def synth(c: Corpus) -> None:
+    c.run("synth", "-o", c.out / "synth", "--n-ecgs", 6, "--n-patients", 4, "--seed", 1, "-q")
+    (c.out / "a-file").write_text("x")
+    c.run("synth", "-o", c.out / "a-file", "-q", codes=3)
+    c.run("synth", "-o", "/proc/lvsdctl-synth", "-q", codes=3)
+
+
+def ingest(c: Corpus) -> None:
+    stdout, _ = c.run("ingest", c.inputs, "--echo", c.echo_csv, "--secret-file", c.secret, "-o", c.out / "raw.h5",
+                      "--json", "-q", "-j", 2)
+    s = json.loads(stdout)
+    want = Counter(case.expect for case in c.cases)
+    assert s["inputs"] == s["accepted"] + s["rejected"] + s["duplicates"] == len(c.cases)
+    assert (s["accepted"], s["rejected"], s["duplicates"]) == (want["accept"], want["reject"], want["duplicate"])
+    rejected = {r["path"] for r in s["rejects"]}
+    assert rejected == {str(case.path) for case in c.cases if case.expect == "reject"}, rejected
+    assert s["pairing"]["lvsd"] > 0 and s["pairing"]["no_lvsd"] > 0
+    formats = c.inputs / "phi_markers" / "formats"
+    c.run("ingest", formats, "--echo", c.echo_xlsx, "--secret-file", c.secret, "-o", c.out / "raw-xlsx.h5", "-q")
+    c.run("ingest", formats, "--echo", c.echo_csv, "--secret-file", c.secret, "-o", c.out / "raw-strict.h5",
+          "--strict", "-q", c.inputs / "phi_markers" / "bad", codes=4)
+    for name, (table, code) in broken_tables(c.root / "broken-tables").items():
+        c.run("ingest", formats, "--echo", table, "--secret-file", c.secret, "-o", c.out / f"raw-{name}.h5", "-q",
+              codes=code)
+    for bad_output in (c.out, c.out / "raw.h5" / "x.h5", "/proc/raw.h5", "/sys/raw.h5"):
+        c.run("ingest", formats, "--secret-file", c.secret, "-o", bad_output, "-q", codes=3)
+    assert not list(c.out.glob("*.ingest-state"))
+    c.run("ingest", c.inputs / "phi_markers" / "bad", "--secret-file", c.secret, "-o", c.out / "none.h5", "-q",
+          codes=3)  # nothing accepted: exit 3, the rejects report still written
+
+
+def preprocess(c: Corpus) -> None:
+    c.run("preprocess", c.out / "raw.h5", "-o", c.out / "pre.h5", "-q")
+    c.run("preprocess", c.out / "raw.h5", "--layout", "12x5000", "-o", c.out / "pre12.h5", "-q")
+    c.run("preprocess", c.inputs / "phi_markers" / "formats" / "aecg.xml", "-o", c.out / "pre-bad.h5", "-q", codes=3)
+    c.run("preprocess", crafted(c, "marked-kind"), "-o", c.out / "pre-bad.h5", "-q", codes=3)
+    c.run("preprocess", c.out / "raw.h5", "-o", c.out / "raw.h5.rejects.csv" / "x.h5", "-q", codes=3)
+
+
+def split(c: Corpus) -> None:
+    design = c.root / "design.json"
+    design.write_text(json.dumps({"rules": [{"set": "train+tune", "until": "2022-12-31"}, {"set": "internal"}]}))
+    c.run("split", c.out / "pre.h5", "--design", design, "-o", c.out / "split.h5", "--table", c.out / "table1.csv",
+          "--seed", 1, "-q")
+    c.run("split", c.out / "pre12.h5", "--design", design, "-o", c.out / "split12.h5", "--seed", 1, "-q")
+    c.run("split", c.out / "pre.h5", "-o", c.out / "split-study.h5", "-q", codes={0, 3})  # sites are not kept
+    nan_copy(c, "split.h5", "nan.h5")
+    nan_copy(c, "split12.h5", "nan12.h5")
+
+
+def train(c: Corpus) -> None:
+    args = ["--model", "fcn", "--epochs", 1, "--lr", "1e-3", "--model-option", "filters=[4,4,4]", "-q"]
+    c.run("train", c.out / "split.h5", *args, "-o", c.out / "fcn.h5")
+    c.run("train", c.out / "nan.h5", *args, "-o", c.out / "fcn-nan.h5", codes=3)
+    c.run("train", c.out / "split.h5", "--model", "fcn", "--epochs", 1, "--model-option", "filters=[4,3000000000,4]",
+          "-o", c.out / "fcn-huge.h5", "-q", codes=3)
+    c.run("train", c.out / "split.h5", *args, "-o", c.out / "fcn.h5.dir" / "..", codes=3)
+
+
+def pretrain(c: Corpus) -> None:
+    args = ["--size", "tiny", "--epochs", 1, "--batch-size", 8, "--set", "train", "-q"]
+    c.run("pretrain", c.out / "split12.h5", *args, "-o", c.out / "fm.h5")
+    c.run("pretrain", c.out / "nan12.h5", *args, "-o", c.out / "fm-nan.h5", codes=3)
+
+
+def finetune(c: Corpus) -> None:
+    args = ["--epochs", 1, "--batch-size", 8, "--lr", "1e-3", "-q"]
+    c.run("finetune", c.out / "split.h5", "--weights", c.out / "fm.h5", *args, "-o", c.out / "ft.h5")
+    c.run("finetune", c.out / "nan.h5", "--from-scratch", "--size", "tiny", *args, "-o", c.out / "ft-nan.h5", codes=3)
+    c.run("finetune", c.out / "split.h5", "--weights", c.out / "missing.pt", *args, "-o", c.out / "ft-6.h5", codes=6)
+    c.run("finetune", c.out / "split.h5", "--weights", crafted(c, "marked-config"), *args, "-o", c.out / "ft-3.h5",
+          codes=3)
+
+
+def evaluate(c: Corpus) -> None:
+    c.run("evaluate", c.out / "fcn.h5", c.out / "split.h5", "-o", c.out / "fcn-eval.h5", "--bootstrap", 20,
+          "--report", c.out / "report.md", "--figures", c.out / "figures", "--table", c.out / "table2.csv", "-q")
+    c.run("evaluate", c.out / "ft.h5", c.out / "split.h5", "-o", c.out / "ft-eval.h5", "--bootstrap", 20, "-q")
+    c.run("evaluate", c.out / "fcn.h5", c.out / "nan.h5", "-o", c.out / "nan-eval.h5", "-q", codes=3)
+    for poison in POISONS:
+        c.run("evaluate", crafted(c, poison), c.out / "split.h5", "-o", c.out / "poisoned-eval.h5", "-q", codes=3)
+
+
+def predict(c: Corpus) -> None:
+    c.run("predict", c.out / "fcn.h5", c.out / "split.h5", "-o", c.out / "pred.h5", "-q")
+    c.run("predict", c.out / "fcn.h5", c.inputs / "phi_markers" / "formats", c.inputs / "phi_markers" / "bad",
+          "--secret-file", c.secret, "-o", c.out / "pred-exports.h5", "-q")
+    c.run("predict", c.out / "fcn.h5", c.out / "nan.h5", "-o", c.out / "pred-nan.h5", "-q", codes=3)
+    c.run("predict", crafted(c, "huge-weights"), c.out / "split.h5", "-o", c.out / "pred-huge.h5", "-q", codes=3)
+
+
+def explain(c: Corpus) -> None:
+    export = c.inputs / "phi_markers" / "formats" / "aecg.xml"
+    c.run("explain", export, "--model", c.out / "fcn.h5", "--out", c.out / "map.png", "-q")
+    c.run("explain", c.out / "split.h5", "--set", "internal", "--model", c.out / "fcn.h5", "-o", c.out / "attr.h5",
+          "--figure", c.out / "attr.png", "--limit", 4, "-q")
+    c.run("explain", c.out / "nan.h5", "--set", "internal", "--model", c.out / "fcn.h5", "-o", c.out / "attr-nan.h5",
+          "-q", codes=3)
+    with h5py.File(c.out / "nan.h5") as f:
+        record = f["records/record_id"].asstr()[int(np.flatnonzero(f["records/split"].asstr()[()] == "internal")[0])]
+    c.run("explain", c.out / "nan.h5", "--record", record, "--model", c.out / "fcn.h5", "--out", c.out / "nan.png",
+          "-q", codes=3)
+    c.run("explain", c.inputs / "phi_markers" / "bad" / "muse-units.xml", "--model", c.out / "fcn.h5", "--out",
+          c.out / "bad.png", "-q", codes=3)
+
+
+def stats_cohort(c: Corpus) -> None:
+    c.run("stats", "cohort", c.out / "split.h5", "-o", c.out / "cohort.md")
+    c.run("stats", "cohort", crafted(c, "marked-kind"), "-o", c.out / "cohort-bad.md", codes=3)
+
+
+def stats_compare(c: Corpus) -> None:
+    c.run("stats", "compare", c.out / "fcn-eval.h5", c.out / "ft-eval.h5", "--table", c.out / "t2.md",
+          "-o", c.out / "comparison.md", "--bootstrap", 20, codes={0, 3})
+    c.run("stats", "compare", c.out / "fcn-eval.h5", crafted(c, "marked-kind"), codes=3)
+
+
+def inspect(c: Corpus) -> None:
+    for name in ("raw.h5", "split.h5", "fcn.h5", "fcn-eval.h5", "attr.h5", "pred.h5"):
+        c.run("inspect", c.out / name)
+    for poison in ("marked-kind", "marked-config"):
+        c.run("inspect", crafted(c, poison), codes={0, 3})
+    c.run("inspect", c.inputs / "phi_markers" / "formats" / "aecg.xml", codes=3)
+
+
+#: command (as typed) -> what it is run on. Order matters: later commands read earlier outputs.
+COMMANDS = {
+    "synth": synth, "ingest": ingest, "preprocess": preprocess, "split": split, "train": train,
+    "pretrain": pretrain, "finetune": finetune, "evaluate": evaluate, "predict": predict, "explain": explain,
+    "stats cohort": stats_cohort, "stats compare": stats_compare, "inspect": inspect,
+}
+
+
+# ------------------------------------------------------------------------------ crafted HDF5 inputs
+
+POISONS = ("huge-config", "huge-weights", "marked-name", "marked-config", "marked-kind", "not-json", "many-layers")
+
+
+def nan_copy(c: Corpus, name: str, to: str) -> Path:
+    """A copy of an `ecg` file with NaN and infinity in the first row of each set (train, tune, internal)."""
+    shutil.copyfile(c.out / name, c.out / to)
+    with h5py.File(c.out / to, "r+") as f:
+        sets = f["records/split"].asstr()[()]
+        for s in ("train", "tune", "internal"):
+            row = int(np.flatnonzero(sets == s)[0])
+            x = f["signals"][row]
+            x[0, :10] = np.nan
+            x[-1, -1] = np.inf
+            f["signals"][row] = x
+    return c.out / to
+
+
+def crafted(c: Corpus, kind: str) -> Path:
+    """A hostile HDF5 file in the inputs: a poisoned copy of the fcn checkpoint, or a marked kind."""
+    path = c.inputs / f"crafted-{kind}.h5"
+    if path.exists():
+        return path
+    source = c.out / "fcn.h5"
+    if not source.exists():  # before training: any lvsdctl file will do for the kinds below
+        source = c.out / "raw.h5"
+    shutil.copyfile(source, path)
+    with h5py.File(path, "r+") as f:
+        if kind == "marked-kind":
+            f.attrs["lvsdctl_kind"] = marker("kind")
+            f.attrs[marker("attribute name")] = marker("attribute")
+        elif kind == "huge-config":
+            f.attrs["config"] = json.dumps({"filters": [4, 3_000_000_000, 4]})
+        elif kind == "huge-weights":  # a dataset declared at 40 GB that stores nothing
+            f["weights"].create_dataset(marker("key"), shape=(10_000_000_000,), dtype="f4", chunks=(1 << 20,))
+        elif kind == "marked-name":
+            f.attrs["model_name"] = marker("model name")
+        elif kind == "marked-config":
+            f.attrs["config"] = json.dumps({marker("option"): marker("value"), "filters": [4, 4, 4]})
+        elif kind == "not-json":
+            f.attrs["config"] = "{" + marker("broken json")
+        elif kind == "many-layers":
+            f.attrs["config"] = json.dumps({"filters": [4] * 4000, "kernels": [3] * 4000})
+    return path
+
+
+# ----------------------------------------------------------------------------------------------- tests
+
+
+def _commands() -> list[str]:
+    import typer
+
+    def walk(cmd, prefix: tuple[str, ...] = ()):
+        subs = getattr(cmd, "commands", None)
+        if subs is None:
+            yield " ".join(prefix)
+            return
+        for name, sub in subs.items():
+            yield from walk(sub, (*prefix, name))
+
+    return sorted(walk(typer.main.get_command(app)))
+
+
+def test_every_command_has_hostile_cases():
+    missing = [name for name in _commands() if name not in COMMANDS]
+    assert not missing, (f"command(s) without hostile cases: {', '.join(missing)}; add an entry to COMMANDS in "
+                         "tests/hostile/test_corpus.py that runs it on good and bad corpus inputs")
+    gone = [name for name in COMMANDS if name not in _commands()]
+    assert not gone, f"COMMANDS lists command(s) the CLI does not have: {', '.join(gone)}"
+
+
+def test_every_command_on_the_hostile_corpus(corpus):
+    for name, drive in COMMANDS.items():
+        drive(corpus)
+    if os.environ.get("LVSDCTL_SHOW_CORPUS_LOG"):
+        print("\n\n".join(corpus.log))
+    found = markers.in_files(corpus.out)
+    assert not found, f"markers in written files: {found}"
+    leftovers = sorted(p.name for p in corpus.out.rglob(".*"))
+    assert not leftovers, f"hidden leftovers (partial files, locks): {leftovers}"
