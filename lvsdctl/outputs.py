@@ -99,8 +99,10 @@ def check_output(path: str | os.PathLike, *, directory: bool = False, what: str 
         return
     if not name.strip():
         raise InputError(f"empty {what} path")
-    target = Path(os.path.abspath(name))
     shown = f"{what} {name}"
+    if not directory and name.endswith(("/", os.sep)):
+        raise InputError(f"{shown}: names a directory (it ends with '/'); give a file name")
+    target = Path(os.path.abspath(name))
     if os.path.lexists(target):
         st = os.stat(target) if os.path.exists(target) else None
         if st is None:
