@@ -28,12 +28,12 @@ import numpy as np
 import pandas as pd
 
 from lvsdctl.errors import InputError, StrictRejectError
-from lvsdctl.outputs import check_output, claims_outputs, private_temp
+from lvsdctl.outputs import claims_outputs, private_temp
 from lvsdctl.ingest.echo import EchoTable, read_echo_table
 from lvsdctl.ingest.handover import TASKS_AHEAD, close_slots, make_transfer_dir, open_slots, ordered_map, receive
 from lvsdctl.ingest.inputs import InputFile, expand_inputs
 from lvsdctl.ingest.options import IngestOptions
-from lvsdctl.ingest.output import write_output, write_rejects
+from lvsdctl.ingest.output import side_paths, write_output, write_rejects
 from lvsdctl.ingest.pairing import pair_echoes
 from lvsdctl.ingest.pseudonym import Secret, load_secret, pseudonymise
 from lvsdctl.ingest.state import IngestState, state_dir_for
@@ -151,19 +151,7 @@ def ingest(
     to_stdout = out_name == "-"
     if resume and to_stdout:
         raise InputError("--resume needs an output file (not '-'): the state is kept beside it")
-    # reports and state beside the output, checked (with the output, by claims_outputs) before any work
-    if rejects is not None:
-        rej_csv = Path(rejects)
-        rej_json = rej_csv.with_suffix(".json") if rej_csv.suffix.lower() == ".csv" else Path(f"{rejects}.json")
-    elif not to_stdout:
-        rej_csv, rej_json = Path(f"{out_name}.rejects.csv"), Path(f"{out_name}.rejects.json")
-    else:
-        rej_csv = rej_json = None
-    for report in (rej_csv, rej_json):
-        if report is not None:
-            check_output(report, what="rejects report")
-    if not to_stdout:
-        check_output(state_dir_for(out_name), directory=True, what="ingest state")
+    rej_csv, rej_json = side_paths(out_name, rejects)  # checked (the output: by claims_outputs) before any work
     key = secret if isinstance(secret, Secret) else load_secret(secret, demo=demo_secret)
 
     summary = IngestSummary(output=out_name)

@@ -206,23 +206,25 @@ def wfdb(header: Path, text: Text, *, seed: int = 0, data_name: str | None = Non
 # ------------------------------------------------------------------------------------------- SCP-ECG
 
 
-def _section(sid: int, body: bytes) -> bytes:
+def scp_section(sid: int, body: bytes) -> bytes:
+    """One SCP-ECG section: CRC, id, length, versions, reserved bytes ('SCPECG' in section 0), body."""
     head = struct.pack("<HIBB6s", sid, 16 + len(body), 20, 20, b"SCPECG" if sid == 0 else bytes(6))
     return struct.pack("<H", binascii.crc_hqx(head + body, 0xFFFF)) + head + body
 
 
-def _record(sections: dict[int, bytes]) -> bytes:
+def scp_record(sections: dict[int, bytes]) -> bytes:
+    """A whole SCP-ECG file: record CRC and length, section 0's pointers, then `sections` by id."""
     sec0_len = 16 + 10 * 12
     pointers, blobs, pos = [(0, sec0_len, 7)], [], 6 + sec0_len + 1
     for sid in range(1, 12):
         if sid in sections:
-            blob = _section(sid, sections[sid])
+            blob = scp_section(sid, sections[sid])
             pointers.append((sid, len(blob), pos))
             blobs.append(blob)
             pos += len(blob)
         else:
             pointers.append((sid, 0, 0))
-    body = _section(0, b"".join(struct.pack("<HII", *p) for p in pointers)) + b"".join(blobs)
+    body = scp_section(0, b"".join(struct.pack("<HII", *p) for p in pointers)) + b"".join(blobs)
     rest = struct.pack("<I", 6 + len(body)) + body
     return struct.pack("<H", binascii.crc_hqx(rest, 0xFFFF)) + rest
 
@@ -248,5 +250,5 @@ def scp(path: Path, text: Text, *, seed: int = 0, samples: int | None = None) ->
     blobs = [row.tobytes() for row in codes]
     sec6 = struct.pack("<HHBB", int(UV_PER_COUNT * 1000), 1_000_000 // FS, 0, 0)
     sec6 += struct.pack("<12H", *map(len, blobs)) + b"".join(blobs)
-    path.write_bytes(_record({1: sec1, 3: sec3, 6: sec6}))
+    path.write_bytes(scp_record({1: sec1, 3: sec3, 6: sec6}))
     return path
