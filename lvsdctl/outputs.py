@@ -22,6 +22,7 @@ import errno
 import fcntl
 import functools
 import inspect
+import logging
 import os
 import re
 import stat
@@ -151,14 +152,18 @@ def _reason(exc: OSError) -> str:
 
 # ---------------------------------------------------------------------------------------------- locks
 
-_HELD: dict[str, list] = {}  # lock file -> [fd, depth] for the locks this process holds
+_HELD: dict[str, list] = {}  # lock file -> [fd or None, depth, folders made for it] for this process's locks
 _GUARD = threading.RLock()
+#: errno values of a file system that cannot lock (some FUSE and network mounts): written unguarded, with a warning.
+_NO_LOCKS = {errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL}
+log = logging.getLogger(__name__)
 
 
 def lock_path(output: str | os.PathLike) -> Path:
-    """The lock file of an output: `.NAME.lock` beside it."""
+    """The lock file of an output: `.NAME.lock` beside it, in its folder's real path (so two spellings of one
+    folder, through a link or `..`, share one lock)."""
     target = Path(os.path.abspath(os.fspath(output)))
-    return target.parent / f".{target.name}.lock"
+    return Path(os.path.realpath(target.parent)) / f".{target.name}.lock"
 
 
 def _holder(path: Path) -> str:
@@ -169,6 +174,17 @@ def _holder(path: Path) -> str:
     return f" (process {text})" if text.isdigit() else ""
 
 
+def _make_folder(folder: Path) -> list[Path]:
+    """Create `folder` and its missing parents; the ones made, deepest first (removed again if left empty)."""
+    made = []
+    p = folder
+    while not os.path.lexists(p) and p != p.parent:
+        made.append(p)
+        p = p.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    return made
+
+
 def _acquire(output: str, what: str) -> str:
     lock = lock_path(output)
     key = str(lock)
@@ -176,7 +192,10 @@ def _acquire(output: str, what: str) -> str:
         if key in _HELD:
             _HELD[key][1] += 1
             return key
-        lock.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            made = _make_folder(lock.parent)
+        except OSError as exc:
+            raise InputError(f"{what} {output}: cannot create its folder ({_reason(exc)})") from None
         for _ in range(20):  # the file may be replaced between open and lock: retry on a fresh one
             try:
                 fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
@@ -189,9 +208,13 @@ def _acquire(output: str, what: str) -> str:
                 raise OutputBusyError(
                     f"{what} {output}: another lvsdctl run is writing it{_holder(lock)}; wait for it to "
                     "finish, or choose another output") from None
-            except OSError as exc:  # a file system without locks: say so rather than write unguarded
+            except OSError as exc:
                 os.close(fd)
-                raise InputError(f"{what} {output}: cannot lock it ({_reason(exc)})") from None
+                if exc.errno not in _NO_LOCKS:
+                    raise InputError(f"{what} {output}: cannot lock it ({_reason(exc)})") from None
+                log.warning("%s %s: its file system cannot lock files; make sure no other run writes it", what, output)
+                _HELD[key] = [None, 1, made]
+                return key
             try:
                 same = os.path.samestat(os.fstat(fd), os.stat(lock))
             except FileNotFoundError:
@@ -203,7 +226,7 @@ def _acquire(output: str, what: str) -> str:
             raise OutputBusyError(f"{what} {output}: its lock file keeps changing; is another run starting?")
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
-        _HELD[key] = [fd, 1]
+        _HELD[key] = [fd, 1, made]
     clean_stale_partials(output)
     return key
 
@@ -217,11 +240,19 @@ def _release(key: str) -> None:
         if entry[1] > 0:
             return
         del _HELD[key]
+        fd, _, made = entry
         try:
-            os.unlink(key)  # while still holding it: a waiting opener then sees a new file (retried above)
+            if fd is not None:
+                os.unlink(key)  # while still holding it: a waiting opener then sees a new file (retried above)
         except OSError:
             pass
-        os.close(entry[0])
+        if fd is not None:
+            os.close(fd)
+        for folder in made:  # folders made for an output that was never written (a refused run)
+            try:
+                os.rmdir(folder)
+            except OSError:
+                break
 
 
 def _secondary_rank() -> bool:

@@ -188,3 +188,34 @@ def test_rank_zero_holds_the_locks_of_a_torchrun_job(tmp_path, monkeypatch):
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_two_spellings_of_one_folder_share_one_lock(tmp_path):
+    (tmp_path / "real").mkdir()
+    os.symlink(tmp_path / "real", tmp_path / "alias")
+    assert lock_path(tmp_path / "alias" / "o.h5") == lock_path(tmp_path / "real" / "sub" / ".." / "o.h5")
+
+
+def test_folders_made_for_a_refused_run_are_removed(tmp_path):
+    with pytest.raises(RuntimeError):
+        with output_lock(tmp_path / "new" / "deeper" / "o.h5"):
+            assert (tmp_path / "new" / "deeper").is_dir()
+            raise RuntimeError("the run fails before writing")
+    assert list(tmp_path.iterdir()) == []
+    with output_lock(tmp_path / "kept" / "o.h5"):
+        (tmp_path / "kept" / "o.h5").write_text("written")
+    assert (tmp_path / "kept" / "o.h5").exists()
+
+
+def test_a_file_system_without_locks_is_written_with_a_warning(tmp_path, monkeypatch, caplog):
+    import errno
+    import fcntl
+
+    def no_locks(fd, op):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    with caplog.at_level("WARNING"):
+        with output_lock(tmp_path / "o.h5"):
+            assert holds_lock(tmp_path / "o.h5")
+    assert "cannot lock files" in caplog.text
