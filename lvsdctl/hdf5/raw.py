@@ -168,6 +168,24 @@ def read_samples(samples: h5py.Dataset, start: int, stop: int, threads: int = 0)
     return out[offset:offset + (stop - start)]  # a view: at most two chunks more are kept alive
 
 
+#: Rates a segment may have (Hz): what any reader accepts (lvsdctl.io.leads.RATE_RANGE).
+_RATES = (1.0, 100_000.0)
+
+
+def _check_segments(f: h5py.File, streams, lo: int, t0, fs, offset, length, scale) -> None:
+    """FormatError (exit 3, naming the first bad segment) unless every segment of a block lies within its
+    stream and has a finite start, a rate in range and a finite, non-negative scale: an ecg-raw file is
+    an input like any other, and its numbers decide what is read and allocated."""
+    coded = np.nan_to_num(scale, nan=-1.0) > 0
+    sizes = np.where(coded, streams[1].shape[0] if streams[1] is not None else 0, streams[0].shape[0])
+    bad = ~(np.isfinite(t0) & np.isfinite(fs) & (fs >= _RATES[0]) & (fs <= _RATES[1]) & np.isfinite(scale)
+            & (scale >= 0) & (offset >= 0) & (length >= 0) & (length <= sizes) & (offset <= sizes - length))
+    if bad.any():
+        j = int(np.flatnonzero(bad)[0])
+        raise FormatError(f"{f.filename}: segment {lo + j} of /raw/segments is inconsistent (outside its sample "
+                          "stream, or a start, rate or scale that is not a finite number in range)")
+
+
 def iter_raw_records(f: h5py.File, chunk: int = 256, start: int = 0, stop: int | None = None,
                      kind: str | None = None) -> Iterator[tuple[int, list[Segment]]]:
     """Yield (record index, segments) in record order, reading one block of records at a time.
@@ -175,10 +193,21 @@ def iter_raw_records(f: h5py.File, chunk: int = 256, start: int = 0, stop: int |
     Memory stays flat: only `chunk` records' samples are in memory at once. `kind` keeps only
     segments of that kind ("rhythm", "piece", "median").
     """
+    missing = [f"raw/segments/{c}" for c in ("record", "lead", "kind", "t0", "fs", "offset", "length")
+               if f"raw/segments/{c}" not in f] + ([] if "raw/samples" in f else ["raw/samples"])
+    if missing:
+        raise FormatError(f"{f.filename}: not a complete ecg-raw file (no /{missing[0]})")
     seg = f["raw/segments"]
     record = seg["record"][()]
-    n = int(f["records"].attrs.get("n", len(f["records/record_id"]))) if "records" in f else (
-        int(record.max()) + 1 if len(record) else 0)
+    try:
+        n = int(f["records"].attrs.get("n", len(f["records/record_id"]))) if "records" in f else (
+            int(record.max()) + 1 if len(record) else 0)
+    except (KeyError, TypeError, ValueError):
+        raise FormatError(f"{f.filename}: /records has no record_id column") from None
+    if len({len(seg[c]) for c in SEGMENT_TYPES if c in seg}) > 1 or (
+            len(record) and (record.min() < 0 or record.max() >= n or (np.diff(record) < 0).any())):
+        raise FormatError(f"{f.filename}: the segment table is inconsistent (its columns differ in length, or its "
+                          "records are not in order or not in /records)")
     stop = n if stop is None else min(stop, n)
     streams = (f["raw/samples"], f["raw/counts"] if "raw/counts" in f else None)
     has_scale = "scale" in seg  # format version 1: no scale, every segment float32
@@ -196,6 +225,7 @@ def iter_raw_records(f: h5py.File, chunk: int = 256, start: int = 0, stop: int |
         offset = seg["offset"][lo:hi]
         length = seg["length"][lo:hi]
         scale = seg["scale"][lo:hi] if has_scale else np.zeros(hi - lo)
+        _check_segments(f, streams, lo, t0, fs, offset, length, scale)
         coded = scale > 0
         data, base = [], []
         for k, ds in enumerate(streams):  # each stream's range covering this block's segments

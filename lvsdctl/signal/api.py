@@ -155,7 +155,13 @@ def _n_records(f: h5py.File, name: str) -> int:
     if "records" not in f or "raw" not in f:
         raise InputError(f"{name}: no /records or /raw group: not a complete ecg-raw file")
     rec = f["records"]
-    return int(rec.attrs.get("n", len(rec["record_id"]) if "record_id" in rec else 0))
+    try:
+        n = int(rec.attrs.get("n", len(rec["record_id"]) if "record_id" in rec else 0))
+    except (TypeError, ValueError):
+        raise InputError(f"{name}: /records has no row count") from None
+    if any(not isinstance(rec[c], h5py.Dataset) or rec[c].ndim != 1 or len(rec[c]) != n for c in rec):
+        raise InputError(f"{name}: the columns of /records differ in length: not a complete ecg-raw file")
+    return n
 
 
 @dataclass
