@@ -57,8 +57,9 @@ def write_json(obj: Any, path: str | os.PathLike) -> None:
     write_text(path, _json_text(obj))
 
 
-def write_text(path: str | os.PathLike, text: str) -> None:
-    """Write `text` atomically: a temporary file beside `path`, renamed over it once complete."""
+def write_text(path: str | os.PathLike, text: str, *, executable: bool = False) -> None:
+    """Write `text` atomically: a temporary file beside `path`, renamed over it once complete (a reader
+    never sees half a file, a crash leaves the previous version); `executable` for scripts (mode 755)."""
     path = Path(path)
     check_output(path)
     with output_lock(path):
@@ -66,6 +67,8 @@ def write_text(path: str | os.PathLike, text: str) -> None:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp.write_text(text, encoding="utf-8")
+            if executable:
+                tmp.chmod(0o755)
             os.replace(tmp, path)
         except OSError as exc:  # a full disk, a quota: the user's to fix, not a bug
             raise InputError(f"{path}: cannot be written ({exc.strerror or type(exc).__name__})") from None

@@ -35,9 +35,11 @@ DOORS = {
     "lvsdctl.pretrain": ["pretrain"],
     "lvsdctl.finetune": ["finetune", "all_strategies"],
     "lvsdctl.evaluate": ["evaluate", "predict"],
-    "lvsdctl.stats": ["cohort", "compare"],
+    "lvsdctl.stats": ["cohort", "compare", "audit"],
     "lvsdctl.explain": ["explain", "explain_cohort"],
     "lvsdctl.hdf5": ["describe"],
+    "lvsdctl.weights": ["list_weights", "fetch", "verify"],
+    "lvsdctl.study": ["script", "done", "report"],
 }
 
 

@@ -52,3 +52,9 @@ Resume = Annotated[bool, typer.Option("--resume", help="Continue an interrupted 
 LoaderJobs = Annotated[
     int, typer.Option("-j", "--jobs", min=0, help="DataLoader worker processes (0: read in the main process).")
 ]
+MicroBatch = Annotated[
+    Optional[int],
+    typer.Option("--micro-batch", min=1, help="ECGs per forward/backward pass: the batch runs in pieces and "
+                 "their gradients add up to the whole batch's (less memory, same step). Per process under "
+                 "torchrun. Default: the whole batch at once."),
+]

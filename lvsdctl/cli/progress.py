@@ -37,19 +37,23 @@ class _ConsoleHandler(logging.Handler):
 
 
 class _Bar:
-    """A rich progress bar started at the first report (done of total)."""
+    """A rich progress bar started at the first report (done of total; bytes with unit="bytes")."""
 
-    def __init__(self, label: str):
+    def __init__(self, label: str, unit: str = "items"):
         self.label = label
+        self.unit = unit
         self.bar = None
         self.task = None
 
     def __call__(self, done: int, total: int) -> None:
+        if self.unit == "bytes":
+            total = total or None  # a download's size may not be known yet
         if self.bar is None:
-            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
-                                       TimeRemainingColumn)
+            from rich.progress import (BarColumn, DownloadColumn, MofNCompleteColumn, Progress, TextColumn,
+                                       TimeElapsedColumn, TimeRemainingColumn, TransferSpeedColumn)
 
-            self.bar = Progress(TextColumn(f"[bold]{self.label}"), BarColumn(), MofNCompleteColumn(),
+            counts = (DownloadColumn(), TransferSpeedColumn()) if self.unit == "bytes" else (MofNCompleteColumn(),)
+            self.bar = Progress(TextColumn(f"[bold]{self.label}"), BarColumn(), *counts,
                                 TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=err,
                                 transient=True)
             self.bar.start()
@@ -63,15 +67,16 @@ class _Bar:
 
 
 @contextmanager
-def reporting(label: str, *, quiet: bool = False) -> Iterator[Progress | None]:
+def reporting(label: str, *, quiet: bool = False, unit: str = "items") -> Iterator[Progress | None]:
     """Show the stage's log lines (warnings only with `quiet`) and yield its progress callback
-    (None with `quiet`: no bar)."""
+    (None with `quiet`: no bar). `unit="bytes"` shows sizes and a transfer rate (downloads, hashing),
+    a total of 0 meaning not known yet."""
     logger = logging.getLogger("lvsdctl")
     handler = _ConsoleHandler(level=logging.WARNING if quiet else logging.INFO)
     previous = logger.level
     logger.addHandler(handler)
     logger.setLevel(min(handler.level, previous or logging.WARNING))
-    bar = None if quiet else _Bar(label)
+    bar = None if quiet else _Bar(label, unit)
     try:
         yield bar
     finally:

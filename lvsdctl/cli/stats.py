@@ -1,4 +1,5 @@
-"""`lvsdctl stats`: the study's statistics (Table 1 cohort table, Table 2 / Fig. 3 model comparison)."""
+"""`lvsdctl stats`: the study's statistics (Table 1 cohort table, Table 2 / Fig. 3 model comparison,
+the audit of a published table)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,14 @@ from lvsdctl.cli.app import app
 from lvsdctl.cli.options import Json, OptionalOutput, Quiet, Seed, split_list
 
 stats_app = typer.Typer(
-    short_help="The study's statistics: Table 1 (cohort), Table 2 and Fig. 3 (compare).",
+    short_help="The study's statistics: Table 1 (cohort), Table 2 and Fig. 3 (compare), audit.",
     help=(
         "The study's statistics.\n\n"
         "  lvsdctl stats cohort split.h5                      Table 1 with p-values\n\n"
         "  lvsdctl stats compare a-eval.h5 b-eval.h5 c-eval.h5  RM-ANOVA, Friedman, Wilcoxon+Holm\n\n"
         "  lvsdctl stats compare --csv table2.csv --figure fig3.png\n\n"
-        "  lvsdctl stats compare --study                      re-analyse the article's Table 2"
+        "  lvsdctl stats compare --study                      re-analyse the article's Table 2\n\n"
+        "  lvsdctl stats audit --study                        GRIM-style check of Table 2"
     ),
     no_args_is_help=True,
     rich_markup_mode="rich",
@@ -104,3 +106,45 @@ def compare(
             err.print(to_rich(shown.round(3), "Per-ECG comparisons (Holm within set and test)"))
     if json_out:
         emit_json(out)
+
+
+@stats_app.command("audit", short_help="Check a published table: can one confusion matrix give each row's metrics?")
+def audit_cmd(
+    table: Annotated[Optional[str], typer.Argument(help="CSV: model, validation_set, metric, value (or one column per metric).", show_default=False)] = None,
+    sizes: Annotated[Optional[str], typer.Option("--sizes", help="CSV: validation_set, n, positives (e.g. from Table 1).")] = None,
+    study: Annotated[bool, typer.Option("--study", help="The article's Table 2 and Table 1 (shipped with lvsdctl).")] = False,
+    corrected: Annotated[Optional[str], typer.Option("--corrected", help="Write the table with the exchanges found undone (.csv), for `stats compare --csv`.")] = None,
+    decimals: Annotated[Optional[int], typer.Option("--decimals", min=0, help="Printed precision (default: each value's own decimals).")] = None,
+    output: OptionalOutput = None,
+    json_out: Json = False,
+    quiet: Quiet = False,
+) -> None:
+    """GRIM-style audit of a published table of threshold metrics. For each row (model, set) with the
+    set's size and positive count: is each of accuracy, sensitivity, specificity, PPV, NPV and F1
+    reachable at its printed precision, do they satisfy the relations between them (accuracy between
+    sensitivity and specificity weighted by prevalence, PPV and NPV by Bayes, F1), and does one
+    confusion matrix give them all? For a row that fails: which cells cannot be reached, and the
+    nearest consistent reading (another positive count, two columns exchanged, the classes exchanged,
+    a misprinted cell, ...) with the confusion matrix it implies. "Average" rows are checked as means.
+    -o writes .md, .csv (one line per row) or .json.
+
+    Examples:
+
+      lvsdctl stats audit --study          (the article's Table 2 against its Table 1)
+
+      lvsdctl stats audit table2.csv --sizes table1.csv --corrected fixed.csv
+    """
+    from lvsdctl.cli.console import emit_json, err
+    from lvsdctl.stats import audit
+    from lvsdctl.stats.consistency import findings
+
+    result = audit(table, sizes, study=study, decimals=decimals, output=output, corrected=corrected)
+    if not quiet:
+        for line in findings(result):
+            err.print(f"- {line}", highlight=False, markup=False)
+        if study:
+            from lvsdctl.study.published import published
+
+            err.print(f"source: {published().citation['text']}", highlight=False)
+    if json_out:
+        emit_json(result)

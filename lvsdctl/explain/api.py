@@ -62,8 +62,9 @@ class Explanation:
 
 
 def lead_pieces(x: np.ndarray, layout: str, fs: float) -> dict[str, tuple[float, np.ndarray]]:
-    """{lead: (t0, samples)} of the 12 printout pieces plus the rhythm strip, for either layout."""
-    if layout == "4x5000":
+    """{lead: (t0, samples)} of the 12 printout pieces plus the rhythm strip, for either layout (at any
+    rate: a 4-channel layout is the printout's, "4x5000" at 500 Hz, "4x500" at 50 Hz)."""
+    if str(layout).split("x")[0] == "4":
         return pieces_from_4ch(x, fs)
     from lvsdctl.record import LEADS12
 

@@ -13,6 +13,7 @@ batch 256, the last epoch kept, full 10 s input; learning rate per strategy (`ST
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +25,8 @@ from lvsdctl.outputs import claims_outputs
 from lvsdctl.summary import Summary
 from lvsdctl.train.engine import TrainConfig, defined, fit, seed_everything
 from lvsdctl.train.resume import check_resumable, resume_path
+
+log = logging.getLogger(__name__)
 
 BACKBONES = ("ecgfm",)
 
@@ -134,7 +137,8 @@ def finetune(
 ) -> FinetuneSummary:
     """Fine-tune one model; write the checkpoint (rank 0 under torchrun); return what was done.
 
-    ``weights`` None -> the official file in the weights directory (``sequential`` picks which).
+    ``weights``: a catalog name (``lvsdctl.weights``) or a path; None -> the study's starting point in
+    the weights directory (``sequential`` picks which). Never downloads.
     ``size`` None -> sizes from the weights file; a named size refuses a file of another size.
     ``train_options`` are TrainConfig fields (epochs, lr, batch_size, seed, device, workers, ...).
     """
@@ -143,6 +147,7 @@ def finetune(
     from lvsdctl.models.ecgfm_lvsd import build_lvsd_model
     from lvsdctl.models.registry import model_config
     from lvsdctl.train import distributed as dist_
+    from lvsdctl.weights.local import describe
 
     path, output = str(path), str(output)
     if backbone not in BACKBONES:
@@ -174,6 +179,9 @@ def finetune(
     except ValueError as exc:  # a bad --freeze / --proj-kernel
         raise InputError(str(exc)) from None
     weights_path = info["weights"]
+    if sequential and info.get("origin") == "official-pretrained":
+        log.warning("--sequential with %s, a self-supervised checkpoint without a fine-tuned head: the run is "
+                    "named sequential but starts as single-step does", weights_path)
     num_layers = len(model.encoder.encoder.layers)
     n_frozen = info["freeze"]
     cfg = build_train_config(n_frozen, num_layers, train_options)
@@ -188,6 +196,7 @@ def finetune(
         "backbone": backbone,
         "weights": weights_path,
         "weights_origin": info.get("origin"),
+        "weights_catalog": describe(weights_path) if weights_path else None,
         "start": start,
         "sequential": sequential,
         "freeze": n_frozen,
@@ -251,7 +260,6 @@ def all_strategies(path: str | os.PathLike, output_dir: str | os.PathLike, *, sk
     With ``skip_existing`` a model whose file exists is not trained again (a stopped run continues).
     ``options`` go to every ``finetune`` call (``lr`` would override every strategy's default).
     """
-    from lvsdctl.models.ecgfm_weights import resolve_weights
     from lvsdctl.train import distributed as dist_
 
     for key in ("weights", "sequential", "freeze", "from_scratch", "resume"):
@@ -261,7 +269,7 @@ def all_strategies(path: str | os.PathLike, output_dir: str | os.PathLike, *, sk
     out = Path(output_dir)
     if out.exists() and not out.is_dir():
         raise InputError(f"{out}: --all-strategies writes 14 files: -o must be a directory")
-    resolve_weights(sequential=False), resolve_weights(sequential=True)  # both present, or stop now
+    _require_both_starts()  # both present, or stop now
     out.mkdir(parents=True, exist_ok=True)
     summaries = []
     for run in study_runs(out):
@@ -273,3 +281,26 @@ def all_strategies(path: str | os.PathLike, output_dir: str | os.PathLike, *, sk
                                   resume=resume, shutdown=False, **options))
     dist_.shutdown(dist_.from_env())
     return summaries
+
+
+def _require_both_starts() -> None:
+    """The study's two starting points must both be in the weights directory; one message for what is not."""
+    from lvsdctl.errors import MissingResourceError
+    from lvsdctl.weights import PRETRAINED, SEQUENTIAL, lookup, resolve, weights_dir
+
+    missing = []
+    for name in (PRETRAINED, SEQUENTIAL):
+        try:
+            resolve(name)
+        except MissingResourceError as exc:
+            missing.append(exc)
+    if len(missing) == 1:
+        raise missing[0]
+    if missing:
+        files = " and ".join(f"{lookup(n).filename} ({lookup(n).repo}, revision {lookup(n).revision[:12]})"
+                             for n in (PRETRAINED, SEQUENTIAL))
+        raise MissingResourceError(
+            f"--all-strategies needs the study's two starting points; neither is in the weights directory "
+            f"{weights_dir()}.\n  Fetch them (on a machine with internet): lvsdctl weights fetch {PRETRAINED} "
+            f"{SEQUENTIAL}\n  Offline: copy {files} into that directory, or set LVSDCTL_WEIGHTS_DIR to the folder "
+            "holding them.")

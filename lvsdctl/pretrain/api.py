@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -52,6 +53,35 @@ def build_model(size: str = "tiny", seed: int = 0, **overrides):
     return ECGFMPretrainModel(cfg)
 
 
+def load_model(weights: str | os.PathLike, size: str | None = None, **overrides):
+    """An `ECGFMPretrainModel` continuing from a checkpoint (a catalog name or a file; never downloaded).
+
+    Sizes come from the file (``size``, when given, must match it); the dropouts are pretraining's.
+    Returns (model, path, updates already done by the file's own training, for the Gumbel schedule).
+    """
+    from lvsdctl.models.ecgfm import ECGFMConfig, config_for_size
+    from lvsdctl.models.ecgfm_pretrain import ECGFMPretrainModel
+    from lvsdctl.models.ecgfm_weights import check_and_load, check_fits, read_weights, resolve_weights
+
+    path = resolve_weights(weights)
+    w = read_weights(path, base=ECGFMConfig(**PRETRAIN_DROPOUTS))
+    if not w.pretraining:
+        raise InputError(f"{path}: holds no pretraining modules (mask_emb, quantizer, ...): pretraining continues "
+                         "from a self-supervised checkpoint (e.g. ecgfm-pretrained), not a fine-tuned one")
+    state = {**w.encoder, **w.pretraining}
+    if size is not None:  # the user fixed a size: a file of another size is refused before allocating
+        with torch.device("meta"):
+            check_fits(ECGFMPretrainModel(config_for_size(size, **PRETRAIN_DROPOUTS)), state, str(path),
+                       f"ECG-FM {size} pretraining model")
+    try:
+        cfg = dataclasses.replace(w.config, **overrides)
+    except TypeError as exc:
+        raise InputError(str(exc)) from None
+    model = ECGFMPretrainModel(cfg)
+    check_and_load(model, state, str(path), "ECG-FM pretraining model")
+    return model, path, w.num_updates
+
+
 def _optimizer(weight_decay: float, eps: float):
     """fairseq's Adam: decoupled weight decay (= AdamW), betas (0.9, 0.98), eps 1e-6."""
 
@@ -67,7 +97,8 @@ def pretrain(
     input: str | os.PathLike,
     output: str | os.PathLike,
     *,
-    size: str = "tiny",
+    size: str | None = None,
+    weights: str | os.PathLike | None = None,
     epochs: int = 10,
     batch_size: int = 16,
     lr: float = 5e-5,
@@ -85,6 +116,10 @@ def pretrain(
     shutdown: bool = True,
 ) -> PretrainSummary:
     """Pretrain an ECG-FM backbone on the ECGs of `input` (kind `ecg`, 12x5000 @ 500 Hz; labels unused).
+
+    ``weights`` (a catalog name such as ``ecgfm-pretrained``, or a file) continues the self-supervised
+    pretraining of that checkpoint on these ECGs (domain adaptation), with its sizes; it is never
+    downloaded (`lvsdctl weights fetch`). Without it, a random backbone of ``size`` (default tiny).
 
     Writes `output` (kind `model`, `model_name` "ecgfm-pretrain": `finetune --weights` reads it) and,
     with `export`, the fairseq-signals `.pt` layout. `split` restricts to sets of the file (default:
@@ -112,8 +147,16 @@ def pretrain(
     cfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, optimizer="adamw", betas=(0.9, 0.98),
                       weight_decay=weight_decay, seed=seed, device=device, amp=amp, workers=workers,
                       select="last", metric="train_loss")
-    model = build_model(size, seed, **(model_overrides or {}))
+    start_updates, weights_path = 0, None
+    if weights is not None:
+        torch.manual_seed(seed)
+        model, weights_path, start_updates = load_model(weights, size, **(model_overrides or {}))
+        size = size or _size_name(model.cfg)
+    else:
+        size = size or "tiny"
+        model = build_model(size, seed, **(model_overrides or {}))
     net = PretrainNet(model, obj, seed=seed)
+    net.num_updates.fill_(start_updates)  # the Gumbel temperature goes on from where the file's run left it
     task = PretrainTask(obj.to_dict())
     result = fit(net, data, None, cfg, task=task, optimizer_factory=_optimizer(weight_decay, 1e-6),
                  resume_path=rpath, resume=resume, progress=progress, label=f"pretrain ecgfm-{size}")
@@ -121,6 +164,8 @@ def pretrain(
     num_updates = int(result.model.num_updates)
     parameters = {
         "size": size,
+        "weights": str(weights_path) if weights_path else None,
+        "start_updates": start_updates,
         "objective": obj.to_dict(),
         "train": cfg.to_json(),
         "n_ecgs": len(data),
@@ -135,7 +180,8 @@ def pretrain(
         pre = {k: v for k, v in data.preprocessing.items() if k != "shape"}
         pre["normalisation"] = "zscore"  # applied per lead and recording while reading
         save_checkpoint(output, w2v, model_name="ecgfm-pretrain", config=w2v.cfg.to_dict(),
-                        history=result.history, preprocessing=pre, inputs=[input], parameters=parameters,
+                        history=result.history, preprocessing=pre,
+                        inputs=[input] + ([str(weights_path)] if weights_path else []), parameters=parameters,
                         extra={"training": parameters}, task="pretrain")
         if export:
             export_fairseq(w2v, export, num_updates=num_updates, epoch=cfg.epochs)
@@ -151,3 +197,14 @@ def pretrain(
         last_epoch=defined(last), seconds=result.seconds, device=result.device, world_size=result.world_size,
         resumed_from_epoch=result.resumed_from_epoch,
     )
+
+
+def _size_name(cfg) -> str:
+    """The named size a config has (tiny, base, large), or "custom"."""
+    from lvsdctl.models.ecgfm import SIZES
+
+    fields = ("embed_dim", "ffn_dim", "num_layers", "num_heads", "conv_layers")
+    for name, ref in SIZES.items():
+        if all(getattr(cfg, f) == getattr(ref, f) for f in fields):
+            return name
+    return "custom"

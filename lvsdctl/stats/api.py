@@ -1,8 +1,10 @@
-"""The `stats` stage's verbs: `cohort` (Table 1 with p-values) and `compare` (Table 2 / Fig. 3).
+"""The `stats` stage's verbs: `cohort` (Table 1 with p-values), `compare` (Table 2 / Fig. 3) and
+`audit` (GRIM-style checks of a published table).
 
-    from lvsdctl.stats import cohort, compare
+    from lvsdctl.stats import audit, cohort, compare
     table = cohort("split.h5", output="table1.md")
     result = compare(["a-eval.h5", "b-eval.h5", "c-eval.h5"], figure="fig3")
+    found = audit(study=True, corrected="table2-corrected.csv")
 
 Each reads lvsdctl files (or a metric CSV, or the article's Table 2), computes, writes what it is
 asked to, and returns a dataclass whose `to_dict()` is what `--json` prints.
@@ -18,6 +20,7 @@ import pandas as pd
 from lvsdctl.errors import InputError
 from lvsdctl.outputs import claims_outputs
 from lvsdctl.stats.comparison import CompareResult
+from lvsdctl.stats.consistency import AuditResult
 from lvsdctl.stats.table1 import CohortTable
 from lvsdctl.summary import Summary
 from lvsdctl.tables import table_format
@@ -149,4 +152,47 @@ def _write_table2(long: pd.DataFrame, path: str | os.PathLike) -> None:
     write_frame(table2(long, with_ci=False), path)
 
 
-__all__ = ["Comparison", "cohort", "compare"]
+def audit(table: pd.DataFrame | str | os.PathLike | None = None, sizes: pd.DataFrame | str | os.PathLike | dict | None = None,
+          *, study: bool = False, decimals: int | None = None, output: str | os.PathLike | None = None,
+          corrected: str | os.PathLike | None = None, max_readings: int = 5, source: str | None = None) -> AuditResult:
+    """Audit a published table of threshold metrics against its sets' sizes (`lvsdctl.stats.consistency`).
+
+    `table`: model, validation_set, metric, value (or one column per metric), values as printed (a CSV
+    or a frame); `sizes`: each set's n and positives (a CSV, a frame or {set: (n, positives)}). `study`:
+    the article's Table 2 and Table 1 (shipped with lvsdctl), either replaceable. `output`: the audit as
+    .md (findings and one line per row), .csv (one line per row) or .json; `corrected`: the table with the
+    exchanges found undone (.csv), for `compare(csv=...)`. `decimals` overrides each value's printed precision.
+    """
+    from lvsdctl.stats.audit_readings import corrected_table
+    from lvsdctl.stats.consistency import audit_table
+    from lvsdctl.tables import write_frame, write_json, write_text
+
+    fmt = table_format(output) if output else None  # before any work
+    if corrected and not str(corrected).lower().endswith(".csv"):
+        raise InputError(f"{corrected}: --corrected writes a .csv table")
+    if study:
+        from lvsdctl.study.published import published
+
+        pub = published()
+        if table is None:
+            table, source = pub.table2(), source or "the article's Table 2"
+        sizes = sizes if sizes is not None else pub.sizes()
+    elif table is None or sizes is None:
+        raise InputError("give TABLE.csv and --sizes SIZES.csv (or --study for the article's tables)")
+    if isinstance(table, os.PathLike):
+        table = str(table)
+    if isinstance(sizes, os.PathLike):
+        sizes = str(sizes)
+    result = audit_table(table, sizes, decimals=decimals, max_readings=max_readings, source=source)
+    if fmt == "json":
+        write_json(result, output)
+    elif fmt == "csv":
+        write_frame(result.frame(), output)
+    elif fmt == "md":
+        write_text(output, result.markdown())
+    if corrected:
+        write_frame(corrected_table(table, result), corrected)
+    return result
+
+
+__all__ = ["AuditResult", "Comparison", "audit", "cohort", "compare"]

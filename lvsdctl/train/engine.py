@@ -6,7 +6,9 @@ article, or the best by a tuning metric) and returns the model holding it. It re
 `_setup` (device, DDP, optimiser, loaders), `resume.restore` (an interrupted run's state), `_epoch`
 (one pass and its tuning scores), `_select` (the epoch kept). What differs between tasks (the loss,
 the tuning metrics) is a `Task` (`lvsdctl.train.tasks`); what differs in the optimiser (parameter
-groups, frozen layers) is an `optimizer_factory` (default: `lvsdctl.train.optim`).
+groups, frozen layers) is an `optimizer_factory` (default: `lvsdctl.train.optim`). With
+`micro_batch` each step's batch runs as micro-batches whose gradients add up to the whole batch's
+(`lvsdctl.train.accumulate`).
 
 Reproducibility: every epoch reseeds torch/numpy/random from (seed, epoch, rank) and shuffles with
 a sampler seeded by (seed, epoch), so an epoch's result depends only on the state at its start.
@@ -40,6 +42,7 @@ from torch.utils.data import DataLoader, Dataset
 from torch.utils.data.distributed import DistributedSampler
 
 from lvsdctl.errors import InputError
+from lvsdctl.train import accumulate
 from lvsdctl.train import distributed as dist_
 from lvsdctl.train import resume as resume_
 from lvsdctl.train.devices import configure_determinism, loader_settings, resolve_device
@@ -77,12 +80,14 @@ class TrainConfig:
     workers: int = 0  # DataLoader worker processes
     grad_clip: float | None = None
     eval_batch_size: int | None = None
+    micro_batch: int | None = None  # samples per forward/backward, gradients accumulated (None: whole batch)
 
     def __post_init__(self) -> None:
         """Checked once, where the config is made: a bad option is the user's error (exit 3)."""
         checks = [
             (self.epochs >= 1, "epochs must be at least 1"),
             (self.batch_size >= 1, "batch size must be at least 1"),
+            (self.micro_batch is None or self.micro_batch >= 1, "micro-batch must be at least 1"),
             (self.lr > 0, "learning rate must be positive"),
             (self.weight_decay >= 0, "weight decay must be >= 0"),
             (self.optimizer in ("adam", "adamw", "sgd"), f"unknown optimizer {self.optimizer!r}"),
@@ -171,6 +176,8 @@ def _setup(model: nn.Module, train_set: Dataset, tune_set: Dataset | None, cfg: 
     configure_determinism(device)
     if cfg.batch_size % info.world_size:
         raise InputError(f"batch size {cfg.batch_size} does not split evenly over {info.world_size} processes")
+    if cfg.micro_batch and cfg.micro_batch < cfg.batch_size // info.world_size and not task.supports_accumulation:
+        raise InputError(f"--micro-batch: this task ({type(task).__name__}) cannot split its batches")
     if cfg.select == "best" and cfg.metric != "train_loss" and tune_set is None:
         raise InputError("--select best needs a tuning set (or --metric train_loss)")
     seed_everything(cfg.seed)
@@ -208,9 +215,8 @@ def _epoch(run: _Run, epoch: int, cfg: TrainConfig, task: Task, step: Callable[[
     loss_sum = torch.zeros((), device=ctx.device)
     n_seen = 0
     for batch in run.train_loader:
-        loss, reported = task.loss(run.net, batch, ctx)
         run.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        reported = accumulate.backward(run.net, task, batch, ctx, cfg.micro_batch)
         if cfg.grad_clip:
             torch.nn.utils.clip_grad_norm_(run.model.parameters(), cfg.grad_clip)
         run.optimizer.step()

@@ -4,7 +4,8 @@ After every epoch the engine writes the full state (weights, optimiser, schedule
 so far, RNG states, history) atomically, through `save_checkpoint`, to a hidden file beside the
 output (`.OUTPUT.resume.h5`); it is a valid `model` file as well. A run resumed from it ends with
 exactly the weights of an uninterrupted run on CPU. The state's fingerprint (model, data sizes,
-training options but the number of epochs) must match the resuming run's.
+training options but the number of epochs and where or in how many micro-batches a step runs)
+must match the resuming run's.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ def fingerprint(model: nn.Module, cfg, train_set: Dataset, tune_set: Dataset | N
         mcfg = model_config(model)
     except TypeError:
         mcfg = type(model).__name__
-    keep = {k: v for k, v in cfg.to_json().items() if k not in ("epochs", "device", "workers", "amp")}
+    keep = {k: v for k, v in cfg.to_json().items() if k not in ("epochs", "device", "workers", "amp", "micro_batch")}
     return {
         "model": getattr(model, "model_name", type(model).__name__),
         "model_config": mcfg,

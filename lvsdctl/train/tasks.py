@@ -31,10 +31,19 @@ class Context:
     device: torch.device
     dist: dist_.DistInfo
     amp: bool
+    batch_weight: torch.Tensor | None = None  # set for micro-batches: the whole step's global weight
 
 
 class Task:
     """How to turn a batch into a loss and a model into tuning metrics (override for other tasks)."""
+
+    #: True when the loss is a per-sample sum over a normaliser taken from `ctx.batch_weight` when set
+    #: (`lvsdctl.train.accumulate`): the batch may then run as micro-batches.
+    supports_accumulation = False
+
+    def batch_weight(self, batch: Any, ctx: Context) -> torch.Tensor:
+        """This rank's total sample weight of a batch (the normaliser of its loss)."""
+        return torch.tensor(float(len(batch[0])), device=ctx.device)
 
     def setup(self, train_set: Dataset, config: TrainConfig) -> None:
         """Called once before training (e.g. to compute class weights from the training labels)."""
@@ -60,6 +69,8 @@ class Task:
 
 class Classification(Task):
     """Cross-entropy on (B, 2) logits, optionally class-weighted, with AUROC/AUPRC/accuracy tuning."""
+
+    supports_accumulation = True
 
     def __init__(self, class_weight: str = "none", n_classes: int = 2):
         self.class_weight = class_weight
@@ -89,9 +100,16 @@ class Classification(Task):
         losses, w = self._per_sample(logits, y)
         # Normalise by the global batch's weight: DDP averages gradients over ranks, so scaling by
         # the world size makes the step equal to one process's weighted mean over the global batch.
-        total_w = dist_.all_reduce_sum(w.sum().detach().clone(), ctx.dist)
+        # A micro-batch is normalised by its whole step's weight (ctx.batch_weight).
+        total_w = ctx.batch_weight if ctx.batch_weight is not None else dist_.all_reduce_sum(
+            w.sum().detach().clone(), ctx.dist)
         loss = (losses * w).sum() * ctx.dist.world_size / total_w
         return loss, (losses * w).sum().detach()
+
+    def batch_weight(self, batch, ctx) -> torch.Tensor:
+        y = batch[1].to(ctx.device)
+        return self.weights.to(ctx.device)[y].sum() if self.weights is not None else torch.tensor(
+            float(len(y)), device=ctx.device)
 
     @torch.no_grad()
     def predict(self, model, loader, ctx) -> tuple[np.ndarray, np.ndarray, float]:

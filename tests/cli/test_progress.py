@@ -28,3 +28,15 @@ def test_log_lines_and_quiet(monkeypatch, capsys):
     assert "epoch 1/2: train loss 0.5" in err and "warning: something to know" in err
     assert "not shown when quiet" not in err and "warning: still shown" in err
     assert not logging.getLogger("lvsdctl").handlers  # removed again
+
+
+def test_a_bar_of_bytes_takes_an_unknown_total(monkeypatch, capsys):
+    from rich.console import Console
+
+    monkeypatch.setattr("lvsdctl.cli.progress.err", Console(stderr=True, force_terminal=True, width=100))
+    with reporting("weights fetch", unit="bytes") as progress:
+        progress(0, 0)  # a download's size not known yet
+        progress(2_000_000, 4_000_000)
+        assert progress.bar.tasks[0].total == 4_000_000 and progress.bar.tasks[0].completed == 2_000_000
+    assert progress.bar is None  # stopped
+    assert "weights fetch" in capsys.readouterr().err

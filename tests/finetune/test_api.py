@@ -14,7 +14,14 @@ from lvsdctl.errors import InputError, MissingResourceError
 from lvsdctl.finetune.api import STRATEGY_LR, default_lr, finetune, segment_samples, strategy_name, study_runs
 from lvsdctl.models.checkpoint import load_checkpoint
 from lvsdctl.models.ecgfm import ECGFMConfig, ECGFMEncoder
-from lvsdctl.models.ecgfm_weights import PRETRAINED_FILE, SEQUENTIAL_FILE, WEIGHTS_DIR_ENV, read_weights, save_official
+from lvsdctl.models.ecgfm_weights import (
+    MIMIC_FINETUNED_FILE,
+    PRETRAINED_FILE,
+    SEQUENTIAL_FILE,
+    WEIGHTS_DIR_ENV,
+    read_weights,
+    save_official,
+)
 from tests.train.conftest import make_ecg_file
 
 
@@ -74,6 +81,35 @@ def test_missing_weights_and_bad_options_are_clear(ecgfm_fixtures, tmp_path, dat
         finetune(data, tmp_path / "x.h5", weights=ecgfm_fixtures / "tiny_pretrained.pt", freeze=7, **FAST)
     with pytest.raises(InputError, match="--segments"):
         finetune(data, tmp_path / "x.h5", weights=ecgfm_fixtures / "tiny_pretrained.pt", segments="five", **FAST)
+
+
+def test_sequential_starts_from_either_finetuned_checkpoint_by_name(ecgfm_fixtures, tmp_path, data, monkeypatch):
+    import shutil
+
+    wdir = tmp_path / "weights"
+    wdir.mkdir()
+    shutil.copy(ecgfm_fixtures / "tiny_finetuned_legacy_keys.pt", wdir / SEQUENTIAL_FILE)
+    shutil.copy(ecgfm_fixtures / "tiny_finetuned.pt", wdir / MIMIC_FINETUNED_FILE)
+    monkeypatch.setenv(WEIGHTS_DIR_ENV, str(wdir))
+    fast = {**FAST, "epochs": 1, "tune_split": None}
+    finetune(data, tmp_path / "study.h5", sequential=True, freeze="all", **fast)
+    finetune(data, tmp_path / "mimic.h5", sequential=True, weights="ecgfm-mimic-finetuned", freeze="all", **fast)
+    for out, name, file in (("study.h5", "ecgfm-physionet-finetuned", SEQUENTIAL_FILE),
+                            ("mimic.h5", "ecgfm-mimic-finetuned", MIMIC_FINETUNED_FILE)):
+        _, meta = load_checkpoint(tmp_path / out)
+        assert meta["training"]["start"] == "sq" and meta["training"]["weights"] == str(wdir / file)
+        assert meta["training"]["weights_catalog"]["catalog_name"] == name
+    with pytest.raises(MissingResourceError, match="lvsdctl weights fetch ecgfm-pretrained"):
+        finetune(data, tmp_path / "ss.h5", **fast)  # never downloads: says how to get the file
+
+
+def test_all_strategies_names_both_missing_files_at_once(tmp_path, data, monkeypatch):
+    from lvsdctl.finetune.api import all_strategies
+
+    monkeypatch.setenv(WEIGHTS_DIR_ENV, str(tmp_path / "empty"))
+    with pytest.raises(MissingResourceError, match="fetch ecgfm-pretrained ecgfm-physionet-finetuned"):
+        all_strategies(data, tmp_path / "models", **FAST)
+    assert not (tmp_path / "models").exists()
 
 
 def test_strategy_names_and_learning_rates():
