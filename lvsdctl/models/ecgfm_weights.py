@@ -88,12 +88,22 @@ def resolve_weights(weights: str | os.PathLike | None = None, *, sequential: boo
 #: Globals a user may meet in a real checkpoint, quoted in the refusal; any other name is the file's text.
 _KNOWN_GLOBAL = re.compile(r"(?:numpy|torch|collections|builtins|__builtin__|_codecs|argparse|omegaconf|fairseq"
                            r"|typing|pathlib|copyreg)(?:\.[A-Za-z_][A-Za-z0-9_]{0,40}){0,6}")
+#: The largest official checkpoint read (ECG-FM's are ~1.1 GB; with optimizer state a few GB).
+MAX_CHECKPOINT_BYTES = 8 << 30
 #: The most optimizer updates a checkpoint may claim (ECG-FM's pretraining ran ~10^5-10^6).
 _MAX_UPDATES = 10**10
 
 
 def read_official(path: str | os.PathLike) -> dict:
     """``torch.load(weights_only=True)`` with the refusals turned into clear errors."""
+    try:
+        size = os.stat(path).st_size
+    except FileNotFoundError:
+        raise MissingResourceError(f"{path}: weights file not found") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror or type(exc).__name__})") from None
+    if size > MAX_CHECKPOINT_BYTES:  # torch.load holds the whole file in memory: bounded before it is read
+        raise InputError(f"{path}: {size:,} bytes; a checkpoint lvsdctl reads is at most {MAX_CHECKPOINT_BYTES:,}")
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:

@@ -152,6 +152,7 @@ def _write_table2(long: pd.DataFrame, path: str | os.PathLike) -> None:
     write_frame(table2(long, with_ci=False), path)
 
 
+@claims_outputs("output", "corrected")
 def audit(table: pd.DataFrame | str | os.PathLike | None = None, sizes: pd.DataFrame | str | os.PathLike | dict | None = None,
           *, study: bool = False, decimals: int | None = None, output: str | os.PathLike | None = None,
           corrected: str | os.PathLike | None = None, max_readings: int = 5, source: str | None = None) -> AuditResult:
