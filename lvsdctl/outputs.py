@@ -393,3 +393,39 @@ def private_temp(prefix: str, *, suffix: str = "", directory: bool = False, dir:
     fd, path = tempfile.mkstemp(prefix=full, suffix=suffix, dir=base)
     os.close(fd)
     return path
+
+
+# ------------------------------------------------------------------------------ any other file
+
+
+@contextmanager
+def atomic_file(path: str | os.PathLike, *, what: str = "output") -> Iterator[str]:
+    """A temporary name beside `path` to write a file under (a figure, a copy): renamed over `path` once the
+    block ends without an error, removed otherwise, so no reader sees half a file. The output is checked and
+    locked like any other; the name `.NAME.partial-PID-XXXXXXXX` lets the next run remove a killed run's.
+    Writers that guess a format from the extension must be told it (`savefig(tmp, format="png")`)."""
+    import uuid
+
+    target = Path(os.path.abspath(os.fspath(path)))
+    check_output(target, what=what)
+    with output_lock(target, what=what):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.parent / f".{target.name}.partial-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        try:
+            yield str(tmp)
+            os.replace(tmp, target)
+        except OSError as exc:  # a full disk, a quota: the user's to fix
+            raise InputError(f"{what} {path}: cannot be written ({_reason(exc)})") from None
+        finally:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+
+
+def save_figure(fig, path: str | os.PathLike, **options) -> Path:
+    """`fig.savefig` to `path` atomically (`atomic_file`), the format taken from the extension."""
+    path = Path(path)
+    with atomic_file(path, what="figure") as tmp:
+        fig.savefig(tmp, format=(path.suffix[1:] or "png").lower(), **options)
+    return path

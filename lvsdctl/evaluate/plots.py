@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from lvsdctl.outputs import save_figure
+
 
 def _plt():
     import matplotlib
@@ -23,7 +25,7 @@ def _save(fig, outdir: Path, name: str) -> list[Path]:
     outdir.mkdir(parents=True, exist_ok=True)
     paths = [outdir / f"{name}.png", outdir / f"{name}.svg"]
     for p in paths:
-        fig.savefig(p, dpi=150, bbox_inches="tight")
+        save_figure(fig, p, dpi=150, bbox_inches="tight")
     _plt().close(fig)
     return paths
 

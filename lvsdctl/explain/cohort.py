@@ -16,7 +16,7 @@ from lvsdctl.errors import InputError
 from lvsdctl.explain.api import lead_pieces
 from lvsdctl.explain.attribute import attribute
 from lvsdctl.explain.waves import WAVES, delineate, wave_shares
-from lvsdctl.outputs import claims_outputs
+from lvsdctl.outputs import claims_outputs, save_figure
 from lvsdctl.record import LEADS12
 from lvsdctl.signal.layout import RHYTHM_KEY
 from lvsdctl.summary import Summary
@@ -188,7 +188,7 @@ def plot_cohort_summary(summary: dict, leads: list[str], path: str | Path, title
     written = []
     for suffix in dict.fromkeys([path.suffix or ".png", ".svg"]):
         p = path.with_suffix(suffix)
-        fig.savefig(p, dpi=130, bbox_inches="tight")
+        save_figure(fig, p, dpi=130, bbox_inches="tight")
         written.append(p)
     plt.close(fig)
     return written

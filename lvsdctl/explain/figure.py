@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lvsdctl.outputs import save_figure
 from lvsdctl.signal.layout import PIECE_S, PRINTOUT_ROWS
 
 ROW_SPACING_MV = 3.0
@@ -114,7 +115,7 @@ def plot_attribution_map(traces: list[LeadTrace], rhythm: LeadTrace | None, fs: 
     for out in outputs:
         out = Path(out)
         out.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(out, dpi=150)
+        save_figure(fig, out, dpi=150)
         written.append(out)
     plt.close(fig)
     return written

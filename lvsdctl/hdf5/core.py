@@ -163,7 +163,10 @@ def provenance(f: h5py.File) -> list[dict]:
     """The provenance entries of a file, oldest first."""
     if "provenance" not in f:
         return []
-    return [json.loads(s) for s in f["provenance"].asstr()[()]]
+    try:
+        return [json.loads(s) for s in f["provenance"].asstr()[()]]
+    except (ValueError, TypeError, RecursionError, UnicodeDecodeError, AttributeError):  # text never quoted
+        raise InputError(f"{f.filename}: its /provenance is not a list of JSON entries") from None
 
 
 def _describe_input(item: Any) -> tuple[dict, list[dict], bool]:

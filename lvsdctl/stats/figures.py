@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from lvsdctl.outputs import save_figure
+
 
 def pvalue_matrix_figure(p_matrix: pd.DataFrame, path: str | Path, *, alpha: float = 0.05,
                          title: str = "Wilcoxon signed-rank, Holm-adjusted p") -> list[Path]:
@@ -43,6 +45,6 @@ def pvalue_matrix_figure(p_matrix: pd.DataFrame, path: str | Path, *, alpha: flo
     base.parent.mkdir(parents=True, exist_ok=True)
     out = [base.with_suffix(".png"), base.with_suffix(".svg")]
     for p in out:
-        fig.savefig(p)
+        save_figure(fig, p)
     plt.close(fig)
     return out
