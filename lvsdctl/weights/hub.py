@@ -277,7 +277,9 @@ def _fetch(entry: _catalog.WeightsEntry, directory: Path, dest: Path, revision: 
             return found
     hub, _ = _hub()
     endpoint = (endpoint or os.environ.get("HF_ENDPOINT") or "https://huggingface.co").rstrip("/")
-    cache = str(cache_dir) if cache_dir is not None else str(hub.constants.HF_HUB_CACHE)
+    import huggingface_hub.constants  # a submodule: not an attribute of the package until imported
+
+    cache = str(cache_dir) if cache_dir is not None else str(huggingface_hub.constants.HF_HUB_CACHE)
     offline = _offline()
     notes: list[str] = []
     published, commit, size = None, None, entry.size

@@ -30,6 +30,8 @@ from tests.hostile.echo_tables import broken_tables, write_corpus_tables
 from tests.hostile.markers import marker
 
 ALLOWED = {0, 3, 4, 6}
+#: `study done` answers "run this step" with its own exit codes (lvsdctl.cli.study NOT_DONE, RESUMABLE).
+DONE_CODES = {10, 11}
 
 
 @dataclass
@@ -44,15 +46,17 @@ class Corpus:
     out: Path  # everything lvsdctl writes goes here: it must hold no marker
     log: list[str] = field(default_factory=list)
 
-    def run(self, *args, codes: set[int] | int = 0) -> tuple[str, str]:
-        """Run `lvsdctl ARGS`; check its exit code (one of `codes`), no traceback, no marker."""
+    def run(self, *args, codes: set[int] | int = 0, env: dict[str, str] | None = None) -> tuple[str, str]:
+        """Run `lvsdctl ARGS` (with `env` added to the environment); check its exit code (one of `codes`), no
+        traceback, no marker."""
         args = [str(a) for a in args]
-        res = CliRunner().invoke(app, args)
+        res = CliRunner().invoke(app, args, env=env)
         stdout, stderr = res.stdout, res.stderr
         shown = f"lvsdctl {' '.join(args)} -> {res.exit_code}\n{stderr[-3000:]}"
         self.log.append(shown)
         wanted = {codes} if isinstance(codes, int) else codes
-        assert res.exit_code in ALLOWED, f"exit code {res.exit_code} is a bug's: {shown}"
+        allowed = ALLOWED | (DONE_CODES if args[:2] == ["study", "done"] else set())
+        assert res.exit_code in allowed, f"exit code {res.exit_code} is a bug's: {shown}"
         assert res.exit_code in wanted, f"expected exit code {sorted(wanted)}: {shown}"
         assert "Traceback" not in stdout + stderr, shown
         found = markers.in_text(stdout + stderr)
@@ -203,12 +207,138 @@ def inspect(c: Corpus) -> None:
     c.run("inspect", c.inputs / "phi_markers" / "formats" / "aecg.xml", codes=3)
 
 
+def stats_audit(c: Corpus) -> None:
+    c.run("stats", "audit", "--study", "-o", c.out / "audit.md", "--corrected", c.out / "corrected.csv", "-q")
+    tables = c.root / "audit-tables"
+    tables.mkdir(exist_ok=True)
+    sizes = tables / "sizes.csv"
+    sizes.write_text("validation_set,n,positives\ninternal,200,40\n")
+    good = tables / "good.csv"
+    good.write_text("model,validation_set,metric,value\nm,internal,accuracy,0.81\nm,internal,sensitivity,0.70\n")
+    c.run("stats", "audit", good, "--sizes", sizes, "-o", c.out / "audit.json", "-q")
+    bad = {  # name -> (table, sizes): every one exit 3, no cell quoted
+        "empty": ("", None), "noise": (os.urandom(2048), None), "one-column": ("value\n1\n", None),
+        "marked-value": (f"model,validation_set,metric,value\nm,internal,accuracy,{marker('audit value')}\n", None),
+        "marked-metric": (f"model,validation_set,metric,value\nm,internal,{marker('metric')},x{marker('v')}\n", None),
+        "marked-size": (None, f"validation_set,n,positives\ninternal,{marker('n')},1\n"),
+        "huge-size": (None, "validation_set,n,positives\ninternal,100000000000,1\n"),
+        "empty-sizes": (None, ""),
+    }
+    for name, (table, size_text) in bad.items():
+        t, z = good, sizes
+        if table is not None:
+            t = tables / f"{name}.csv"
+            t.write_bytes(table if isinstance(table, bytes) else table.encode())
+        if size_text is not None:
+            z = tables / f"{name}-sizes.csv"
+            z.write_text(size_text)
+        c.run("stats", "audit", t, "--sizes", z, "-q", codes=3)
+    c.run("stats", "audit", tables, "--sizes", sizes, "-q", codes=3)  # a directory
+    c.run("stats", "audit", "--study", "-o", "/proc/audit.md", "-q", codes=3)
+    c.run("stats", "audit", "--study", "-o", c.out / "audit.md" / "x.md", "-q", codes=3)
+
+
+def study_script(c: Corpus) -> None:
+    c.run("study", "script", c.out / "split.h5", "--out", c.out / "runs", "-q")
+    c.run("study", "script", c.out / "split.h5", "--out", c.out / "a-file", "-q", codes=3)
+    c.run("study", "script", c.out / "split.h5", "--out", "/proc/runs", "-q", codes=3)
+    c.run("study", "script", crafted(c, "marked-kind"), "--out", c.out / "runs-bad", "-q", codes=3)
+    shutil.copyfile(c.out / "split.h5", c.inputs / "shell-set.h5")
+    with h5py.File(c.inputs / "shell-set.h5", "r+") as f:
+        sets = f["records/split"].asstr()[()]
+        sets[sets == "internal"] = "x'$(touch pwned)'"
+        del f["records/split"]
+        f["records"].create_dataset("split", data=sets.astype(object), dtype=h5py.string_dtype())
+    c.run("study", "script", c.inputs / "shell-set.h5", "--out", c.out / "runs-shell", "-q", codes=3)
+    assert not (c.out / "runs-shell" / "study.sh").exists()
+
+
+def study_done(c: Corpus) -> None:
+    c.run("study", "done", "--", "train", c.out / "split.h5", "-o", c.out / "fcn.h5", codes={0, 10})
+    c.run("study", "done", "--", "train", c.out / "split.h5", "-o", c.out / "none.h5", codes=10)
+    for poison in ("marked-kind", "marked-name"):
+        c.run("study", "done", "--", "train", c.out / "split.h5", "-o", crafted(c, poison), codes={10, 11})
+    c.run("study", "done", "--", "train", c.out / "split.h5", "-o", c.inputs / "phi_markers" / "formats" / "aecg.xml",
+          codes={10, 11})
+    c.run("study", "done", "--", "train", c.out / "split.h5", codes=3)  # no -o
+
+
+def study_report(c: Corpus) -> None:
+    runs = c.root / "runs"  # an input: the script's manifest, real results and crafted files
+    for sub in ("models", "eval", "explain"):
+        (runs / sub).mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(c.out / "runs" / "study.json", runs / "study.json")
+    shutil.copyfile(c.out / "fcn.h5", runs / "models" / "fcn.h5")
+    shutil.copyfile(c.out / "fcn-eval.h5", runs / "eval" / "fcn.h5")
+    shutil.copyfile(crafted(c, "marked-kind"), runs / "eval" / "inceptiontime.h5")
+    shutil.copyfile(crafted(c, "marked-name"), runs / "models" / "inceptiontime.h5")
+    (runs / "eval" / "resnet.h5").write_bytes(b"not hdf5 " + marker("eval").encode())
+    c.run("study", "report", runs, "-o", c.out / "study-report.md", "--html", c.out / "study-report.html", "-q")
+    c.run("study", "report", runs, "-o", "/proc/report.md", "-q", codes=3)
+    c.run("study", "report", c.out / "a-file", "-o", c.out / "report-x.md", "-q", codes=3)
+    (c.root / "bad-runs").mkdir(exist_ok=True)
+    (c.root / "bad-runs" / "study.json").write_text("[" + json.dumps(marker("manifest")) + "]")
+    c.run("study", "report", c.root / "bad-runs", "-o", c.out / "report-bad.md", "-q", codes=3)
+
+
+def weights_list(c: Corpus) -> None:
+    c.run("weights", "list", "--weights-dir", c.root / "weights", "--json")
+    c.run("weights", "list", "--weights-dir", c.out / "a-file", "--json")
+
+
+def _offline(c: Corpus) -> dict[str, str]:
+    return {"HF_HUB_OFFLINE": "1", "HF_HUB_CACHE": str(c.root / "hf-cache"), "HF_ENDPOINT": "http://127.0.0.1:9"}
+
+
+def weights_fetch(c: Corpus) -> None:
+    wdir = c.root / "weights"
+    c.run("weights", "fetch", "ecgfm-pretrained", "--weights-dir", wdir, "-q", env=_offline(c), codes=6)
+    c.run("weights", "fetch", "ecgfm-pretrained", "--weights-dir", c.out / "a-file", "-q", env=_offline(c), codes=3)
+    c.run("weights", "fetch", "ecgfm-pretrained", "--weights-dir", "/proc/weights", "-q", env=_offline(c), codes=3)
+    c.run("weights", "fetch", "no-such-model", "--weights-dir", wdir, "-q", env=_offline(c), codes=3)
+    assert not [p.name for p in wdir.glob(".*")] if wdir.exists() else True
+
+
+def weights_verify(c: Corpus) -> None:
+    from lvsdctl.weights import lookup
+
+    wdir = c.root / "weights"
+    wdir.mkdir(exist_ok=True)
+    (wdir / lookup("ecgfm-pretrained").filename).write_bytes(b"PK\x03\x04" + marker("weights").encode())
+    c.run("weights", "verify", "--weights-dir", wdir, "-q", codes=3)  # not the published file
+    c.run("weights", "verify", "ecgfm-physionet-finetuned", "--weights-dir", wdir, "-q", codes=6)  # not there
+    c.run("weights", "verify", c.inputs / "phi_markers" / "formats" / "aecg.xml", "--weights-dir", wdir)  # unknown
+    c.run("weights", "verify", c.inputs / "no-such.pt", "--weights-dir", wdir, "-q", codes=3)
+    for poisoned in poisoned_checkpoints(c):  # a weights file is loaded with weights_only=True, its text never quoted
+        c.run("finetune", c.out / "split.h5", "--weights", poisoned, "--epochs", 1, "-o", c.out / "ft-poisoned.h5",
+              "-q", codes=3)
+
+
 #: command (as typed) -> what it is run on. Order matters: later commands read earlier outputs.
 COMMANDS = {
     "synth": synth, "ingest": ingest, "preprocess": preprocess, "split": split, "train": train,
     "pretrain": pretrain, "finetune": finetune, "evaluate": evaluate, "predict": predict, "explain": explain,
-    "stats cohort": stats_cohort, "stats compare": stats_compare, "inspect": inspect,
+    "stats cohort": stats_cohort, "stats compare": stats_compare, "stats audit": stats_audit, "inspect": inspect,
+    "study script": study_script, "study done": study_done, "study report": study_report,
+    "weights list": weights_list, "weights fetch": weights_fetch, "weights verify": weights_verify,
 }
+
+
+def poisoned_checkpoints(c: Corpus) -> list[Path]:
+    """PyTorch files that must never run or be quoted: a pickle calling a foreign global named with a marker,
+    a zip that is not a checkpoint, a state dict whose config holds a marker and out-of-bound sizes."""
+    import torch
+
+    folder = c.inputs / "poisoned-pt"
+    folder.mkdir(exist_ok=True)
+    name = marker("global")
+    (folder / "global.pt").write_bytes(b"\x80\x02c" + name.encode() + b"\nrun\nq\x00)\x81q\x01.")
+    (folder / "zip.pt").write_bytes(b"PK\x03\x04" + os.urandom(64) + marker("zip").encode())
+    torch.save({"cfg": {"model": {"encoder_embed_dim": 3_000_000_000, marker("cfg key"): marker("cfg value")}},
+                "model": {marker("tensor") + ".weight": torch.zeros(2)}}, folder / "config.pt")
+    torch.save({"cfg": {"model": {}}, "model": {"encoder.layers.0.weight": torch.zeros(2)},
+                "optimizer_history": [{"num_updates": -(10**30)}]}, folder / "updates.pt")
+    return sorted(folder.iterdir())
 
 
 # ------------------------------------------------------------------------------ crafted HDF5 inputs
