@@ -250,6 +250,9 @@ def study_script(c: Corpus) -> None:
         del f["records/split"]
         f["records"].create_dataset("split", data=sets.astype(object), dtype=h5py.string_dtype())
     c.run("study", "script", c.inputs / "shell-set.h5", "--out", c.out / "runs-shell", "-q", codes=3)
+    for poisoned in poisoned_checkpoints(c):  # a starting point is read (its layer count) before the script is written
+        c.run("study", "script", c.out / "split.h5", "--out", c.out / "runs-poisoned", "--ss-weights", poisoned, "-q",
+              codes=3)
     assert not (c.out / "runs-shell" / "study.sh").exists()
 
 
