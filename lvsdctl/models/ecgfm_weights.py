@@ -94,8 +94,9 @@ MAX_CHECKPOINT_BYTES = 8 << 30
 _MAX_UPDATES = 10**10
 
 
-def read_official(path: str | os.PathLike) -> dict:
-    """``torch.load(weights_only=True)`` with the refusals turned into clear errors."""
+def load_weights_only(path: str | os.PathLike):
+    """``torch.load(path, map_location="cpu", weights_only=True)`` after the file's size is bounded, with the
+    refusals turned into clear errors that never quote the file (shared by every backbone's official files)."""
     try:
         size = os.stat(path).st_size
     except FileNotFoundError:
@@ -105,7 +106,7 @@ def read_official(path: str | os.PathLike) -> dict:
     if size > MAX_CHECKPOINT_BYTES:  # torch.load holds the whole file in memory: bounded before it is read
         raise InputError(f"{path}: {size:,} bytes; a checkpoint lvsdctl reads is at most {MAX_CHECKPOINT_BYTES:,}")
     try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        return torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
         raise MissingResourceError(f"{path}: weights file not found") from None
     except pickle.UnpicklingError as exc:
@@ -122,6 +123,11 @@ def read_official(path: str | os.PathLike) -> dict:
         raise InputError(f"{path}: not a readable PyTorch checkpoint (weights-only load failed)") from None
     except (RuntimeError, EOFError, OSError, ValueError) as exc:
         raise InputError(f"{path}: not a readable PyTorch checkpoint ({exc.__class__.__name__})") from None
+
+
+def read_official(path: str | os.PathLike) -> dict:
+    """An official ECG-FM file as {"cfg": ..., "model": state dict}, read with ``load_weights_only``."""
+    ckpt = load_weights_only(path)
     if isinstance(ckpt, Mapping) and "model" in ckpt and isinstance(ckpt["model"], Mapping):
         return dict(ckpt)
     if isinstance(ckpt, Mapping) and all(isinstance(v, torch.Tensor) for v in ckpt.values()):
