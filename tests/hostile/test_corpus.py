@@ -289,16 +289,22 @@ def weights_list(c: Corpus) -> None:
     c.run("weights", "list", "--weights-dir", c.out / "a-file", "--json")
 
 
-def _offline(c: Corpus) -> dict[str, str]:
-    return {"HF_HUB_OFFLINE": "1", "HF_HUB_CACHE": str(c.root / "hf-cache"), "HF_ENDPOINT": "http://127.0.0.1:9"}
+def _offline() -> dict[str, str]:
+    """An offline machine, as lvsdctl reads it when `fetch` runs. huggingface_hub reads its own settings once,
+    at import: imported here first, so this environment does not outlive the test in the process."""
+    import huggingface_hub.constants  # noqa: F401
+
+    return {"HF_HUB_OFFLINE": "1", "HF_ENDPOINT": "http://127.0.0.1:9"}
 
 
 def weights_fetch(c: Corpus) -> None:
-    wdir = c.root / "weights"
-    c.run("weights", "fetch", "ecgfm-pretrained", "--weights-dir", wdir, "-q", env=_offline(c), codes=6)
-    c.run("weights", "fetch", "ecgfm-pretrained", "--weights-dir", c.out / "a-file", "-q", env=_offline(c), codes=3)
-    c.run("weights", "fetch", "ecgfm-pretrained", "--weights-dir", "/proc/weights", "-q", env=_offline(c), codes=3)
-    c.run("weights", "fetch", "no-such-model", "--weights-dir", wdir, "-q", env=_offline(c), codes=3)
+    wdir, cache = c.root / "weights", ["--cache-dir", c.root / "hf-cache"]
+    c.run("weights", "fetch", "ecgfm-pretrained", "--weights-dir", wdir, *cache, "-q", env=_offline(), codes=6)
+    c.run("weights", "fetch", "ecgfm-pretrained", "--weights-dir", c.out / "a-file", *cache, "-q", env=_offline(),
+          codes=3)
+    c.run("weights", "fetch", "ecgfm-pretrained", "--weights-dir", "/proc/weights", *cache, "-q", env=_offline(),
+          codes=3)
+    c.run("weights", "fetch", "no-such-model", "--weights-dir", wdir, *cache, "-q", env=_offline(), codes=3)
     assert not [p.name for p in wdir.glob(".*")] if wdir.exists() else True
 
 
