@@ -100,19 +100,16 @@ def text_problems(fig, tolerance: float = 1.0) -> list[str]:
 
 
 def save(fig, paths: list[str | Path], *, dpi: int = 150) -> list[Path]:
-    """Save `fig` once per path (the format from the suffix), at its own size, and close it."""
+    """Save `fig` once per path (the format from the suffix), at its own size, each file written
+    atomically (`lvsdctl.outputs.save_figure`), and close it."""
     plt = pyplot()
     try:
         if os.environ.get(CHECK_ENV):
             problems = text_problems(fig)
             if problems:
                 raise AssertionError(f"{Path(paths[0]).name}: " + "; ".join(problems))
-        written = []
-        for p in paths:
-            p = Path(p)
-            p.parent.mkdir(parents=True, exist_ok=True)
-            fig.savefig(p, dpi=dpi)
-            written.append(p)
-        return written
+        from lvsdctl.outputs import save_figure  # atomic, checked and locked like any output
+
+        return [save_figure(fig, p, dpi=dpi) for p in paths]
     finally:
         plt.close(fig)

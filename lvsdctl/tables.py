@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from lvsdctl.errors import InputError
+from lvsdctl.outputs import check_output, output_lock
 from lvsdctl.summary import jsonable
 
 #: The word every output made from synthetic data carries (tables, figures, reports, predictions).
@@ -81,15 +82,19 @@ def write_text(path: str | os.PathLike, text: str, *, executable: bool = False) 
     """Write `text` atomically: a temporary file beside `path`, renamed over it once complete (a reader
     never sees half a file, a crash leaves the previous version); `executable` for scripts (mode 755)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        if executable:
-            tmp.chmod(0o755)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    check_output(path)
+    with output_lock(path):
+        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(text, encoding="utf-8")
+            if executable:
+                tmp.chmod(0o755)
+            os.replace(tmp, path)
+        except OSError as exc:  # a full disk, a quota: the user's to fix, not a bug
+            raise InputError(f"{path}: cannot be written ({exc.strerror or type(exc).__name__})") from None
+        finally:
+            tmp.unlink(missing_ok=True)
 
 
 def _json_text(obj: Any) -> str:

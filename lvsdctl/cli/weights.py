@@ -126,8 +126,8 @@ def verify_cmd(
     quiet: Quiet = False,
 ) -> None:
     """Re-hash checkpoints (SHA-256) and compare each with the catalog's pinned hash, the recognised older
-    uploads, and the hash recorded at fetch. Exit code 3 if a file differs, 6 if a named one is missing.
-    -o writes the report as JSON (the document --json prints).
+    uploads, and the hash recorded at fetch. Exit code 3 if a file differs or cannot be read, 6 if a named
+    one is missing. -o writes the report as JSON (the document --json prints).
 
     Example: lvsdctl weights verify ecgfm-physionet-finetuned"""
     from lvsdctl.cli.console import emit_json, line, write_document
@@ -149,7 +149,7 @@ def verify_cmd(
             for text in (f"SHA-256 {f.sha256}" if f.sha256 else "", f.detail or ""):
                 if text:
                     line(f"  {text}")
-    if any(f.status == "mismatch" for f in report.files):
+    if any(f.status in ("mismatch", "unreadable") for f in report.files):
         raise typer.Exit(3)
     if any(f.status == "missing" for f in report.files):
         raise typer.Exit(6)

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from lvsdctl.errors import InputError
+from lvsdctl.outputs import claims_outputs
 from lvsdctl.summary import Summary
 
 DIVIDED = "train+tune"
@@ -325,6 +326,7 @@ class SplitSummary(Summary):
     synthetic: bool = False  # the input is synthetic data
 
 
+@claims_outputs("output", "table")
 def split(
     input: str,
     output: str,

@@ -17,6 +17,7 @@ import pandas as pd
 
 from lvsdctl.errors import InputError, MismatchError
 from lvsdctl.evaluate.evaluation import Evaluation
+from lvsdctl.outputs import claims_outputs
 from lvsdctl.summary import Summary
 from lvsdctl.tables import table_format, write_frame, write_text
 
@@ -42,6 +43,7 @@ def score_file(model_path: str, data_path: str, *, sets: list[str] | None = None
 
     from lvsdctl.data.dataset import check_layout, read_preprocessing
     from lvsdctl.evaluate.precision import prepare
+    from lvsdctl.data.finite import require_finite
     from lvsdctl.hdf5 import open_input, provenance, read_records, sha256_file
     from lvsdctl.models.checkpoint import check_preprocessing, load_checkpoint
     from lvsdctl.train.devices import resolve_device
@@ -76,8 +78,7 @@ def score_file(model_path: str, data_path: str, *, sets: list[str] | None = None
                     x = np.asarray(signals[idx[0]:idx[-1] + 1], dtype=np.float32)[idx - idx[0]]
                 else:  # sparse rows (e.g. a set interleaved with others): h5py point selection
                     x = np.asarray(signals[idx], dtype=np.float32)
-                if not np.isfinite(x).all():
-                    raise InputError(f"{data_path}: non-finite samples in ECG rows {idx[0]}-{idx[-1]}")
+                require_finite(data_path, x, idx)
                 with autocast:
                     logits = model(torch.from_numpy(x).to(dev))
                 if logits.ndim != 2 or logits.shape[1] != 2:
@@ -186,6 +187,7 @@ def _choose(threshold, threshold_from, model_path: str, scored: Scored, data_pat
     return choice, policy
 
 
+@claims_outputs("output")
 def predict(model_path: str, data: str | list[str], output: str, *, threshold: str | float | None = None,
             threshold_from: str | None = None, sets: list[str] | None = None, batch_size: int = 64,
             device: str = "cpu", secret_file: str | None = None, demo_secret: bool = False, jobs: int = 1,
@@ -263,6 +265,7 @@ def predict(model_path: str, data: str | list[str], output: str, *, threshold: s
     return summary
 
 
+@claims_outputs("output", "report", "table", dirs=("figures",))
 def evaluate(model_path: str, data_path: str, output: str | None = None, *, threshold: str = "0.5",
              tune_set: str = "tune", sets: list[str] | None = None, n_boot: int = 1000, seed: int = 0,
              batch_size: int = 64, device: str = "cpu", report: str | None = None, figures: str | None = None,

@@ -17,6 +17,7 @@ from lvsdctl.explain.attribute import Attribution, attribute
 from lvsdctl.explain.figure import LeadTrace, plot_attribution_map
 from lvsdctl.explain.waves import WAVES, Delineation, delineate, wave_shares
 from lvsdctl.io.synthetic import is_synthetic_export
+from lvsdctl.outputs import claims_outputs
 from lvsdctl.signal.layout import PIECE_S, PRINTOUT_ROWS, RHYTHM_KEY, RHYTHM_LEAD, pieces_from_4ch
 from lvsdctl.summary import Summary
 from lvsdctl.tables import write_frame, write_json
@@ -99,6 +100,7 @@ def load_dataset_record(path: str, record_id: str, pre: dict, model_path: str) -
     """One record of an `ecg` file, checked against the model's preprocessing, and whether the file is
     synthetic."""
     from lvsdctl.data.dataset import read_preprocessing
+    from lvsdctl.data.finite import require_finite
     from lvsdctl.hdf5 import open_input, read_records
     from lvsdctl.models.checkpoint import check_preprocessing
 
@@ -109,7 +111,9 @@ def load_dataset_record(path: str, record_id: str, pre: dict, model_path: str) -
         if not len(rows):
             raise InputError(f"{path}: no record with id {record_id!r}")
         row = int(rows[0])
-        return f["signals"][row], df.iloc[row].to_dict(), bool(f.attrs.get("synthetic", False))
+        x = f["signals"][row]
+        require_finite(path, x[None], [row])
+        return x, df.iloc[row].to_dict(), bool(f.attrs.get("synthetic", False))
 
 
 def explain_array(model, x: np.ndarray, layout: str, fs: float, method: str = "deeplift",
@@ -193,6 +197,7 @@ def map_title(prediction: str, score: float, threshold: float, source: str, mode
     return title
 
 
+@claims_outputs("output", "out")
 def explain(source: str, *, model_path: str | None = None, record: str | None = None,
             output: str | Path | None = None, formats: tuple[str, ...] = (), method: str = "deeplift",
             threshold: float | None = None, threshold_from: str | None = None,

@@ -16,6 +16,7 @@ from lvsdctl.errors import InputError
 from lvsdctl.explain.api import lead_pieces
 from lvsdctl.explain.attribute import attribute
 from lvsdctl.explain.waves import WAVES, delineate, wave_shares
+from lvsdctl.outputs import claims_outputs
 from lvsdctl.record import LEADS12
 from lvsdctl.signal.layout import RHYTHM_KEY
 from lvsdctl.summary import Summary
@@ -51,6 +52,7 @@ class CohortExplanation(Summary):
     files: list[str]
 
 
+@claims_outputs("output", "figure")
 def explain_cohort(data_path: str, *, model_path: str, output: str, split: str | None = "internal",
                    method: str = "deeplift", threshold: float | None = None, threshold_from: str | None = None,
                    batch_size: int = 16, limit: int | None = None, figure: str | Path | None = None,
@@ -61,6 +63,7 @@ def explain_cohort(data_path: str, *, model_path: str, output: str, split: str |
     `progress(done, total)` after every batch; ``precision``: fp32 or bf16 (autocast)."""
     from lvsdctl.data.dataset import read_preprocessing
     from lvsdctl.evaluate.operating_point import resolve_threshold
+    from lvsdctl.data.finite import require_finite
     from lvsdctl.hdf5 import atomic_output, open_input, read_records, write_json_attr, write_records
     from lvsdctl.models.checkpoint import check_preprocessing, load_checkpoint
 
@@ -101,8 +104,9 @@ def explain_cohort(data_path: str, *, model_path: str, output: str, split: str |
                                        chunks=(1, *signals.shape[1:]), compression="gzip", compression_opts=1)
                     if save_maps else None)
             for lo in range(0, n, batch_size):
-                idx = rows[lo:lo + batch_size]
-                x = signals[np.sort(idx)]
+                idx = np.sort(rows[lo:lo + batch_size])
+                x = signals[idx]
+                require_finite(data_path, x, idx)
                 attr = attribute(model, x, method=method, batch_size=batch_size, precision=precision)
                 caveat = attr.caveat
                 scores[lo:lo + len(idx)] = attr.score

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from lvsdctl.errors import InputError
+from lvsdctl.outputs import claims_outputs
 from lvsdctl.stats.comparison import CompareResult
 from lvsdctl.stats.consistency import AuditResult
 from lvsdctl.stats.table1 import CohortTable
@@ -29,6 +30,7 @@ COHORT_KINDS = {"ecg", "ecg-raw", "predictions", "evaluation"}
 LEVENE_CENTERS = ("median", "mean")
 
 
+@claims_outputs("output")
 def cohort(data: str | os.PathLike, output: str | os.PathLike | None = None, *, combine_train_tune: bool = True,
            unit: str = "ecg", levene_center: str = "median") -> CohortTable:
     """Table 1 of a split file, with p-values; `output` (.csv, .md or .json) gets a copy."""
@@ -72,6 +74,7 @@ class Comparison(Summary):
         return d
 
 
+@claims_outputs("figure", "table", "output")
 def compare(files: list[str | os.PathLike] | None = None, *, csv: str | os.PathLike | None = None,
             study: bool = False, models: list[str] | None = None, sets: list[str] | None = None,
             metrics: list[str] | None = None, keep_average: bool = False, per_ecg: bool = False,
@@ -157,6 +160,7 @@ def _write_table2(long: pd.DataFrame, path: str | os.PathLike, *, synthetic: boo
                 caption="Table 2: the models' metrics per validation set; Average is the plain mean over the sets")
 
 
+@claims_outputs("output", "corrected")
 def audit(table: pd.DataFrame | str | os.PathLike | None = None, sizes: pd.DataFrame | str | os.PathLike | dict | None = None,
           *, study: bool = False, decimals: int | None = None, output: str | os.PathLike | None = None,
           corrected: str | os.PathLike | None = None, max_readings: int = 5, source: str | None = None) -> AuditResult:

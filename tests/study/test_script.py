@@ -80,7 +80,7 @@ def test_quick_preset_torchrun_and_refusals(split, tmp_path):
     with pytest.raises(InputError, match="unknown preset"):
         script(split, tmp_path / "runs", preset="huge")
     (tmp_path / "afile").write_text("x")
-    with pytest.raises(InputError, match="must be a directory"):
+    with pytest.raises(InputError, match="is a file; give a directory"):
         script(split, tmp_path / "afile")
 
 
