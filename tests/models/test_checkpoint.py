@@ -81,6 +81,8 @@ SMALL = {
     "inceptiontime": {"filters": 4, "bottleneck": 4, "depth": 3},
     "ecgfm-lvsd": {"size": "tiny"},
     "ecgfm-pretrain": "tiny",
+    "ecgfounder": {"base_filters": 8, "filter_list": [16, 16], "m_blocks_list": [1, 1], "n_classes": 3},
+    "ecgfounder-lvsd": {"size": "tiny", "in_channels": 4},
 }
 
 
