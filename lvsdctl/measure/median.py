@@ -1,0 +1,150 @@
+"""The median beat of an ECG, and where it sits under every beat of the recording.
+
+The beats of one morphology are cut out around their detected centre, aligned on their QRS by
+cross-correlation over all leads (a beat may be a few samples off its envelope maximum), and the
+sample-wise median across beats is the median beat: noise and the odd artefact cancel, the QRS and
+T wave keep their shape. Beats unlike the rest (correlation below 0.8: ventricular ectopics,
+artefacts) are left out of the median and reported. On a printout each lead has the two to four
+beats of its own 2.5 s piece; a lead with none is NaN.
+
+When the export carries its own median beat (GE MUSE: the one 12SL measured), that one is used for
+the global boundaries, and is located under the beats the same way (`locate`), so the per-beat
+boundaries of both kinds of median are on the recording's timeline.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from lvsdctl.measure.filtering import finite_runs, zero_phase
+from lvsdctl.measure.leads import FS, LeadMatrix
+
+PRE_S, POST_S = 0.45, 0.75  # the window of a beat around its centre: 1.2 s, like MUSE's median
+MAX_SHIFT_S = 0.04
+QRS_HALF_S = 0.10  # the part of a beat compared when aligning: its centre +- 100 ms
+SIMILAR = 0.80
+WHOLE_BEFORE_S, WHOLE_AFTER_S = 0.12, 0.12  # a lead must cover this much around a beat's centre
+RIM_S = 0.02  # the ends of every recorded run are left out (filter edges, tracing artefacts)
+
+
+@dataclass
+class Median:
+    """The median beat and how every beat relates to it."""
+
+    beat: np.ndarray  # (12, W) mV, the median beat; NaN for a lead without beats
+    anchor: int  # the sample of `beat` that lies at a beat's (aligned) centre
+    centres: np.ndarray  # (B,) every beat's aligned centre on the recording (sample at FS)
+    dominant: np.ndarray  # (B,) bool: the beat has the dominant morphology (is in the median)
+    correlation: np.ndarray  # (B,) its correlation with the median beat (NaN: not comparable)
+    beats_per_lead: np.ndarray  # (12,) beats that made each lead's median
+
+
+def _windows(x: np.ndarray, centres: np.ndarray, pre: int, post: int) -> np.ndarray:
+    """(B, L, pre + post) cut-outs of x (L, N) around each centre, NaN beyond the recording.
+
+    A lead whose recording does not cover the beat's whole QRS (a printed piece starting or ending
+    inside it) gives nothing for that beat: half a QRS would corrupt the median."""
+    n = x.shape[1]
+    out = np.full((len(centres), x.shape[0], pre + post), np.nan)
+    core = slice(pre - int(WHOLE_BEFORE_S * FS), pre + int(WHOLE_AFTER_S * FS))
+    for b, c in enumerate(centres):
+        a = int(c) - pre
+        lo, hi = max(0, a), min(n, a + pre + post)
+        if hi > lo:
+            out[b, :, lo - a:hi - a] = x[:, lo:hi]
+        cut = ~np.isfinite(out[b, :, core]).all(axis=1)
+        out[b, cut] = np.nan
+    return out
+
+
+def _level(wins: np.ndarray, pre: int) -> np.ndarray:
+    """Every beat's every lead relative to its own level just before the QRS (the median over
+    200-120 ms before the beat's centre), so that beats of different pieces or offsets agree."""
+    lo, hi = pre - int(0.20 * FS), pre - int(0.12 * FS)
+    with np.errstate(all="ignore"):
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            level = np.nanmedian(wins[:, :, lo:hi], axis=2, keepdims=True)
+    return wins - np.nan_to_num(level)
+
+
+def _corr(a: np.ndarray, b: np.ndarray) -> float:
+    """Correlation of two (L, T) stretches of leads: each lead's mean removed (its baseline), then
+    Pearson's over the finite samples they share (NaN when too few)."""
+    ok = np.isfinite(a) & np.isfinite(b)
+    if ok.sum() < 10:
+        return float("nan")
+    count = np.maximum(ok.sum(axis=-1, keepdims=True), 1)
+    a = np.where(ok, a, 0.0)
+    b = np.where(ok, b, 0.0)
+    a = (a - a.sum(axis=-1, keepdims=True) / count)[ok]
+    b = (b - b.sum(axis=-1, keepdims=True) / count)[ok]
+    den = np.sqrt((a * a).sum() * (b * b).sum())
+    return float((a * b).sum() / den) if den > 0 else float("nan")
+
+
+def _best_shift(seg: np.ndarray, template: np.ndarray, max_shift: int) -> tuple[int, float]:
+    """(shift, correlation) that best aligns a beat's QRS part with the template's, both (L, 2H+2S)."""
+    h = seg.shape[1] - 2 * max_shift
+    best = (0, -np.inf)
+    for s in range(-max_shift, max_shift + 1):
+        r = _corr(seg[:, max_shift + s:max_shift + s + h], template[:, max_shift:max_shift + h])
+        if np.isfinite(r) and r > best[1]:
+            best = (s, r)
+    return best
+
+
+def build(lm: LeadMatrix, peaks: np.ndarray) -> Median | None:
+    """The median beat of the beats at `peaks` (None without any beat)."""
+    if not len(peaks):
+        return None
+    pre, post = int(PRE_S * FS), int(POST_S * FS)
+    # Baseline wander would blur the median: a 10 s lead is high-passed; a 2.5 s piece is not (the
+    # filter's edge transients would be worse than the wander), every beat's level is removed below.
+    x = zero_phase(lm.x, 0.5, None) if lm.kind == "continuous" else lm.x.copy()
+    rim = int(RIM_S * FS)
+    for row in x:
+        for a, b in finite_runs(row):
+            row[a:a + rim] = np.nan
+            row[max(a, b - rim):b] = np.nan
+    wins = _windows(x, peaks, pre, post)
+    ms, h = int(MAX_SHIFT_S * FS), int(QRS_HALF_S * FS)
+    part = slice(pre - h - ms, pre + h + ms)
+    # Beats are aligned on the leads every beat has (a printout's pieces hold different leads, and
+    # a detected centre depends on the leads present: only the rhythm strip runs under all beats).
+    covered = np.isfinite(wins[:, :, pre - h:pre + h]).all(axis=2).mean(axis=0)
+    rows = np.flatnonzero(covered >= 0.9) if (covered >= 0.9).any() else np.arange(wins.shape[1])
+    template = np.nanmedian(wins[:, rows], axis=0) if len(peaks) > 1 else wins[0, rows]
+    shifts = np.zeros(len(peaks), dtype=int)
+    corr = np.full(len(peaks), np.nan)
+    for b in range(len(peaks)):
+        shifts[b], corr[b] = _best_shift(wins[b, rows][:, part], template[:, part], ms)
+    centres = peaks + shifts
+    wins = _level(_windows(x, centres, pre, post), pre)
+    dominant = ~(corr < SIMILAR)  # NaN (not comparable, e.g. one beat) counts as dominant
+    if dominant.sum() < max(1, 0.3 * len(peaks)):  # no dominant morphology: keep them all
+        dominant[:] = True
+    use = wins[dominant]
+    beat = np.nanmedian(use, axis=0) if len(use) > 1 else use[0]
+    per_lead = np.isfinite(use[:, :, pre]).sum(axis=0)
+    # Compare every beat with the final median (what is reported).
+    for b in range(len(peaks)):
+        corr[b] = _corr(wins[b, :, pre - h:pre + h], beat[:, pre - h:pre + h])
+    return Median(beat, pre, centres.astype(int), dominant, corr, per_lead)
+
+
+def locate(stored: np.ndarray, own: Median) -> tuple[int, float]:
+    """(sample of the export's median beat that lies at `own.anchor`, correlation): where the
+    stored median sits under the beats, by cross-correlating the QRS of the two medians."""
+    h = int(QRS_HALF_S * FS)
+    ref = own.beat[:, own.anchor - h:own.anchor + h]
+    best = (own.anchor, -np.inf)
+    for j in range(h, stored.shape[1] - h):
+        r = _corr(stored[:, j - h:j + h], ref)
+        if np.isfinite(r) and r > best[1]:
+            best = (j, r)
+    return best
