@@ -105,11 +105,12 @@ def analyse(lm: LeadMatrix) -> Analysis:
     rr = found.rr_median_s
     beat, anchor, source = med.beat, med.anchor, "computed"
     if lm.median is not None:
-        where, r = median_mod.locate(lm.median, med)
-        if r >= 0.8:
+        why = median_mod.implausible(lm.median)
+        where, r = median_mod.locate(lm.median, med) if not why else (0, float("nan"))
+        if not why and r >= 0.8:
             beat, anchor, source = lm.median, where, "export"
         else:
-            problems.append("the export's median beat does not match the recording's beats: own median used")
+            problems.append(f"the export's median beat {why or 'does not match the recording'}: own median used")
     bounds = delineate(beat, near=anchor, rr_s=rr)
     problems += bounds.problems
     beat_bounds = _place(bounds, anchor, med.centres, len(found.peaks))

@@ -63,9 +63,15 @@ class Beats:
 
     @property
     def expected(self) -> float:
-        """Beats the recording should hold at its median RR (its covered span over the median RR)."""
-        rr = self.rr_median_s
-        return float(self.covered_s / rr) if np.isfinite(rr) and rr > 0 else float("nan")
+        """Beats the recording should hold at its RR: its covered span over the mean RR, leaving out
+        intervals longer than 1.8 median RR (where a beat was probably missed, which would otherwise
+        hide itself); irregular rhythms such as atrial fibrillation keep their own mean."""
+        rr = self.rr_s
+        if not len(rr):
+            return float("nan")
+        usual = rr[rr <= 1.8 * np.median(rr)]
+        mean = float(usual.mean()) if len(usual) else float(np.median(rr))
+        return float(self.covered_s / mean) if mean > 0 else float("nan")
 
 
 def spatial_velocity(lm: LeadMatrix) -> tuple[np.ndarray, list[str]]:

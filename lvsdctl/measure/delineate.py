@@ -13,8 +13,10 @@ length of the vector of their slopes, low-passed at 40 Hz.
   below 6% of it (or below twice the beat's own velocity floor, on a noisy median).
 - QRS offset (J point): going forward from the last sample above half the peak velocity, the first
   sample below 4% of it, or earlier the *knee*: the velocity has dropped below 30% of the peak and
-  falls by less than 20% over the next 10 ms. LBBB needs the knee: its ST segment deviates at once,
-  discordant to the QRS, so the velocity never falls to an isoelectric level at the J point.
+  falls by less than 20% over the next 10 ms, and not below 40% of its level within 20 ms (else what
+  follows is a slow terminal QRS wave, such as an s in III, not the ST segment). LBBB needs the
+  knee: its ST segment deviates at once, discordant to the QRS, so the velocity never falls to an
+  isoelectric level at the J point.
 - T offset: after the steepest part of the T wave's downslope, the first sample where the velocity
   (low-passed at 20 Hz: the T wave is slow) falls below 15% of the T wave's peak velocity, or
   earlier its first trough below 40% of the downslope's (at fast rates the T wave runs into the
@@ -45,8 +47,10 @@ LOWPASS_HZ = 40.0
 ONSET = 0.06  # of the QRS peak velocity
 OFFSET = 0.04
 KNEE_TAIL, KNEE_FLAT, KNEE_LAG_S = 0.30, 0.80, 0.010
+KNEE_FLOOR = 0.40  # a knee followed within 20 ms by a further fall below this share is a slow terminal wave
 T_END = 0.15  # of the T wave's peak velocity
 T_LOWPASS_HZ = 20.0
+QTC_RANGE_S = (0.25, 0.65)  # Bazett: a T wave end giving a QTc outside is not believed
 T_TROUGH = 0.40  # ... or the first trough below this share of the downslope's peak velocity
 P_END = 0.15
 P_HALF_S = 0.04
@@ -143,7 +147,8 @@ def _qrs_offset(sv: np.ndarray, last: int, p: float, floor: float) -> int | None
             return None
         if sv[k] < level:
             return k
-        if sv[k] < KNEE_TAIL * p and sv[k + lag] > KNEE_FLAT * sv[k]:
+        if (sv[k] < KNEE_TAIL * p and sv[k + lag] > KNEE_FLAT * sv[k]
+                and np.nanmin(sv[k + 1:k + 2 * lag + 1]) > KNEE_FLOOR * sv[k]):
             return k
     return None
 
@@ -186,6 +191,11 @@ def _t_wave(out: Boundaries, beat: np.ndarray, smooth: np.ndarray, rr_s: float |
             break
     if end is None:
         out.problems.append("T wave end not found")
+    elif rr_s is not None and np.isfinite(rr_s) and rr_s > 0:
+        qt = (end - on) / FS
+        if not (QTC_RANGE_S[0] <= qt / np.sqrt(rr_s) <= QTC_RANGE_S[1] and end - off >= int(0.08 * FS)):
+            out.problems.append("T wave end implausible (QTc out of 250-650 ms): left out")
+            end = None
     out.t_offset = end
 
 

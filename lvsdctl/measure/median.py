@@ -148,3 +148,28 @@ def locate(stored: np.ndarray, own: Median) -> tuple[int, float]:
         if np.isfinite(r) and r > best[1]:
             best = (j, r)
     return best
+
+
+def implausible(stored: np.ndarray) -> str:
+    """Why an export's median beat cannot be a beat ("" when it can): values beyond 10 mV from the
+    lead's level, or most leads stuck at one value for a quarter of the beat in one run (padding,
+    "no data" codes; a flat baseline between waves is much shorter)."""
+    finite = np.isfinite(stored)
+    if finite.sum() < 0.5 * stored.size:
+        return "is mostly missing"
+    dev = np.abs(stored - np.nanmedian(stored, axis=1, keepdims=True))
+    if np.nanmax(dev) > 10.0:
+        return "has values beyond 10 mV"
+    same = (np.diff(stored, axis=1) == 0) & finite[:, 1:]
+    longest = np.array([_longest_run(row) for row in same])
+    if (longest > 0.25 * stored.shape[1]).mean() > 0.5:
+        return "holds a long flat stretch (padding)"
+    return ""
+
+
+def _longest_run(flags: np.ndarray) -> int:
+    """Length of the longest run of True in a 1-D bool array."""
+    if not flags.any():
+        return 0
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], flags.astype(np.int8), [0]])))
+    return int((edges[1::2] - edges[::2]).max())
