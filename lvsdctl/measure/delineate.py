@@ -156,7 +156,9 @@ def _qrs_offset(sv: np.ndarray, last: int, p: float, floor: float) -> int | None
 def _baseline(smooth: np.ndarray, onset: int) -> np.ndarray:
     """Each lead's isoelectric level: its mean over the 10 ms before the QRS onset."""
     a = max(0, onset - int(0.012 * FS))
-    return np.nanmean(smooth[:, a:max(a + 1, onset - 1)], axis=1, keepdims=True)
+    part = smooth[:, a:max(a + 1, onset - 1)]
+    count = np.isfinite(part).sum(axis=1, keepdims=True)
+    return np.where(count > 0, np.nansum(part, axis=1, keepdims=True) / np.maximum(count, 1), np.nan)
 
 
 def _rms(smooth: np.ndarray, onset: int) -> np.ndarray:

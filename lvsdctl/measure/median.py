@@ -59,6 +59,16 @@ def _windows(x: np.ndarray, centres: np.ndarray, pre: int, post: int) -> np.ndar
     return out
 
 
+def _median_of(wins: np.ndarray, pre: int) -> tuple[np.ndarray, np.ndarray]:
+    """(sample-wise median over beats, beats per lead at the centre) of (B, L, W) windows."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN stretches stay NaN
+        beat = np.nanmedian(wins, axis=0) if len(wins) > 1 else wins[0].copy()
+    return beat, np.isfinite(wins[:, :, pre]).sum(axis=0)
+
+
 def _level(wins: np.ndarray, pre: int) -> np.ndarray:
     """Every beat's every lead relative to its own level just before the QRS (the median over
     200-120 ms before the beat's centre), so that beats of different pieces or offsets agree."""
@@ -128,9 +138,13 @@ def build(lm: LeadMatrix, peaks: np.ndarray) -> Median | None:
     dominant = ~(corr < SIMILAR)  # NaN (not comparable, e.g. one beat) counts as dominant
     if dominant.sum() < max(1, 0.3 * len(peaks)):  # no dominant morphology: keep them all
         dominant[:] = True
-    use = wins[dominant]
-    beat = np.nanmedian(use, axis=0) if len(use) > 1 else use[0]
-    per_lead = np.isfinite(use[:, :, pre]).sum(axis=0)
+    beat, per_lead = _median_of(wins[dominant], pre)
+    # A lead none of whose beats is dominant (a printed piece whose beats the rhythm strip judged
+    # unlike the rest) takes the median of all its beats rather than nothing.
+    lacking = per_lead == 0
+    if lacking.any():
+        fill, n_all = _median_of(wins[:, lacking], pre)
+        beat[lacking], per_lead[lacking] = fill, n_all
     # Compare every beat with the final median (what is reported).
     for b in range(len(peaks)):
         corr[b] = _corr(wins[b, :, pre - h:pre + h], beat[:, pre - h:pre + h])
