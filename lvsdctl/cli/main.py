@@ -12,6 +12,7 @@ COMMAND_MODULES = [
     "synth",
     "ingest",
     "preprocess",
+    "measure",
     "split",
     "train",
     "finetune",

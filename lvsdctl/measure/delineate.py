@@ -149,8 +149,20 @@ def _qrs_offset(sv: np.ndarray, last: int, p: float, floor: float) -> int | None
             return k
         if (sv[k] < KNEE_TAIL * p and sv[k + lag] > KNEE_FLAT * sv[k]
                 and np.nanmin(sv[k + 1:k + 2 * lag + 1]) > KNEE_FLOOR * sv[k]):
-            return k
+            return _knee(sv, last, k)
     return None
+
+
+def _knee(sv: np.ndarray, last: int, flat: int) -> int:
+    """Where the QRS's last descent meets the plateau that follows it: the tangent at the steepest
+    point of the descent, extended to the plateau's level (the low-pass filter rounds the corner, so
+    the first flat sample lies a few samples late)."""
+    slope = np.gradient(sv[last:flat + 1])
+    j = int(np.argmin(slope))
+    if slope[j] >= 0:
+        return flat
+    at = last + j + (sv[flat] - sv[last + j]) / slope[j]
+    return int(round(min(max(at, last), flat)))
 
 
 def _baseline(smooth: np.ndarray, onset: int) -> np.ndarray:
