@@ -23,7 +23,7 @@ BOUNDS_MS = {"qrs_onset": 10.0, "qrs_offset": 12.0, "t_offset": 30.0}
 BEAT_TOLERANCE_MS = 50.0
 _12SL = {"qrs_onset": "QOnset", "qrs_offset": "QOffset", "t_offset": "TOffset", "p_onset": "POnset"}
 #: A synthetic beat is compared only when its whole QRS lies 40 ms or more inside the recording.
-EDGE_MS = 40.0
+EDGE_MS = 60.0
 
 
 def within(row: dict | pd.Series) -> bool:

@@ -35,7 +35,7 @@ MIN_RR_S = 0.24
 THRESHOLD = 0.30
 RIM_S = 0.03
 EDGE_S = 0.08  # a beat's centre this close to either end of the recording: its QRS is cut
-EDGE_LOW = 0.4  # ... unless the velocity at that end is below this share of the beat's (the QRS starts inside)
+EDGE_LOW = 0.6  # ... unless the velocity at that end is below this share of the beat's (the QRS starts inside)
 STRONG = 0.5  # maxima this large (of the local reference) are beats whatever the rhythm
 SEARCH_BACK = 0.5  # of the threshold, in gaps longer than 1.6 median RR
 #: Independent leads of a native ECG (the four other limb leads are combinations of I and II).
@@ -156,7 +156,12 @@ def detect(lm: LeadMatrix) -> Beats:
     env[~finite] = np.nan
     filled = np.nan_to_num(env)
     cand, props = scipy.signal.find_peaks(filled, distance=int(MIN_RR_S * FS), height=1e-9)
-    heights = props["peak_heights"]
+    # A candidate's height combines the envelope (slope energy over 100 ms) with the steepest slope
+    # within 40 ms of it: a QRS is both, a broad T wave only the first.
+    w = int(0.04 * FS)
+    raw = np.nan_to_num(sv)
+    steep = np.array([raw[max(0, c - w):c + w + 1].max() for c in cand])
+    heights = np.sqrt(props["peak_heights"] * steep)
     if not len(cand):
         return Beats(np.array([], dtype=int), env, used, covered, ["no QRS complex found"])
     ref = _local_reference(cand, heights)
