@@ -18,7 +18,10 @@ from lvsdctl.cli.options import Json, OptionalOutput, Quiet
         "One ECG, straight from an export (MUSE, Philips, HL7 aECG, DICOM, WFDB, digitised XML), run through the "
         "model's own preprocessing: draws the study's Fig. 4 (12 leads as the printout's 2.5 s pieces and the "
         "rhythm strip on ECG paper, coloured by attribution) and writes the share of attribution in the P wave, "
-        "QRS complex and ST-T segment of every lead beside it (MAP.waves.csv / .json).\n\n"
+        "QRS complex and ST-T segment of every lead beside it (MAP.waves.csv / .json, and every beat's wave "
+        "boundaries in MAP.beats.csv), from the beats and boundaries of `lvsdctl measure`; --show-waves draws "
+        "those boundaries faintly on the map. An ECG that is not LBBB gets a warning: the model is meant for "
+        "LBBB.\n\n"
         "  lvsdctl explain ecg.xml --model sqpf.h5 --out map.png --format svg --format pdf\n\n"
         "  lvsdctl explain split.h5 --record 3fa2c9e01b7d44aa --model sqpf.h5 --out map.png\n\n"
         "A whole set (cohort mode): mean attribution per lead and per wave, by true/false positives/negatives.\n\n"
@@ -40,6 +43,8 @@ def explain_cmd(
     threshold: Annotated[Optional[float], typer.Option("--threshold", help="Decision threshold (default: the model's, else 0.5).")] = None,
     limit: Annotated[Optional[int], typer.Option("--limit", help="Cohort mode: at most this many ECGs.")] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Cohort mode: ECGs per batch.")] = 16,
+    show_waves: Annotated[bool, typer.Option("--show-waves", help="Draw the P, QRS and T boundaries faintly on "
+                                             "the map.")] = False,
     json_out: Json = False,
     quiet: Quiet = False,
 ) -> None:
@@ -57,9 +62,14 @@ def explain_cmd(
         summary = explain_cohort(source, model_path=model or default_model(), output=output, split=split,
                                  method=method, threshold=threshold, batch_size=batch_size, limit=limit,
                                  figure=figure, progress=not quiet and not json_out)
+        for w in summary["warnings"]:  # shown even with -q: never a silent score
+            err.print(f"[yellow]warning:[/] {w}")
         if json_out:
             emit_json(summary)
         elif not quiet:
+            if summary["excluded_failed_delineation"]:
+                err.print(f"{summary['excluded_failed_delineation']} ECG(s) left out of the wave summary: "
+                          "delineation failed")
             err.print(f"explained {summary['ecgs']} ECGs of set {split!r} -> {output}  "
                       f"groups: {summary['groups']}  max |convergence delta| {summary['max_abs_convergence_delta']:.2e}")
             if summary["caveat"]:
@@ -70,7 +80,9 @@ def explain_cmd(
     from lvsdctl.explain.api import explain
 
     summary = explain(source, model_path=model, record=record, out=out, formats=tuple(formats),
-                      method=method, threshold=threshold)
+                      method=method, threshold=threshold, show_waves=show_waves)
+    for w in summary["warnings"]:  # shown even with -q or --json: never a silent score
+        err.print(f"[yellow]warning:[/] {w}")
     if json_out:
         emit_json(summary)
         return
@@ -82,7 +94,10 @@ def explain_cmd(
               f"(threshold {summary['threshold']:.2f}), convergence delta {summary['convergence_delta']:.2e}")
     if summary["caveat"]:
         err.print(f"[yellow]note:[/] {summary['caveat']}")
-    for p in summary["delineation"]["problems"]:
+    d = summary["delineation"]
+    err.print(f"delineation {d['status']}: {d['beats_found']} beats ({d['beats_expected']} expected from the RR), "
+              f"median beat {d['median_source'] or 'none'}")
+    for p in d["problems"]:
         err.print(f"[yellow]delineation:[/] {p}")
     t = Table("lead", "P", "QRS", "ST-T", "other", title="share of |attribution| per wave")
     for row in summary["waves"]:

@@ -16,7 +16,7 @@ import numpy as np
 from lvsdctl.errors import InputError, MismatchError, MissingResourceError, ReadError
 from lvsdctl.explain.attribute import Attribution, attribute
 from lvsdctl.explain.figure import LeadTrace, plot_attribution_map
-from lvsdctl.explain.waves import WAVES, Delineation, delineate, wave_shares
+from lvsdctl.explain.waves import WAVES, Delineation, from_analysis, wave_shares
 from lvsdctl.signal.layout import PIECE_S, PRINTOUT_ROWS, RHYTHM_KEY, RHYTHM_LEAD, pieces_from_4ch
 
 #: Where `explain` finds its model when `--model` is not given.
@@ -122,15 +122,25 @@ def _is_synthetic_export(path: str | Path) -> bool:
         return has_synthetic_marker(fh.read(MARKER_SPAN))
 
 
-def explain_array(model, x: np.ndarray, layout: str, fs: float, method: str = "deeplift") -> Explanation:
-    """Attribute, delineate the rhythm strip, and summarise attribution per lead and wave."""
+def measure_input(x: np.ndarray, layout: str, fs: float):
+    """`lvsdctl measure` of what the model saw (the printout's pieces, or 12 leads)."""
+    from lvsdctl.measure import measure_leads
+    from lvsdctl.measure.leads import from_four_channel, from_twelve
+
+    lm = from_four_channel(x, fs) if layout == "4x5000" else from_twelve(x, fs)
+    return measure_leads(lm)
+
+
+def explain_array(model, x: np.ndarray, layout: str, fs: float, method: str = "deeplift",
+                  measured=None) -> Explanation:
+    """Attribute, delineate (with `measured`, an `lvsdctl.measure.Measured` of this ECG, else by
+    measuring `x` itself), and summarise attribution per lead and wave."""
     if not np.isfinite(x).all():
         raise InputError("the ECG contains NaN or infinite samples after preprocessing")
     attr = attribute(model, x[None], method=method)
-    pieces = lead_pieces(x, layout, fs)
     apieces = lead_pieces(attr.values[0], layout, fs)
-    rhythm = pieces[RHYTHM_KEY][1]
-    d = delineate(rhythm, fs)
+    measured = measured if measured is not None else measure_input(x, layout, fs)
+    d = from_analysis(measured.analysis, x.shape[-1], fs)
     rows = []
     for lead, (t0, a) in apieces.items():
         start = int(round(t0 * fs))
@@ -139,35 +149,48 @@ def explain_array(model, x: np.ndarray, layout: str, fs: float, method: str = "d
     return Explanation(x, attr, layout, fs, d, rows)
 
 
-def figure_for(expl: Explanation, title: str, outputs: list[str | Path], subtitle: str | None = None) -> list[Path]:
+def figure_for(expl: Explanation, title: str, outputs: list[str | Path], subtitle: str | None = None,
+               show_waves: bool = False) -> list[Path]:
     pieces = lead_pieces(expl.x, expl.layout, expl.fs)
     apieces = lead_pieces(expl.attribution.values[0], expl.layout, expl.fs)
     traces = [LeadTrace(lead, t0, sig, apieces[lead][1]) for lead, (t0, sig) in pieces.items() if lead != RHYTHM_KEY]
     rhythm = LeadTrace(RHYTHM_LEAD, 0.0, pieces[RHYTHM_KEY][1], apieces[RHYTHM_KEY][1])
-    return plot_attribution_map(traces, rhythm, expl.fs, title, outputs, subtitle=subtitle)
+    boundaries = expl.delineation.boundary_times_s() if show_waves and expl.delineation.usable else None
+    return plot_attribution_map(traces, rhythm, expl.fs, title, outputs, subtitle=subtitle, boundaries=boundaries)
+
+
+def delineation_summary(d: Delineation) -> dict:
+    """The delineation as `explain` reports it: status, method, what failed, how sure, the beats."""
+    return {"status": d.status, "method": d.method, "problems": d.problems, **d.info, "beats": d.beats}
 
 
 def write_wave_table(expl: Explanation, base: Path, meta: dict) -> list[Path]:
-    """`<base>.waves.csv` and `<base>.waves.json` beside the figure."""
+    """`<base>.waves.csv` (shares per lead) and `<base>.waves.json` (shares, delineation and every
+    beat's boundaries), and `<base>.beats.csv` (the beats as a table) beside the figure."""
     import csv
 
     csv_path = base.with_suffix(".waves.csv")
     json_path = base.with_suffix(".waves.json")
+    beats_path = base.with_suffix(".beats.csv")
     with open(csv_path, "w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=["lead", *WAVES, "abs_attribution"])
         w.writeheader()
         for row in expl.waves:
             w.writerow({k: (round(v, 6) if isinstance(v, float) else v) for k, v in row.items()})
-    doc = {**meta, "delineation": {"method": expl.delineation.method, "problems": expl.delineation.problems,
-                                   "r_peaks": len(expl.delineation.r_peaks)},
-           "waves": expl.waves}
+    with open(beats_path, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=["beat", "time_ms", "p_onset_ms", "p_offset_ms", "qrs_onset_ms",
+                                           "qrs_offset_ms", "t_offset_ms"])
+        w.writeheader()
+        for i, b in enumerate(expl.delineation.beats, start=1):
+            w.writerow({"beat": i, **{k: ("" if v is None else v) for k, v in b.items()}})
+    doc = {**meta, "delineation": delineation_summary(expl.delineation), "waves": expl.waves}
     json_path.write_text(json.dumps(doc, indent=2, default=float))
-    return [csv_path, json_path]
+    return [csv_path, json_path, beats_path]
 
 
 def explain(source: str, *, model_path: str | None = None, record: str | None = None,
             out: str | Path = "map.png", formats: tuple[str, ...] = (), method: str = "deeplift",
-            threshold: float | None = None) -> dict:
+            threshold: float | None = None, show_waves: bool = False) -> dict:
     """Explain one ECG and write the figure(s) and the per-wave tables; returns a summary dict."""
     from lvsdctl.models.checkpoint import load_checkpoint
 
@@ -186,7 +209,8 @@ def explain(source: str, *, model_path: str | None = None, record: str | None = 
         label = -1
         synthetic = _is_synthetic_export(source)
     layout, fs = pre["layout"], float(pre["fs"])
-    expl = explain_array(model, x, layout, fs, method=method)
+    measured = _measure_source(source, record, x, layout, fs)
+    expl = explain_array(model, x, layout, fs, method=method, measured=measured)
     thr = float(threshold if threshold is not None else meta.get("threshold", 0.5))
     predicted = "LVSD" if expl.score >= thr else "no LVSD"
     name = meta.get("model_name", "model")
@@ -197,20 +221,42 @@ def explain(source: str, *, model_path: str | None = None, record: str | None = 
         notes.append("amplitudes z-scored per channel (the model's input), not mV")
     if expl.attribution.caveat:
         notes.append(expl.attribution.caveat)
+    from lvsdctl.measure.lbbb import intended_use_warning
+
+    warning = intended_use_warning(measured.row)
+    if warning:
+        notes.insert(0, f"WARNING: {warning}")
+    if not expl.delineation.usable:
+        notes.append("delineation failed: the wave shares are not meaningful")
     notes.extend(expl.delineation.problems)
     out = Path(out)
     outputs = [out] + [out.with_suffix("." + f.lstrip(".")) for f in formats if "." + f.lstrip(".") != out.suffix]
-    written = figure_for(expl, title, outputs, subtitle="; ".join(notes) or None)
+    written = figure_for(expl, title, outputs, subtitle="; ".join(notes) or None, show_waves=show_waves)
     summary = {
         "source": str(source) if record is None else f"{source}#{record}",
         "model": str(model_path), "model_name": name, "method": method, "score": expl.score,
         "threshold": thr, "prediction": predicted, "label": label,
         "convergence_delta": float(expl.attribution.delta[0]),
         "log_odds": float(expl.attribution.logit[0]), "caveat": expl.attribution.caveat,
-        "synthetic": synthetic,
+        "synthetic": synthetic, "warnings": [warning] if warning else [],
+        "lbbb": {k: measured.row[k] for k in ("lbbb_statement", "lbbb_conventional", "lbbb_aha2009",
+                                               "lbbb_strauss", "qrs_ms")},
     }
     written += write_wave_table(expl, out, summary)
     summary["files"] = [str(p) for p in written]
     summary["waves"] = expl.waves
-    summary["delineation"] = {"method": expl.delineation.method, "problems": expl.delineation.problems}
+    summary["delineation"] = delineation_summary(expl.delineation)
     return summary
+
+
+def _measure_source(source: str, record: str | None, x: np.ndarray, layout: str, fs: float):
+    """An export is measured as exported (all leads, its own median beat and statements: beats and
+    boundaries on the same timeline as the model's input); a dataset record as the model sees it."""
+    if record is None:
+        from lvsdctl.measure import measure_export
+
+        try:
+            return measure_export(str(source))
+        except ReadError:
+            pass  # preprocessing read it: measure what the model saw
+    return measure_input(x, layout, fs)

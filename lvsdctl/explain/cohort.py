@@ -2,6 +2,9 @@
 
 The study's limitation was that its explanations were only local; this gives the global view: mean
 absolute attribution per lead and per wave, separately for true/false positives and negatives.
+Waves come from `lvsdctl measure` on each ECG as the model saw it; an ECG whose delineation failed
+keeps its attribution map but is left out of the wave summary (and counted), so failed delineation
+never shows as model behaviour.
 """
 
 from __future__ import annotations
@@ -11,10 +14,11 @@ from pathlib import Path
 import numpy as np
 
 from lvsdctl.errors import InputError
-from lvsdctl.explain.api import lead_pieces
+from lvsdctl.explain.api import lead_pieces, measure_input
 from lvsdctl.explain.attribute import attribute
-from lvsdctl.explain.waves import WAVES, delineate, wave_shares
+from lvsdctl.explain.waves import WAVES, from_analysis, wave_shares
 from lvsdctl.io.record import LEADS12
+from lvsdctl.measure.lbbb import intended_use_warning
 from lvsdctl.signal.layout import RHYTHM_KEY
 
 GROUPS = ("TP", "FN", "FP", "TN", "unlabelled")
@@ -57,6 +61,9 @@ def explain_cohort(data_path: str, *, model_path: str, output: str, split: str |
         scores = np.zeros(n)
         deltas = np.zeros(n)
         problems: dict[str, int] = {}
+        status = np.full(n, "", dtype=object)
+        lbbb = np.full(n, "", dtype=object)  # the intended-use warning, "" for an LBBB ECG
+        beat_cols: dict[str, list] = {}
         caveat = None
         with atomic_output(output, kind="attributions", inputs=[f, model_path],
                            parameters={"model": str(model_path), "set": split, "method": method,
@@ -74,17 +81,21 @@ def explain_cohort(data_path: str, *, model_path: str, output: str, split: str |
                 deltas[lo:lo + len(idx)] = attr.delta
                 if maps is not None:
                     maps[lo:lo + len(idx)] = attr.values
-                pieces = lead_pieces(x, layout, fs)
                 apieces = lead_pieces(attr.values, layout, fs)
                 for b in range(len(idx)):
-                    d = delineate(pieces[RHYTHM_KEY][1][b], fs)
+                    m = measure_input(x[b], layout, fs)
+                    d = from_analysis(m.analysis, x.shape[-1], fs)
+                    status[lo + b] = d.status
+                    lbbb[lo + b] = intended_use_warning(m.row)
+                    _collect_beats(beat_cols, m.beats, lo + b)
                     for p in d.problems:
                         problems[p] = problems.get(p, 0) + 1
                     for j, lead in enumerate(leads):
                         t0, a = apieces[lead]
                         lead_abs[lo + b, j] = np.abs(a[b]).mean()
-                        sh = wave_shares(a[b], d.masks, int(round(t0 * fs)))
-                        shares[lo + b, j] = [sh[w] for w in WAVES]
+                        if d.usable:  # a failed delineation's shares would show as model behaviour
+                            sh = wave_shares(a[b], d.masks, int(round(t0 * fs)))
+                            shares[lo + b, j] = [sh[w] for w in WAVES]
                 if bar:
                     bar[0].update(bar[1], advance=len(idx))
             if bar:
@@ -96,14 +107,21 @@ def explain_cohort(data_path: str, *, model_path: str, output: str, split: str |
             sub["score"] = scores
             sub["outcome"] = groups
             sub["convergence_delta"] = deltas
+            sub["delineation"] = status
+            sub["lbbb_warning"] = lbbb
             write_records(out, sub)
+            g = out.create_group("beats", track_order=True)
+            for c, parts in beat_cols.items():
+                g.create_dataset(c, data=np.concatenate(parts) if parts else np.zeros(0))
             out.create_dataset("lead_abs_attribution", data=lead_abs)
             out.create_dataset("wave_shares", data=shares)
             out.attrs["leads"] = leads
             out.attrs["waves"] = list(WAVES)
             out.attrs["method"] = method
             out.attrs["threshold"] = thr
-            summary = aggregate(leads, lead_abs, shares, groups)
+            usable = np.isin(status, ("ok", "partial"))
+            summary = aggregate(leads, lead_abs[usable], shares[usable], groups[usable])
+            summary["excluded_failed_delineation"] = int((~usable).sum())
             write_json_attr(out, "summary", summary)
     files = []
     if figure:
@@ -112,7 +130,19 @@ def explain_cohort(data_path: str, *, model_path: str, output: str, split: str |
     return {"input": data_path, "model": model_path, "set": split, "ecgs": n, "method": method,
             "threshold": thr, "caveat": caveat, "max_abs_convergence_delta": float(np.abs(deltas).max()),
             "delineation_problems": problems, "groups": {g: int((groups == g).sum()) for g in GROUPS},
+            "delineation": {st: int((status == st).sum()) for st in ("ok", "partial", "failed")},
+            "excluded_failed_delineation": int((~usable).sum()),
+            "not_lbbb": int((lbbb != "").sum()),
+            "warnings": ([f"{int((lbbb != '').sum())} of {n} ECGs are not LBBB by the conventional criteria or "
+                          "could not be assessed: the model is meant for ECGs with LBBB (records column lbbb_warning)"]
+                         if (lbbb != "").any() else []),
             "summary": summary, "output": output, "files": [str(p) for p in files]}
+
+
+def _collect_beats(cols: dict[str, list], beats: dict[str, np.ndarray], row: int) -> None:
+    """Append one ECG's beats (lvsdctl.measure.table.BEAT_COLUMNS) to the per-beat columns."""
+    for k, v in beats.items():
+        cols.setdefault(k, []).append(np.full(len(v), row, dtype=np.int64) if k == "record" else v)
 
 
 def aggregate(leads: list[str], lead_abs: np.ndarray, shares: np.ndarray, groups: np.ndarray) -> dict:

@@ -103,3 +103,23 @@ def assess(a: Analysis, sex: str | None = None) -> LbbbCriteria:
         qrs >= limit and out.v1_pattern in dominant_s and out.v2_pattern in dominant_s
         and len(out.mid_qrs_notch_leads) >= 2)
     return out
+
+
+def intended_use_warning(row: dict) -> str:
+    """Why an ECG may lie outside an LVSD-in-LBBB model's intended use ("" when it is LBBB): not LBBB
+    by the conventional criteria nor by the machine's statement, paced, or not assessable. Works on
+    a `measure` table row (lvsdctl.measure.table.COLUMNS)."""
+    if row.get("status") == "failed":
+        return "LBBB could not be assessed (delineation failed): the model is meant for ECGs with LBBB"
+    if row.get("paced"):
+        return "a ventricular-paced ECG, not LBBB: the model is meant for ECGs with LBBB"
+    statement = row.get("lbbb_statement") == "complete"
+    conventional = row.get("lbbb_conventional")
+    if conventional is True or statement:
+        return ""
+    qrs = row.get("qrs_ms")
+    width = f"QRS {qrs:.0f} ms" if isinstance(qrs, float) and np.isfinite(qrs) else "QRS unknown"
+    if conventional is None:
+        return (f"LBBB could not be assessed ({row.get('lbbb_not_assessed') or 'not measurable'}; {width}): "
+                "the model is meant for ECGs with LBBB")
+    return f"not LBBB by the conventional criteria ({width}): the model is meant for ECGs with LBBB"
