@@ -121,23 +121,18 @@ def _local_reference(peaks: np.ndarray, heights: np.ndarray) -> np.ndarray:
     return np.minimum(ref, 2.0 * typical)
 
 
-def _whole(sv: np.ndarray, env: np.ndarray, finite: np.ndarray, p: int) -> bool:
-    """True when the QRS around maximum `p` lies whole inside the recorded run: the beat's centre is
-    at least 80 ms from either end, and within 250 ms of an end the velocity there is still low (a
-    QRS cut by either end of the recording is not a beat to measure)."""
-    a = p
-    while a > 0 and finite[a - 1]:
-        a -= 1
-    b = p
-    while b < len(env) - 1 and finite[b + 1]:
-        b += 1
+def _whole(sv: np.ndarray, env: np.ndarray, run: tuple[int, int], p: int) -> bool:
+    """True when the QRS around maximum `p` lies whole inside its recorded run [a, b): the beat's
+    centre is at least 80 ms from either end, and within 250 ms of an end either the velocity there
+    is low (the QRS starts inside) or the envelope dips between that end and the beat (what reaches
+    the end is another, cut beat). A QRS cut by either end of the recording is not a beat to
+    measure."""
+    a, b = run[0], run[1] - 1
     edge, near, w = int(EDGE_S * FS), int(0.25 * FS), int(0.01 * FS)
     if p - a < edge or b - p < edge:
         return False
     top = float(np.nanmax(sv[max(a, p - int(0.06 * FS)):p + int(0.06 * FS) + 1]))
     half = 0.5 * env[p]
-    # Either end is fine when the velocity there is low (the QRS starts inside) or the envelope
-    # dips between it and this beat (what reaches the end is another, cut beat).
     start_ok = p - a >= near or np.nanmedian(sv[a:a + w]) <= EDGE_LOW * top or env[a:p + 1].min() <= half
     end_ok = b - p >= near or np.nanmedian(sv[b - w + 1:b + 1]) <= EDGE_LOW * top or env[p:b + 1].min() <= half
     return bool(start_ok and end_ok)
@@ -188,7 +183,9 @@ def detect(lm: LeadMatrix) -> Beats:
                 extra.append(cand[j])
         if extra:
             peaks = np.sort(np.concatenate([peaks, extra]))
-    peaks = np.array([p for p in peaks if _whole(sv, filled, np.isfinite(env), p)], dtype=int)
+    runs = finite_runs(env)
+    peaks = np.array([p for p in peaks if _whole(sv, filled, next(r for r in runs if r[0] <= p < r[1]), p)],
+                     dtype=int)
     if len(peaks) < 2:
         problems.append(f"only {len(peaks)} beat(s) found")
     return Beats(peaks.astype(int), env, used, covered, problems)

@@ -40,8 +40,11 @@ def zero_phase(x: np.ndarray, low: float | None, high: float | None, order: int 
     sos = _sos(low, high, order)
     x = np.asarray(x, dtype=np.float64)
     flat = x.reshape(-1, x.shape[-1])
-    out = np.full_like(flat, np.nan)
     pad = 3 * (2 * len(sos) + 1)
+    n = flat.shape[1]
+    if n > pad + 1 and np.isfinite(flat).all():  # the usual native ECG: every row at once
+        return scipy.signal.sosfiltfilt(sos, flat, axis=1, padlen=min(pad * 10, n - 1)).reshape(x.shape)
+    out = np.full_like(flat, np.nan)
     for r, row in enumerate(flat):
         for a, b in finite_runs(row, pad + 1):
             out[r, a:b] = scipy.signal.sosfiltfilt(sos, row[a:b], padlen=min(pad * 10, b - a - 1))

@@ -97,15 +97,28 @@ def _corr(a: np.ndarray, b: np.ndarray) -> float:
     return float((a * b).sum() / den) if den > 0 else float("nan")
 
 
+def _corr_all(windows: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """Correlation (as `_corr`) of each of K windows (L, K, h) with a reference (L, h): (K,)."""
+    ok = np.isfinite(windows) & np.isfinite(ref)[:, None, :]
+    count = np.maximum(ok.sum(axis=2, keepdims=True), 1)
+    a = np.where(ok, windows, 0.0)
+    b = np.where(ok, ref[:, None, :], 0.0)
+    a = np.where(ok, a - a.sum(axis=2, keepdims=True) / count, 0.0)
+    b = np.where(ok, b - b.sum(axis=2, keepdims=True) / count, 0.0)
+    num = (a * b).sum(axis=(0, 2))
+    den = np.sqrt((a * a).sum(axis=(0, 2)) * (b * b).sum(axis=(0, 2)))
+    with np.errstate(all="ignore"):
+        return np.where((den > 0) & (ok.sum(axis=(0, 2)) >= 10), num / den, np.nan)
+
+
 def _best_shift(seg: np.ndarray, template: np.ndarray, max_shift: int) -> tuple[int, float]:
     """(shift, correlation) that best aligns a beat's QRS part with the template's, both (L, 2H+2S)."""
     h = seg.shape[1] - 2 * max_shift
-    best = (0, -np.inf)
-    for s in range(-max_shift, max_shift + 1):
-        r = _corr(seg[:, max_shift + s:max_shift + s + h], template[:, max_shift:max_shift + h])
-        if np.isfinite(r) and r > best[1]:
-            best = (s, r)
-    return best
+    r = _corr_all(np.lib.stride_tricks.sliding_window_view(seg, h, axis=1), template[:, max_shift:max_shift + h])
+    if not np.isfinite(r).any():
+        return 0, float("nan")
+    k = int(np.nanargmax(r))
+    return k - max_shift, float(r[k])
 
 
 def build(lm: LeadMatrix, peaks: np.ndarray) -> Median | None:
@@ -156,12 +169,13 @@ def locate(stored: np.ndarray, own: Median) -> tuple[int, float]:
     stored median sits under the beats, by cross-correlating the QRS of the two medians."""
     h = int(QRS_HALF_S * FS)
     ref = own.beat[:, own.anchor - h:own.anchor + h]
-    best = (own.anchor, -np.inf)
-    for j in range(h, stored.shape[1] - h):
-        r = _corr(stored[:, j - h:j + h], ref)
-        if np.isfinite(r) and r > best[1]:
-            best = (j, r)
-    return best
+    if stored.shape[1] < 2 * h + 1 or ref.shape[1] != 2 * h:
+        return own.anchor, float("nan")
+    r = _corr_all(np.lib.stride_tricks.sliding_window_view(stored, 2 * h, axis=1), ref)
+    if not np.isfinite(r).any():
+        return own.anchor, float("nan")
+    k = int(np.nanargmax(r))
+    return k + h, float(r[k])
 
 
 def implausible(stored: np.ndarray) -> str:
