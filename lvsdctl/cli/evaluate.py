@@ -35,6 +35,7 @@ def evaluate_cmd(
     report: Annotated[Optional[str], typer.Option("--report", help="Write a markdown report (TRIPOD+AI items, model card).")] = None,
     figures: Annotated[Optional[str], typer.Option("--figures", help="Folder for ROC, PR, reliability and score plots (PNG+SVG).")] = None,
     table: Annotated[Optional[str], typer.Option("--table", help="Also write the Table-2 layout as .csv, .md or .json.")] = None,
+    measures: Annotated[Optional[str], typer.Option("--measures", help="`lvsdctl measure` output for these ECGs: subgroups by LBBB criterion and QRS width (not needed after `split --measures`).")] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="ECGs per inference batch.")] = 64,
     device: DeviceOpt = Device.auto,
     seed: Seed = 0,
@@ -50,7 +51,8 @@ def evaluate_cmd(
 
         raise InputError(f"{table}: --table writes .csv, .md or .json")
     ev = evaluate(model, data, output, threshold=threshold, tune_set=tune_set, sets=_split_list(sets), n_boot=n_boot,
-                  seed=seed, batch_size=batch_size, device=device.value, report=report, figures=figures)
+                  seed=seed, batch_size=batch_size, device=device.value, report=report, figures=figures,
+                  measures=measures)
     if table:
         write_frame(drop_blank_model(table2(ev.metrics)), table)
     if not quiet:
@@ -60,7 +62,8 @@ def evaluate_cmd(
         emit_json({"threshold": ev.threshold.as_dict(), "validation_sets": ev.validation_sets,
                    "metrics": ev.metrics.to_dict(orient="records"),
                    "calibration": {s: {k: c[k] for k in ("brier", "intercept", "slope", "n")}
-                                   for s, c in ev.calibration.items()}})
+                                   for s, c in ev.calibration.items()},
+                   "subgroups": ev.subgroups})
 
 
 @app.command("predict", short_help=(
@@ -81,6 +84,7 @@ def predict_cmd(
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="ECGs per inference batch.")] = 64,
     secret_file: Annotated[Optional[str], typer.Option("--secret-file", help="Pseudonymisation secret for exports (else LVSDCTL_PSEUDONYM_SECRET), as for `ingest`.")] = None,
     demo_secret: Annotated[bool, typer.Option("--demo-secret", help="Public demo key: synthetic exports only.")] = False,
+    lbbb_check: Annotated[bool, typer.Option("--lbbb-check/--no-lbbb-check", help="Measure every ECG and warn about those that are not LBBB (the model's intended use).")] = True,
     jobs: Jobs = 1,
     device: DeviceOpt = Device.auto,
     json_out: Json = False,
@@ -90,7 +94,10 @@ def predict_cmd(
     from lvsdctl.evaluate.predict import predict
 
     summary = predict(model, data, output, threshold=threshold, sets=_split_list(sets), batch_size=batch_size,
-                      device=device.value, secret_file=secret_file, demo_secret=demo_secret, jobs=jobs)
+                      device=device.value, secret_file=secret_file, demo_secret=demo_secret, jobs=jobs,
+                      check_lbbb=lbbb_check)
+    for w in summary["warnings"]:  # shown even with -q: never a silent score
+        err.print(f"[yellow]warning:[/] {w}", markup=True, highlight=False)
     for r in summary.get("rejected", []):  # shown even with -q: a file left out must never go unnoticed
         err.print(f"[yellow]rejected[/] {r['path']}: {r['reason']}", markup=True, highlight=False)
     for reason, count in summary.get("not_preprocessable", {}).items():

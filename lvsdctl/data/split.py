@@ -200,10 +200,12 @@ def assign_sets(
     tune_fraction: float | None = None,
     straddle: str = "first",
     include_unlabelled: bool = False,
+    restrict: np.ndarray | None = None,
 ) -> tuple[np.ndarray, dict]:
     """The `split` value of every record of `df` (a /records table) and a report dict.
 
-    Records that go to no set get "". Raises InputError for straddling patients with
+    Records that go to no set get "". `restrict` (bool per record) keeps the others out of every
+    set (an LBBB criterion: `split --criterion`). Raises InputError for straddling patients with
     straddle="error" and, as a safety net, if a patient ended up in two sets without "allow".
     """
     if straddle not in STRADDLE_POLICIES:
@@ -227,6 +229,10 @@ def assign_sets(
     unmatched = int(np.count_nonzero(sets == ""))
     eligible = labels != -1 if not include_unlabelled else np.ones(n, dtype=bool)
     unlabelled_out = int(np.count_nonzero((sets != "") & ~eligible))
+    restricted_out = 0
+    if restrict is not None:
+        restricted_out = int(np.count_nonzero((sets != "") & eligible & ~restrict))
+        eligible &= restrict
     sets = np.where(eligible, sets, "")
 
     # Patients whose (assigned) ECGs fall in more than one set.
@@ -270,6 +276,7 @@ def assign_sets(
         "sets": {s: int(np.count_nonzero(final == s)) for s in _set_names(final)},
         "unmatched": unmatched,
         "unlabelled_excluded": unlabelled_out,
+        "criterion_excluded": restricted_out,
         "data_sites": {str(k): int(v) for k, v in df["site"].fillna("").astype(str).value_counts().items()},
         "records_without_patient": int(anonymous.sum()),
         "straddling_patients": int(len(straddlers)),
@@ -356,11 +363,15 @@ def split(
     straddle: str = "first",
     include_unlabelled: bool = False,
     table: str | Path | None = None,
+    measures: str | None = None,
+    criterion: str | None = None,
 ) -> dict:
     """Write a copy of `input` (an `ecg` or `ecg-raw` file) with the `split` column filled.
 
-    Returns the report of `assign_sets` plus "table1" (list of per-set dicts). Signals are copied
-    chunk by chunk by HDF5 itself (no decompression into memory).
+    `measures` (a `lvsdctl measure` output for these ECGs) adds the LBBB criteria, delineation status
+    and measured intervals to the records (lvsdctl.measure.join); `criterion` then keeps ECGs not
+    meeting that LBBB criterion out of every set. Returns the report of `assign_sets` plus "table1"
+    (list of per-set dicts). Signals are copied chunk by chunk by HDF5 itself.
     """
     from lvsdctl.hdf5 import atomic_output, open_input, read_records, write_records
     from lvsdctl.hdf5.core import check_file
@@ -371,11 +382,14 @@ def split(
         df = read_records(f)
         if len(df) == 0:
             raise InputError(f"{input}: has no records to split")
+        df, restrict, unmeasured = _lbbb_restriction(df, measures, criterion)
         values, report = assign_sets(df, des, seed=seed, tune_fraction=tune_fraction, straddle=straddle,
-                                     include_unlabelled=include_unlabelled)
+                                     include_unlabelled=include_unlabelled, restrict=restrict)
+        report.update(criterion=criterion, measures=measures, unmeasured=unmeasured)
         params = {"design": des.to_json(), "seed": seed, "tune_fraction": report["tune_fraction"],
-                  "straddle": straddle, "include_unlabelled": include_unlabelled}
-        with atomic_output(output, kind=kind, inputs=[f], parameters=params) as out:
+                  "straddle": straddle, "include_unlabelled": include_unlabelled, "criterion": criterion}
+        with atomic_output(output, kind=kind, inputs=[f, *([measures] if measures else [])],
+                           parameters=params) as out:
             for key, value in f.attrs.items():
                 if key not in out.attrs:
                     out.attrs[key] = value
@@ -392,3 +406,16 @@ def split(
     report["table1"] = tab.astype(object).where(tab.notna(), None).to_dict(orient="records")
     report["input"], report["output"] = str(input), str(output)
     return report
+
+
+def _lbbb_restriction(df: pd.DataFrame, measures: str | None, criterion: str | None
+                      ) -> tuple[pd.DataFrame, np.ndarray | None, int]:
+    """(records with the measures joined, who meets the criterion or None, records not measured)."""
+    from lvsdctl.measure.join import annotate, meets
+
+    unmeasured = 0
+    if measures:
+        df, unmeasured = annotate(df, measures)
+    if criterion is None:
+        return df, None, unmeasured
+    return df, meets(df, criterion), unmeasured

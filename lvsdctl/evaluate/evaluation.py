@@ -3,7 +3,7 @@ per validation set, the "Average" row, and calibration. Pure (no files), so note
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -28,6 +28,7 @@ class Evaluation:
     validation_sets: list[str]
     n_boot: int
     seed: int
+    subgroups: list[dict] = field(default_factory=list)  # filled by `evaluate` (evaluate.report.subgroup_table)
 
 
 #: Report order of the standard validation set names (`lvsdctl split`); other names follow in file order.

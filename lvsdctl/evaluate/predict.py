@@ -119,7 +119,7 @@ def prepare_exports(inputs: list[str], model_path: str, workdir: str | Path, *, 
 
 def predict(model_path: str, data: str | list[str], output: str, *, threshold: str = "0.5",
             sets: list[str] | None = None, batch_size: int = 64, device: str = "cpu", secret_file: str | None = None,
-            demo_secret: bool = False, jobs: int = 1, progress=None) -> dict:
+            demo_secret: bool = False, jobs: int = 1, progress=None, check_lbbb: bool = True) -> dict:
     """Score ECGs and write a `predictions` file; returns a summary.
 
     ``data``: one `ecg` file, or ECG exports (files/folders of any format `ingest` reads), which are
@@ -152,6 +152,8 @@ def predict(model_path: str, data: str | list[str], output: str, *, threshold: s
             sel = (rec["split"].astype(str) == "tune").to_numpy() & rec["label"].isin([0, 1]).to_numpy()
             thr = choose_threshold(pol, rec["label"].to_numpy()[sel], scored.score[sel], set_name="tune")
         pred = predict_labels(scored.score, thr.value)
+        warnings = _not_lbbb(data_path, scored) if check_lbbb else np.full(len(scored.rows), "", dtype=object)
+        scored.records["lbbb_warning"] = warnings
         meta = PredictionMeta(thr.value, thr.origin, thr.policy, str(scored.model_meta.get("model_name", "")),
                               scored.model_sha256)
         params = {"threshold": thr.policy, "sets": sets or "all", "batch_size": batch_size,
@@ -159,7 +161,8 @@ def predict(model_path: str, data: str | list[str], output: str, *, threshold: s
         with atomic_output(output, kind="predictions", inputs=[model_path, data_path], parameters=params) as f:
             write_predictions(f, scored.records, scored.score, pred, meta)
     summary = {"output": output, "ecgs": int(scored.score.size), "predicted_lvsd": int(pred.sum()),
-               "threshold": thr.value, "threshold_origin": thr.origin, "model": meta.model_name}
+               "threshold": thr.value, "threshold_origin": thr.origin, "model": meta.model_name,
+               "not_lbbb": int((warnings != "").sum()), "warnings": _lbbb_summary(warnings, check_lbbb)}
     if ingested is not None:
         summary.update(inputs=ingested.inputs, accepted=ingested.accepted, duplicates=ingested.duplicates,
                        rejected=[{"path": r.path, "reason": r.reason} for r in ingested.rejects],
@@ -167,9 +170,25 @@ def predict(model_path: str, data: str | list[str], output: str, *, threshold: s
     return summary
 
 
+def _not_lbbb(data_path: str, scored: Scored) -> np.ndarray:
+    """Per scored ECG, why it may be outside the model's intended use (not LBBB), "" when it is LBBB."""
+    from lvsdctl.measure.join import intended_use
+
+    return intended_use(data_path, scored.rows, scored.records)
+
+
+def _lbbb_summary(warnings: np.ndarray, checked: bool) -> list[str]:
+    if not checked:
+        return ["LBBB not checked (--no-lbbb-check): the model is meant for ECGs with LBBB"]
+    n = int((warnings != "").sum())
+    return [f"{n} of {len(warnings)} ECG(s) are not LBBB by the conventional criteria or the machine's statement, "
+            "or could not be assessed: the model is meant for ECGs with LBBB; see the lbbb_warning column"] if n else []
+
+
 def evaluate(model_path: str, data_path: str, output: str | None, *, threshold: str = "0.5", tune_set: str = "tune",
              sets: list[str] | None = None, n_boot: int = 1000, seed: int = 0, batch_size: int = 64,
-             device: str = "cpu", report: str | None = None, figures: str | None = None, progress=None):
+             device: str = "cpu", report: str | None = None, figures: str | None = None, progress=None,
+             measures: str | None = None):
     """Score the tuning and validation sets, freeze the threshold on the tuning set, compute metrics with
     patient-bootstrap CIs and calibration, write an `evaluation` file (and report/figures if asked).
     Returns the ``Evaluation``."""
@@ -207,6 +226,13 @@ def evaluate(model_path: str, data_path: str, output: str | None, *, threshold: 
             f.attrs["ci_level"] = 0.95
             f.attrs["seed"] = int(seed)
     scored_df = scored.records.assign(score=scored.score, pred=ev.pred)
+    if measures:  # LBBB criteria and measured QRS width for the subgroups (split --measures stores them)
+        from lvsdctl.measure.join import annotate
+
+        scored_df, _ = annotate(scored_df, measures)
+    from lvsdctl.evaluate.report import subgroup_table
+
+    ev.subgroups = subgroup_table(scored_df, val, ev.threshold.value, formatted=False).to_dict(orient="records")
     if figures:
         from lvsdctl.evaluate.plots import evaluation_figures
 

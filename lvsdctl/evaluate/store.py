@@ -1,7 +1,8 @@
 """Predictions and evaluation files (kinds "predictions" and "evaluation"); layout in docs/formats.md.
 
 predictions:
-  /records                 record_id, patient, site, split, label, sex, age, qrs_ms (one row per ECG)
+  /records                 record_id, patient, site, split, label, sex, age, qrs_ms (one row per ECG);
+                           predict adds lbbb_warning ("" when the ECG is LBBB, else why it may not be)
   /predictions/score       float64 (N,) LVSD probability, softmax(logits)[:, 1]
   /predictions/pred        int8 (N,) 1 when score >= threshold
   root attrs               threshold, threshold_origin, threshold_policy, model_name, model_sha256
@@ -23,7 +24,8 @@ import pandas as pd
 from lvsdctl.errors import InputError
 from lvsdctl.hdf5 import open_input, read_json_attr, read_records, write_json_attr, write_records
 
-PREDICTION_RECORD_COLUMNS = ["record_id", "patient", "site", "split", "label", "sex", "age", "qrs_ms"]
+PREDICTION_RECORD_COLUMNS = ["record_id", "patient", "site", "split", "label", "sex", "age", "qrs_ms",
+                             "lbbb_warning"]  # lbbb_warning: predict only, "" for an LBBB ECG
 METRIC_COLUMNS = {"set": "str", "metric": "str", "value": "float64", "ci_low": "float64", "ci_high": "float64",
                   "n_patients": "int64", "n_ecgs": "int64"}
 CALIBRATION_COLUMNS = {"set": "str", "brier": "float64", "intercept": "float64", "slope": "float64", "n": "int64"}

@@ -28,7 +28,9 @@ SET_LABELS = {"train": "Training", "tune": "Tuning", "train+tune": "Training & t
 
 SHORT_NAMES = {"Number of patients": "Patients", "Number of ECG-echo pairs": "ECG-echo pairs",
                "Age, mean ± SD (years)": "Age (y)", "Females, n (%)": "Female, n (%)", "LVEF, mean ± SD (%)": "LVEF (%)",
-               "LVSD, n (%)": "LVSD, n (%)"}
+               "LVSD, n (%)": "LVSD, n (%)", "QRS duration (measured), mean ± SD (ms)": "QRS (ms)",
+               "LBBB, conventional criteria, n (%)": "LBBB conv., n (%)",
+               "LBBB, Strauss strict criteria, n (%)": "LBBB Strauss, n (%)"}
 SHORT_TESTS = {"one-way ANOVA": "ANOVA", "Welch's ANOVA": "Welch", "chi-square": "chi2"}
 
 
@@ -151,4 +153,12 @@ def cohort_table(records: pd.DataFrame, *, combine_train_tune: bool = True, unit
     cat_row("Females, n (%)", lambda d: (d["sex"] == "F").to_numpy(), lambda d: d[d["sex"].isin(["F", "M"])])
     cont_row("LVEF, mean ± SD (%)", "lvef")
     cat_row("LVSD, n (%)", lambda d: (d["label"] == 1).to_numpy(), lambda d: d[d["label"].isin([0, 1])])
+    # With `split --measures`, the measured QRS and the LBBB criteria (the article's limitation).
+    if "measured_qrs_ms" in df.columns:
+        cont_row("QRS duration (measured), mean ± SD (ms)", "measured_qrs_ms")
+    for column, label in (("lbbb_conventional", "LBBB, conventional criteria, n (%)"),
+                          ("lbbb_strauss", "LBBB, Strauss strict criteria, n (%)")):
+        if column in df.columns:
+            cat_row(label, lambda d, c=column: (pd.to_numeric(d[c]) == 1).to_numpy(),
+                    lambda d, c=column: d[pd.to_numeric(d[c]) >= 0])
     return CohortTable(sets, rows, tests, unit)
