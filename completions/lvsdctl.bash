@@ -14,12 +14,13 @@ _lvsdctl() {
 }
 _lvsdctl_subs() {
     case "$1" in
-        "") echo "evaluate explain finetune ingest inspect predict preprocess pretrain split stats synth train" ;;
+        "") echo "evaluate explain finetune ingest inspect measure predict preprocess pretrain split stats synth train" ;;
         "evaluate") echo "" ;;
         "explain") echo "" ;;
         "finetune") echo "" ;;
         "ingest") echo "" ;;
         "inspect") echo "" ;;
+        "measure") echo "" ;;
         "predict") echo "" ;;
         "preprocess") echo "" ;;
         "pretrain") echo "" ;;
@@ -34,15 +35,16 @@ _lvsdctl_subs() {
 _lvsdctl_opts() {
     case "$1" in
         "") echo "--version" ;;
-        "evaluate") echo "-o --output --threshold --tune-set --sets --bootstrap --report --figures --table --batch-size --device --seed --json -q --quiet" ;;
-        "explain") echo "--model -m --out --format --record --set -o --output --figure --method --threshold --limit --batch-size --json -q --quiet" ;;
+        "evaluate") echo "-o --output --threshold --tune-set --sets --bootstrap --report --figures --table --measures --batch-size --device --seed --json -q --quiet" ;;
+        "explain") echo "--model -m --out --format --record --set -o --output --figure --method --threshold --limit --batch-size --show-waves --json -q --quiet" ;;
         "finetune") echo "-o --output --backbone --freeze --sequential --weights --size --from-scratch --all-strategies --epochs --lr --batch-size --segments --zscore --no-zscore --proj-kernel --checkpoint-activations --class-weight --train-split --tune-split --resume -j --jobs --device --seed --json -q --quiet" ;;
         "ingest") echo "-o --output --echo --from-list --echo-patient-col --echo-date-col --echo-lvef-col --echo-date-format --window-days --policy --threshold --drop-unpaired --secret-file --demo-secret --keep-patient-id --site --synthetic --rejects --compression --resume -j --jobs --strict --json -q --quiet" ;;
         "inspect") echo "--json" ;;
-        "predict") echo "-o --output --threshold --sets --batch-size --secret-file --demo-secret -j --jobs --device --json -q --quiet" ;;
+        "measure") echo "-o --output -j --jobs --json -q --quiet" ;;
+        "predict") echo "-o --output --threshold --sets --batch-size --secret-file --demo-secret --lbbb-check --no-lbbb-check -j --jobs --device --json -q --quiet" ;;
         "preprocess") echo "-o --output --layout --fs --filter --resample --normalise --drop-flagged --chunk --compression -j --jobs --strict --json -q --quiet" ;;
         "pretrain") echo "-o --output --size --epochs --batch-size --lr --set --export-fairseq --resume --amp --no-amp -j --jobs --device --seed --json -q --quiet" ;;
-        "split") echo "-o --output --design --seed --tune-fraction --straddle --include-unlabelled --table --json -q --quiet" ;;
+        "split") echo "-o --output --design --seed --tune-fraction --straddle --include-unlabelled --table --measures --criterion --json -q --quiet" ;;
         "stats") echo "" ;;
         "stats cohort") echo "-o --output --separate-tuning --unit --levene-center --json -q --quiet" ;;
         "stats compare") echo "--csv --study --models --sets --metrics --keep-average --per-ecg --figure --table -o --output --alpha --bootstrap --seed --json -q --quiet" ;;

@@ -25,8 +25,11 @@ lvsdctl ingest "$OUT/cohort/ecg" --echo "$OUT/cohort/echo.csv" --secret-file "$O
 step "preprocess: the study's filters, 500 Hz, 4x5000 -> pre.h5"
 lvsdctl preprocess "$OUT/raw.h5" -o "$OUT/pre.h5"
 
+step "measure: beats, wave boundaries, intervals and LBBB criteria of every ECG -> measures.h5"
+lvsdctl measure "$OUT/raw.h5" -o "$OUT/measures.h5" -q
+
 step "split: the study's design (site A to 2023 train/tune, A 2024, C, B), patient-grouped"
-lvsdctl split "$OUT/pre.h5" -o "$OUT/split.h5" --seed 7 --table "$OUT/table1.csv"
+lvsdctl split "$OUT/pre.h5" -o "$OUT/split.h5" --seed 7 --table "$OUT/table1.csv" --measures "$OUT/measures.h5"
 
 step "train: the four baselines from scratch (demo widths and epochs; the article's are the defaults)"
 # The article's full-width models at lr 5e-6 for 100 epochs take hours on a CPU; the demo trains
@@ -60,7 +63,7 @@ lvsdctl stats cohort "$OUT/split.h5" -o "$OUT/table1.md"
 step "explain: DeepLIFT map of one ECG export, and the validation set's global view"
 exports=("$OUT"/cohort/ecg/MUSE_*.xml)
 ECG="${exports[0]}"
-lvsdctl explain "$ECG" --model "$OUT/inceptiontime.h5" --out "$OUT/map.png" --format svg -q
+lvsdctl explain "$ECG" --model "$OUT/inceptiontime.h5" --out "$OUT/map.png" --format svg --show-waves -q
 lvsdctl explain "$OUT/split.h5" --set internal --model "$OUT/inceptiontime.h5" -o "$OUT/attributions.h5" --figure "$OUT/attributions.png" --limit 40 -q
 
 step "results: Table 2 and the study's model comparison (SYNTHETIC data: these numbers say nothing about real patients)"

@@ -28,3 +28,12 @@ def test_measure_needs_an_output_and_reports_rejects(tmp_path):
     res = runner.invoke(app, ["measure", str(tmp_path / "bad.xml"), "-o", str(tmp_path / "m.csv")])
     assert res.exit_code == 0 and "rejected" in res.output
     assert "inputs = measured + rejected + duplicates: 1 = 0 + 1 + 0" in res.output
+
+
+def test_split_criterion_needs_measures(tmp_path):
+    res = runner.invoke(app, ["split", str(tmp_path / "pre.h5"), "-o", str(tmp_path / "s.h5"),
+                              "--criterion", "strauss"])
+    assert res.exit_code == 3 and "--measures" in res.output
+    res = runner.invoke(app, ["split", str(tmp_path / "pre.h5"), "-o", str(tmp_path / "s.h5"),
+                              "--criterion", "bogus"])
+    assert res.exit_code == 2
