@@ -26,7 +26,7 @@ step "preprocess: the study's filters, 500 Hz, 4x5000 -> pre.h5"
 lvsdctl preprocess "$OUT/raw.h5" -o "$OUT/pre.h5"
 
 step "measure: beats, wave boundaries, intervals and LBBB criteria of every ECG -> measures.h5"
-lvsdctl measure "$OUT/raw.h5" -o "$OUT/measures.h5" -q
+lvsdctl measure "$OUT/cohort/ecg" -o "$OUT/measures.h5" -j 2 -q  # exports: the machine's statements too
 
 step "split: the study's design (site A to 2023 train/tune, A 2024, C, B), patient-grouped"
 lvsdctl split "$OUT/pre.h5" -o "$OUT/split.h5" --seed 7 --table "$OUT/table1.csv" --measures "$OUT/measures.h5"
