@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh >/dev/null
-all=(synth ingest preprocess train ecgfm pretrain explain bootstrap_ci)
+all=(synth ingest preprocess measure train ecgfm pretrain explain bootstrap_ci)
 names=("${@:-${all[@]}}")
 for name in "${names[@]}"; do
     script="benchmarks/${name%_bench}_bench.py"
