@@ -69,7 +69,7 @@ def against_generator(cohort: str | Path, measured: list[Measured]) -> pd.DataFr
         rel = Path(m.row["source"]).relative_to(cohort).as_posix()
         t, beats = truth.loc[rel], by_file[rel]
         a = m.analysis
-        n_ms = a.lm.n * 1000.0 / FS
+        n_ms = a.n_samples * 1000.0 / FS
         centre = ((beats.qrs_onset_ms + beats.qrs_offset_ms) / 2).to_numpy()
         inside = ((beats.qrs_onset_ms >= EDGE_MS) & (beats.qrs_offset_ms <= n_ms - EDGE_MS)).to_numpy()
         found = a.beat_times_ms()

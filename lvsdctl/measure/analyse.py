@@ -43,10 +43,28 @@ class Analysis:
     paced: np.ndarray  # (B,) bool, a pacing spike at the beat's QRS onset
     status: str = "failed"
     problems: list[str] = field(default_factory=list)
+    _n: int | None = field(default=None, repr=False)
 
     @property
     def n_beats(self) -> int:
         return len(self.beats.peaks)
+
+    @property
+    def n_samples(self) -> int:
+        """Samples of the recording at FS (kept by `compact`)."""
+        return self._n if self._n is not None else self.lm.n
+
+    def compact(self) -> "Analysis":
+        """Drop the signals (the lead matrix, envelope, median beats): what stays is a few hundred
+        numbers per ECG, so a cohort of thousands fits in memory. Call it after the table row is made
+        (the QRS axis needs the median beat)."""
+        self._n = self.lm.n
+        self.lm = LeadMatrix(np.empty((12, 0)), self.lm.kind, None, self.lm.notes)
+        self.beats.envelope = np.empty(0)
+        if self.median is not None:
+            self.median.beat = np.empty((12, 0))
+        self.beat = None
+        return self
 
     @property
     def ventricular_paced(self) -> bool:

@@ -77,11 +77,23 @@ def measure_leads(lm: LeadMatrix, *, sex: str | None = None, statement: Statemen
     return Measured(a, crit, row, table.beat_rows(a, index))
 
 
+def _compact(m: Measured) -> Measured:
+    m.analysis.compact()
+    return m
+
+
 def measure_export(path: str, data: bytes | None = None, sha256: str = "", index: int = 0) -> Measured:
     """Measure one ECG export (any format `ingest` reads); ReadError when it cannot be read."""
     from lvsdctl.io.detect import read_ecg
     from lvsdctl.measure import statements
 
+    if not sha256:  # the record id `ingest` would give this file
+        from lvsdctl.hdf5 import sha256_file
+
+        try:
+            sha256 = sha256_file(path)
+        except OSError as exc:
+            raise ReadError(f"{path}: cannot read the file ({exc.strerror or type(exc).__name__})") from None
     record = read_ecg(Path(path), data=data) if data is not None else read_ecg(Path(path))
     statement = StatementMatch()
     if record.source_format in ("muse", "philips", "hl7aecg"):
@@ -105,7 +117,7 @@ def _measure_one(task: tuple[int, str]) -> tuple[int, str, Measured | None, str,
     if err:
         return index, path, None, err, False
     try:
-        return index, path, measure_export(path, data, sha, index), sha, synthetic
+        return index, path, _compact(measure_export(path, data, sha, index)), sha, synthetic
     except ReadError as exc:
         return index, path, None, str(exc), synthetic
     except Exception as exc:  # noqa: BLE001 - one odd file must not stop a batch of thousands
@@ -133,6 +145,18 @@ def _exports(paths: list[str], jobs: int, progress) -> list[tuple[int, str, Meas
     return out
 
 
+def _guarded(lm: Callable[[], LeadMatrix], meta: dict, normalised: bool = False) -> Measured:
+    """One record of an HDF5 file measured (compacted); an unexpected failure gives a `failed` row
+    (with its record_id and the reason) rather than stopping a file of thousands."""
+    try:
+        return _compact(measure_leads(lm(), normalised=normalised, **meta))
+    except Exception as exc:  # noqa: BLE001 - one odd record must not stop the file
+        log.debug("measuring %s row %d failed", meta["source"], meta["index"], exc_info=True)
+        empty = LeadMatrix(np.full((12, 2), np.nan), "continuous", None,
+                           [f"measurement failed ({type(exc).__name__})"])
+        return _compact(measure_leads(empty, **meta))
+
+
 def _from_hdf5(path: str, progress) -> tuple[list[Measured], bool]:
     """Every ECG of an `ecg-raw` or `ecg` file."""
     from lvsdctl.hdf5 import open_input, read_records
@@ -157,7 +181,7 @@ def _from_hdf5(path: str, progress) -> tuple[list[Measured], bool]:
             from lvsdctl.hdf5.raw import iter_raw_records
 
             for i, segments in iter_raw_records(f):
-                out.append(measure_leads(from_segments(segments), **meta(i)))
+                out.append(_guarded(lambda: from_segments(segments), meta(i)))
                 if progress:
                     progress(i + 1, n)
         else:
@@ -170,8 +194,8 @@ def _from_hdf5(path: str, progress) -> tuple[list[Measured], bool]:
             four = signals.shape[1] == 4
             for i in range(n):
                 x = np.asarray(signals[i], dtype=np.float64)
-                lm = from_four_channel(x, fs) if four else from_twelve(x, fs)
-                out.append(measure_leads(lm, normalised=normalised, **meta(i)))
+                out.append(_guarded(lambda: from_four_channel(x, fs) if four else from_twelve(x, fs), meta(i),
+                                    normalised))
                 if progress:
                     progress(i + 1, n)
     return out, synthetic
@@ -180,7 +204,8 @@ def _from_hdf5(path: str, progress) -> tuple[list[Measured], bool]:
 def measure(inputs: str | list[str], output: str | None = None, *, jobs: int = 1,
             progress: Callable[[int, int], None] | None = None) -> MeasureSummary:
     """Measure every ECG of `inputs` and write the table to `output` (.csv, .h5 or '-' for CSV on
-    stdout; None writes nothing). Returns the summary with every ECG's result."""
+    stdout; None writes nothing). Returns the summary with every ECG's result (rows, beats and the
+    analysis without its signals: `Analysis.compact`)."""
     t0 = time.perf_counter()
     inputs = [inputs] if isinstance(inputs, (str, Path)) else [str(i) for i in inputs]
     if not inputs:

@@ -9,11 +9,16 @@ lead II, so this detector combines every lead present at each instant:
    broad, slurred QRS of LBBB keeps most of its slope energy above it) and differentiated;
 2. the root mean square of those slopes over the leads present is the *spatial velocity* (for a
    native 12-lead ECG the 8 independent leads I, II, V1-V6; on a printout the three leads of the
-   column being printed plus the rhythm strip), smoothed over 100 ms into an envelope whose maxima are
-   the QRS complexes, notched or not;
-3. maxima at least 240 ms apart (250 bpm) count as beats when they reach 30% of the local reference
-   (the larger envelope peaks within 1.5 s: printed columns and leads differ in amplitude), and long
-   gaps are searched again at half the threshold (a beat of smaller amplitude, as after a pause).
+   column being printed plus the rhythm strip, each scaled to its own QRS slope and weighted by how
+   far its QRS stands out of its noise), smoothed over 100 ms into an envelope whose maxima are the
+   QRS complexes, notched or not; the first and last 30 ms of every recorded run are left out;
+3. maxima at least 240 ms apart (250 bpm), each with a height mixing the envelope and the steepest
+   slope within 40 ms (a QRS has both, a broad T wave only the first), are beats when they reach half
+   the local reference (the largest maximum within 1.5 s, capped at twice a typical beat: printed
+   columns differ in amplitude, an artefact must not silence its neighbours); smaller ones (30-50%)
+   only where they fit the rhythm (0.7 RR or more from every stronger beat: a P or T wave sits close
+   to its own QRS); gaps longer than 1.6 RR are searched again at half the threshold;
+4. a QRS cut by either end of the recording is not a beat to measure (`_whole`).
 
 The beat's time is its envelope maximum: the centre of the QRS slope energy.
 """

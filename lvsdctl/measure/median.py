@@ -14,6 +14,7 @@ boundaries of both kinds of median are on the recording's timeline.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,8 +62,6 @@ def _windows(x: np.ndarray, centres: np.ndarray, pre: int, post: int) -> np.ndar
 
 def _median_of(wins: np.ndarray, pre: int) -> tuple[np.ndarray, np.ndarray]:
     """(sample-wise median over beats, beats per lead at the centre) of (B, L, W) windows."""
-    import warnings
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN stretches stay NaN
         beat = np.nanmedian(wins, axis=0) if len(wins) > 1 else wins[0].copy()
@@ -73,12 +72,9 @@ def _level(wins: np.ndarray, pre: int) -> np.ndarray:
     """Every beat's every lead relative to its own level just before the QRS (the median over
     200-120 ms before the beat's centre), so that beats of different pieces or offsets agree."""
     lo, hi = pre - int(0.20 * FS), pre - int(0.12 * FS)
-    with np.errstate(all="ignore"):
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            level = np.nanmedian(wins[:, :, lo:hi], axis=2, keepdims=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a lead without samples there keeps its level
+        level = np.nanmedian(wins[:, :, lo:hi], axis=2, keepdims=True)
     return wins - np.nan_to_num(level)
 
 
@@ -141,7 +137,7 @@ def build(lm: LeadMatrix, peaks: np.ndarray) -> Median | None:
     # a detected centre depends on the leads present: only the rhythm strip runs under all beats).
     covered = np.isfinite(wins[:, :, pre - h:pre + h]).all(axis=2).mean(axis=0)
     rows = np.flatnonzero(covered >= 0.9) if (covered >= 0.9).any() else np.arange(wins.shape[1])
-    template = np.nanmedian(wins[:, rows], axis=0) if len(peaks) > 1 else wins[0, rows]
+    template = _median_of(wins[:, rows], pre)[0]
     shifts = np.zeros(len(peaks), dtype=int)
     corr = np.full(len(peaks), np.nan)
     for b in range(len(peaks)):

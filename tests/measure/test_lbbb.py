@@ -57,13 +57,12 @@ def _ecg(seed: int, qrs_ms: float):
 
 
 def test_strauss_qrs_limit_depends_on_sex():
-    a = analyse(_ecg(3, 135.0))
-    assert 128 <= a.globals()["qrs_ms"] < 140
+    a = analyse(_ecg(3, 126.0))
+    assert 130 <= a.globals()["qrs_ms"] < 140  # between the women's and the men's limits
     women, men = assess(a, "F"), assess(a, "M")
-    assert men.strauss is False
-    assert women.qrs_ms == men.qrs_ms
-    if women.v1_pattern in ("QS", "rS") and women.v2_pattern in ("QS", "rS") and len(women.mid_qrs_notch_leads) >= 2:
-        assert women.strauss is True
+    assert women.v1_pattern in ("QS", "rS") and women.v2_pattern in ("QS", "rS")
+    assert len(women.mid_qrs_notch_leads) >= 2
+    assert women.strauss is True and men.strauss is False and assess(a, None).strauss is False
 
 
 def test_failed_delineation_is_not_assessed():
