@@ -33,9 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from lvsdctl.models.ecgfm import SelfAttention  # noqa: E402
 from lvsdctl.models.ecgfm_lvsd import ECGFMLVSD, ECGFMLVSDConfig, apply_freeze  # noqa: E402
-
-# bf16 dense tensor-core peaks (TFLOP/s) of the GPUs lvsdctl is run on, by name fragment.
-PEAK_BF16_TFLOPS = {"H100": 989.0, "H200": 989.0, "A100": 312.0, "L40S": 362.0, "A10": 125.0}
+from lvsdctl.models.flops import peak_bf16_tflops  # noqa: E402
 
 
 def naive_attention(self: SelfAttention, x: torch.Tensor) -> torch.Tensor:
@@ -151,7 +149,7 @@ def main(argv=None) -> None:
         flops = flops_per_step(ours, x, y)
         achieved = flops / t_ours / 1e12
         name = torch.cuda.get_device_name(device)
-        peak = next((v for k, v in PEAK_BF16_TFLOPS.items() if k in name), math.nan)
+        peak = peak_bf16_tflops(name) or math.nan
         print(f"  {flops / args.batch / 1e9:.1f} GFLOP per training sample; lvsdctl reaches {achieved:.1f} TFLOP/s "
               f"= {100 * achieved / peak:.1f}% of the {name}'s {peak:.0f} TFLOP/s bf16 dense peak")
         print(f"  peak GPU memory: {torch.cuda.max_memory_allocated(device) / 2**30:.1f} GiB")

@@ -47,7 +47,7 @@ def time_one(name: str, config: dict, goal: float, tmp: Path, src: Path, method:
     seconds = time.perf_counter() - t
     verdict = "meets" if seconds < goal else "MISSES"
     print(f"{name:14s} {method:8s} {seconds:6.2f} s per ECG   goal < {goal:.0f} s: {verdict}   "
-          f"(threads {torch.get_num_threads()}, delta {summary['convergence_delta']:.1e})")
+          f"(threads {torch.get_num_threads()}, delta {summary.convergence_delta:.1e})")
 
 
 def main() -> None:

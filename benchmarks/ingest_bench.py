@@ -90,12 +90,12 @@ def cpu_seconds() -> float:
 
 def run_one(folder: str, output: str, jobs: str, compression: str) -> None:
     """Time one ingest in this (fresh) process: prints [wall s, CPU s incl. workers, accepted]."""
-    from lvsdctl.io.ingest import ingest
-    from lvsdctl.io.pseudonym import Secret
+    from lvsdctl.ingest import ingest
+    from lvsdctl.ingest.pseudonym import Secret
 
     secret = Secret(os.urandom(32), "file")
     c, t = cpu_seconds(), time.perf_counter()
-    s = ingest([folder], output, jobs=int(jobs), secret=secret, progress=False, compression=compression)
+    s = ingest([folder], output, jobs=int(jobs), secret=secret, compression=compression)
     print(json.dumps([time.perf_counter() - t, cpu_seconds() - c, s.accepted]))
 
 

@@ -29,7 +29,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from lvsdctl.io.record import LEADS12, Segment  # noqa: E402
+from lvsdctl.record import LEADS12, Segment  # noqa: E402
 from lvsdctl.signal.chain import ChainConfig, process_batch  # noqa: E402
 from lvsdctl.signal.layout import PRINTOUT_ROWS  # noqa: E402
 
@@ -99,7 +99,7 @@ def end_to_end(records: list[list[Segment]], jobs: int | None) -> tuple[float, f
 
     from lvsdctl.hdf5 import atomic_output
     from lvsdctl.hdf5.raw import RawWriter
-    from lvsdctl.signal.preprocess import preprocess
+    from lvsdctl.signal import preprocess
 
     with tempfile.TemporaryDirectory() as tmp:
         raw, pre = os.path.join(tmp, "raw.h5"), os.path.join(tmp, "pre.h5")
@@ -110,7 +110,7 @@ def end_to_end(records: list[list[Segment]], jobs: int | None) -> tuple[float, f
             w.finish(pd.DataFrame({"record_id": [f"b{i}" for i in range(len(records))]}))
         tracemalloc.start()
         t = time.perf_counter()
-        preprocess(raw, pre, progress=False, jobs=jobs)
+        preprocess(raw, pre, jobs=jobs)
         seconds = time.perf_counter() - t
         peak = tracemalloc.get_traced_memory()[1] / 2**20
         tracemalloc.stop()
@@ -139,7 +139,7 @@ def memory_child(n: int) -> None:
 
     from lvsdctl.hdf5 import atomic_output
     from lvsdctl.hdf5.raw import RawWriter
-    from lvsdctl.signal.preprocess import preprocess
+    from lvsdctl.signal import preprocess
 
     rng = np.random.default_rng(n)
     with tempfile.TemporaryDirectory() as tmp:
@@ -152,12 +152,12 @@ def memory_child(n: int) -> None:
         base = _peak_rss_mib()
         tracemalloc.start()
         t = time.perf_counter()
-        s = preprocess(raw, pre, fs=50, chunk=512, progress=False)
+        s = preprocess(raw, pre, fs=50, chunk=512)
         seconds = time.perf_counter() - t
         traced = tracemalloc.get_traced_memory()[1] / 2**20
         tracemalloc.stop()
         rss = _peak_rss_mib()
-    print(f"{n} {traced:.1f} {rss:.0f} {base:.0f} {seconds:.1f} {s['kept']}")
+    print(f"{n} {traced:.1f} {rss:.0f} {base:.0f} {seconds:.1f} {s.kept}")
 
 
 def memory_report(sizes: list[int]) -> None:

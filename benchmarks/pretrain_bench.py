@@ -24,8 +24,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from lvsdctl.train.devices import autocast  # noqa: E402
-from lvsdctl.train.pretrain.api import build_model  # noqa: E402
-from lvsdctl.train.pretrain.model import PretrainNet  # noqa: E402
+from lvsdctl.pretrain.api import build_model  # noqa: E402
+from lvsdctl.pretrain.model import PretrainNet  # noqa: E402
 
 PEAK_BF16_TFLOPS = {"H100": 989.0, "H200": 989.0, "A100": 312.0, "L40S": 362.0, "A10": 125.0}
 

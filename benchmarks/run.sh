@@ -5,10 +5,12 @@
 #   bash benchmarks/run.sh ingest explain  # only these
 # Larger runs and GPU options: see each script's --help and benchmarks/README.md. Not in the default
 # list because it trains for about 20 min: `bash benchmarks/run.sh ucr` (needs `pip install -e .[ucr]`).
+# Also run by name only: `fullsize` (one full-size ECG-FM step per micro-batch size, ~10 min); the GPU
+# check is `bash benchmarks/gpu.sh` and the full-size CLI run `bash benchmarks/fullsize_e2e.sh`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh >/dev/null
-all=(synth ingest preprocess measure train ecgfm pretrain explain bootstrap_ci)
+all=(synth ingest preprocess measure train ecgfm pretrain explain bootstrap_ci loader)
 names=("${@:-${all[@]}}")
 for name in "${names[@]}"; do
     script="benchmarks/${name%_bench}_bench.py"

@@ -44,8 +44,8 @@ def main() -> None:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     per_2000 = wall / args.n_ecgs * 2000
-    print(f"synthetic cohort: {summary['n_ecgs']} ECGs ({summary['n_muse']} MUSE, {summary['n_digitised']} "
-          f"digitised), {summary['n_patients']} patients, jobs={args.jobs}")
+    print(f"synthetic cohort: {summary.n_ecgs} ECGs ({summary.n_muse} MUSE, {summary.n_digitised} "
+          f"digitised), {summary.n_patients} patients, jobs={args.jobs}")
     print(f"  wall {wall:.1f} s, CPU (this process) {cpu:.1f} s, {args.n_ecgs / wall:.0f} ECGs/s, "
           f"{size / 1e6:.0f} MB; load average {os.getloadavg()[0]:.1f}")
     print(f"  scaled to 2,000 ECGs: {per_2000:.1f} s   (baseline: < 60 s on 1 core; neurokit2 "

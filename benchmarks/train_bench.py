@@ -113,7 +113,7 @@ def engine(name, path, x, args, device) -> tuple[float, float | None]:
     sampler = GpuSampler(device.index or 0) if device.type == "cuda" else None
     if sampler:
         sampler.start()
-    res = fit(make(name, x.shape[1], x.shape[2], 0), data, None, cfg, progress=False)
+    res = fit(make(name, x.shape[1], x.shape[2], 0), data, None, cfg)
     util = None
     if sampler:
         sampler.stop.set()

@@ -4,7 +4,7 @@ Each dataset's official train/test split is written as an lvsdctl `ecg` file (on
 series as given: UCR series are already z-normalised), each model is trained with `--preset
 published` (the papers' own recipes: Adam 1e-3, plateau schedule, lowest training loss kept, 1,500-
 2,000 epochs, InceptionTime as an ensemble of 5) by `lvsdctl.train.baseline.train`, exactly the code
-`lvsdctl train` runs, and scored on the test split by `lvsdctl.evaluate.predict.score_file`. Printed:
+`lvsdctl train` runs, and scored on the test split by `lvsdctl.evaluate.api.score_file`. Printed:
 test accuracy beside the published figure.
 
 Published (accuracy %, UCR 2015 version of the datasets):
@@ -93,7 +93,7 @@ def write_dataset(name: str, out: Path) -> tuple[int, int, int]:
 
 def run(name: str, model: str, data: Path, work: Path, epochs_scale: float, seed: int,
         ensemble: int | None) -> tuple[float, float]:
-    from lvsdctl.evaluate.predict import score_file
+    from lvsdctl.evaluate.api import score_file
     from lvsdctl.train.baseline import build_config, train
 
     cfg, _, _ = build_config("published", model, {})
@@ -101,7 +101,7 @@ def run(name: str, model: str, data: Path, work: Path, epochs_scale: float, seed
     ckpt = work / f"{name}-{model}.h5"
     started = time.perf_counter()
     train(str(data), model, str(ckpt), preset="published", tune_split=None, epochs=epochs, seed=seed,
-          device="cpu", progress=False, ensemble=ensemble if model == "inceptiontime" else None)
+          device="cpu", ensemble=ensemble if model == "inceptiontime" else None)
     seconds = time.perf_counter() - started
     scored = score_file(str(ckpt), str(data), sets=["test"])
     accuracy = float(np.mean((scored.score >= 0.5) == (scored.records["label"].to_numpy() == 1)))

@@ -6,34 +6,20 @@ stdout carries only data (`--json`, or HDF5 bytes with `-o -`), so stages pipe c
 from __future__ import annotations
 
 import json
-import math
 import sys
 from typing import Any
 
 from rich.console import Console
 
+from lvsdctl.summary import jsonable
+
 #: Tables, progress and messages for people.
 err = Console(stderr=True, highlight=False)
 
 
-def _clean(obj: Any) -> Any:
-    """Make numpy scalars, NaN and paths JSON-safe (NaN becomes null)."""
-    if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
-    if hasattr(obj, "item") and callable(obj.item) and getattr(obj, "ndim", 0) == 0:
-        obj = obj.item()
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if isinstance(obj, (str, int, float, bool)) or obj is None:
-        return obj
-    return str(obj)
-
-
 def emit_json(obj: Any) -> None:
-    """Print one JSON document on stdout."""
-    sys.stdout.write(json.dumps(_clean(obj), indent=2) + "\n")
+    """Print one JSON document on stdout (a stage's Summary is printed as its `to_dict()`)."""
+    sys.stdout.write(json.dumps(jsonable(obj), indent=2) + "\n")
     sys.stdout.flush()
 
 
@@ -44,3 +30,16 @@ def info(message: str, quiet: bool = False) -> None:
 
 def warn(message: str) -> None:
     err.print(f"[yellow]warning:[/] {message}")
+
+
+def to_rich(frame, title: str | None = None):
+    """A rich Table of a pandas DataFrame (numbers right-aligned, NaN blank)."""
+    import pandas as pd
+    from rich.table import Table
+
+    table = Table(title=title, show_lines=False)
+    for c in frame.columns:
+        table.add_column(str(c), justify="right" if frame[c].dtype.kind in "fi" else "left")
+    for row in frame.itertuples(index=False):
+        table.add_row(*("" if pd.isna(v) else str(v) for v in row))
+    return table

@@ -7,14 +7,10 @@ from typing import Annotated, Optional
 import typer
 
 from lvsdctl.cli.app import app
-from lvsdctl.cli.options import Device, DeviceOpt, Jobs, Json, OptionalOutput, Output, Quiet, Seed
+from lvsdctl.cli.options import Device, DeviceOpt, Jobs, Json, OptionalOutput, Output, Quiet, Seed, split_list
 
 _THRESHOLD_HELP = ("Decision threshold: a number (0.5, the study), 'youden' or 'sens:0.90' (target sensitivity), "
                    "the last two chosen on the tuning set only, then frozen.")
-
-
-def _split_list(text: Optional[str]) -> Optional[list[str]]:
-    return [t.strip() for t in text.split(",") if t.strip()] if text else None
 
 
 @app.command("evaluate", short_help=(
@@ -42,28 +38,20 @@ def evaluate_cmd(
     json_out: Json = False,
     quiet: Quiet = False,
 ) -> None:
-    from lvsdctl.cli.console import emit_json, err
-    from lvsdctl.evaluate.predict import evaluate
-    from lvsdctl.evaluate.tables import drop_blank_model, table2, to_rich, transposed, write_frame
+    from lvsdctl.cli.console import emit_json, err, to_rich
+    from lvsdctl.cli.progress import reporting
+    from lvsdctl.evaluate import evaluate
+    from lvsdctl.evaluate.tables import transposed
 
-    if table and not table.lower().endswith((".csv", ".md", ".json")):
-        from lvsdctl.errors import InputError
-
-        raise InputError(f"{table}: --table writes .csv, .md or .json")
-    ev = evaluate(model, data, output, threshold=threshold, tune_set=tune_set, sets=_split_list(sets), n_boot=n_boot,
-                  seed=seed, batch_size=batch_size, device=device.value, report=report, figures=figures,
-                  measures=measures)
-    if table:
-        write_frame(drop_blank_model(table2(ev.metrics)), table)
+    with reporting("evaluate", quiet=quiet) as progress:
+        ev = evaluate(model, data, output, threshold=threshold, tune_set=tune_set, sets=split_list(sets),
+                      n_boot=n_boot, seed=seed, batch_size=batch_size, device=device.value, report=report,
+                      figures=figures, table=table, measures=measures, progress=progress)
     if not quiet:
         err.print(f"threshold {ev.threshold.value:.4g}: {ev.threshold.origin}")
         err.print(to_rich(transposed(ev.metrics), title="LVSD detection (95% CI, patient bootstrap)"))
     if json_out:
-        emit_json({"threshold": ev.threshold.as_dict(), "validation_sets": ev.validation_sets,
-                   "metrics": ev.metrics.to_dict(orient="records"),
-                   "calibration": {s: {k: c[k] for k in ("brier", "intercept", "slope", "n")}
-                                   for s, c in ev.calibration.items()},
-                   "subgroups": ev.subgroups})
+        emit_json(ev)
 
 
 @app.command("predict", short_help=(
@@ -91,24 +79,26 @@ def predict_cmd(
     quiet: Quiet = False,
 ) -> None:
     from lvsdctl.cli.console import emit_json, err
-    from lvsdctl.evaluate.predict import predict
+    from lvsdctl.cli.progress import reporting
+    from lvsdctl.evaluate import predict
 
-    summary = predict(model, data, output, threshold=threshold, sets=_split_list(sets), batch_size=batch_size,
-                      device=device.value, secret_file=secret_file, demo_secret=demo_secret, jobs=jobs,
-                      check_lbbb=lbbb_check)
-    for w in summary["warnings"]:  # shown even with -q: never a silent score
+    with reporting("predict", quiet=quiet) as progress:
+        summary = predict(model, data, output, threshold=threshold, sets=split_list(sets), batch_size=batch_size,
+                          device=device.value, secret_file=secret_file, demo_secret=demo_secret, jobs=jobs,
+                          check_lbbb=lbbb_check, progress=progress)
+    for w in summary.warnings:  # shown even with -q: never a silent score
         err.print(f"[yellow]warning:[/] {w}", markup=True, highlight=False)
-    for r in summary.get("rejected", []):  # shown even with -q: a file left out must never go unnoticed
+    for r in summary.rejected:  # shown even with -q: a file left out must never go unnoticed
         err.print(f"[yellow]rejected[/] {r['path']}: {r['reason']}", markup=True, highlight=False)
-    for reason, count in summary.get("not_preprocessable", {}).items():
+    for reason, count in summary.not_preprocessable.items():
         err.print(f"[yellow]not scored[/] {count} ECG(s) read but not preprocessable for this model: {reason}",
                   markup=True, highlight=False)
-    if not quiet and "inputs" in summary:
-        where = f" (rejects in {summary['rejects_csv']})" if summary["rejected"] and summary["rejects_csv"] else ""
-        err.print(f"inputs = accepted + rejected + duplicates: {summary['inputs']} = {summary['accepted']} + "
-                  f"{len(summary['rejected'])} + {summary['duplicates']}{where}")
+    if not quiet and summary.inputs is not None:
+        where = f" (rejects in {summary.rejects_csv})" if summary.rejected and summary.rejects_csv else ""
+        err.print(f"inputs = accepted + rejected + duplicates: {summary.inputs} = {summary.accepted} + "
+                  f"{len(summary.rejected)} + {summary.duplicates}{where}")
     if not quiet:
-        err.print(f"{summary['ecgs']} ECGs scored, {summary['predicted_lvsd']} called LVSD at threshold "
-                  f"{summary['threshold']:.4g} ({summary['threshold_origin']}) -> {output}")
+        err.print(f"{summary.ecgs} ECGs scored, {summary.predicted_lvsd} called LVSD at threshold "
+                  f"{summary.threshold:.4g} ({summary.threshold_origin}) -> {output}")
     if json_out:
         emit_json(summary)

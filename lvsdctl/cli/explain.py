@@ -54,34 +54,36 @@ def explain_cmd(
     if method not in ("deeplift", "ig"):
         raise InputError(f"--method must be deeplift or ig, not {method!r}")
     if split is not None:
+        from lvsdctl.cli.progress import reporting
+        from lvsdctl.explain import explain_cohort
         from lvsdctl.explain.api import default_model
-        from lvsdctl.explain.cohort import explain_cohort
 
         if not output:
             raise InputError("cohort mode (--set) needs -o attributions.h5")
-        summary = explain_cohort(source, model_path=model or default_model(), output=output, split=split,
-                                 method=method, threshold=threshold, batch_size=batch_size, limit=limit,
-                                 figure=figure, progress=not quiet and not json_out)
-        for w in summary["warnings"]:  # shown even with -q: never a silent score
+        with reporting("explain", quiet=quiet or json_out) as progress:
+            summary = explain_cohort(source, model_path=model or default_model(), output=output, split=split,
+                                     method=method, threshold=threshold, batch_size=batch_size, limit=limit,
+                                     figure=figure, progress=progress)
+        for w in summary.warnings:  # shown even with -q: never a silent score
             err.print(f"[yellow]warning:[/] {w}")
         if json_out:
             emit_json(summary)
         elif not quiet:
-            if summary["excluded_failed_delineation"]:
-                err.print(f"{summary['excluded_failed_delineation']} ECG(s) left out of the wave summary: "
+            if summary.excluded_failed_delineation:
+                err.print(f"{summary.excluded_failed_delineation} ECG(s) left out of the wave summary: "
                           "delineation failed")
-            err.print(f"explained {summary['ecgs']} ECGs of set {split!r} -> {output}  "
-                      f"groups: {summary['groups']}  max |convergence delta| {summary['max_abs_convergence_delta']:.2e}")
-            if summary["caveat"]:
-                err.print(f"[yellow]note:[/] {summary['caveat']}")
-            for f in summary["files"]:
+            err.print(f"explained {summary.ecgs} ECGs of set {split!r} -> {output}  "
+                      f"groups: {summary.groups}  max |convergence delta| {summary.max_abs_convergence_delta:.2e}")
+            if summary.caveat:
+                err.print(f"[yellow]note:[/] {summary.caveat}")
+            for f in summary.files:
                 err.print(f"  figure: {f}")
         return
-    from lvsdctl.explain.api import explain
+    from lvsdctl.explain import explain
 
     summary = explain(source, model_path=model, record=record, out=out, formats=tuple(formats),
                       method=method, threshold=threshold, show_waves=show_waves)
-    for w in summary["warnings"]:  # shown even with -q or --json: never a silent score
+    for w in summary.warnings:  # shown even with -q or --json: never a silent score
         err.print(f"[yellow]warning:[/] {w}")
     if json_out:
         emit_json(summary)
@@ -90,18 +92,18 @@ def explain_cmd(
         return
     from rich.table import Table
 
-    err.print(f"prediction [bold]{summary['prediction']}[/]: LVSD score {summary['score']:.3f} "
-              f"(threshold {summary['threshold']:.2f}), convergence delta {summary['convergence_delta']:.2e}")
-    if summary["caveat"]:
-        err.print(f"[yellow]note:[/] {summary['caveat']}")
-    d = summary["delineation"]
+    err.print(f"prediction [bold]{summary.prediction}[/]: LVSD score {summary.score:.3f} "
+              f"(threshold {summary.threshold:.2f}), convergence delta {summary.convergence_delta:.2e}")
+    if summary.caveat:
+        err.print(f"[yellow]note:[/] {summary.caveat}")
+    d = summary.delineation
     err.print(f"delineation {d['status']}: {d['beats_found']} beats ({d['beats_expected']} expected from the RR), "
               f"median beat {d['median_source'] or 'none'}")
     for p in d["problems"]:
         err.print(f"[yellow]delineation:[/] {p}")
     t = Table("lead", "P", "QRS", "ST-T", "other", title="share of |attribution| per wave")
-    for row in summary["waves"]:
+    for row in summary.waves:
         t.add_row(row["lead"], *(f"{row[w]:.2f}" if row[w] == row[w] else "-" for w in ("P", "QRS", "ST-T", "other")))
     err.print(t)
-    for f in summary["files"]:
+    for f in summary.files:
         err.print(f"  wrote {f}")

@@ -12,6 +12,7 @@ from lvsdctl.cli.options import (
     DeviceOpt,
     Json,
     LoaderJobs,
+    MicroBatch,
     Output,
     Quiet,
     Resume,
@@ -26,9 +27,11 @@ from lvsdctl.cli.options import (
 ), help=(
     "Fine-tune the ECG-FM foundation model for LVSD: a 4->12 channel projection, the ECG-FM encoder, mean "
     "pooling and a linear head, trained with Adam for 60 epochs (the study's recipe).\n\n"
-    "Weights: the official files from huggingface.co/wanglab/ecg-fm in $LVSDCTL_WEIGHTS_DIR "
-    "(default ~/.cache/lvsdctl/weights): mimic_iv_ecg_physionet_pretrained.pt (single-step, the default) and "
-    "physionet_finetuned.pt (--sequential); or --weights PATH (an official-layout .pt or an lvsdctl model file).\n\n"
+    "Weights (never downloaded here; `lvsdctl weights fetch` gets them): the study's starting points in the "
+    "weights directory ($LVSDCTL_WEIGHTS_DIR, default ~/.cache/lvsdctl/weights): ecgfm-pretrained "
+    "(mimic_iv_ecg_physionet_pretrained.pt, single-step, the default) and ecgfm-physionet-finetuned "
+    "(physionet_finetuned.pt, --sequential); or --weights NAME|PATH: a name from `lvsdctl weights list` (e.g. "
+    "--sequential --weights ecgfm-mimic-finetuned), an official-layout .pt or an lvsdctl model file.\n\n"
     "--freeze N freezes the conv feature extractor, the feature projection, the positional conv and the N "
     "transformer layers nearest the input: 0 trains everything (FF), 2-10 is PF, 12/all trains only the input "
     "projection and the head (AF). The input projection always trains.\n\n"
@@ -42,7 +45,7 @@ def finetune_cmd(
     backbone: Annotated[str, typer.Option("--backbone", help="Foundation model to fine-tune.")] = "ecgfm",
     freeze: Annotated[str, typer.Option("--freeze", help="Transformer layers frozen from the input side: 0-12 or 'all'.")] = "0",
     sequential: Annotated[bool, typer.Option("--sequential", help="Start from the multi-label fine-tuned checkpoint (Sq) instead of the self-supervised one (SS).")] = False,
-    weights: Annotated[Optional[str], typer.Option("--weights", help="Weights file (official .pt or lvsdctl .h5) instead of the weights directory.")] = None,
+    weights: Annotated[Optional[str], typer.Option("--weights", help="Catalog name (`lvsdctl weights list`) or weights file (official .pt or lvsdctl .h5).")] = None,
     size: Annotated[Optional[str], typer.Option("--size", help="Require this backbone size (tiny, base, large); with --from-scratch, the size to build.")] = None,
     from_scratch: Annotated[bool, typer.Option("--from-scratch", help="Random initial weights (an ablation; no weights file).")] = False,
     all_strategies: Annotated[bool, typer.Option("--all-strategies", help="Train the study's 14 models (SS/Sq x FF, PF2-10, AF) into the -o directory; existing files are kept.")] = False,
@@ -52,6 +55,7 @@ def finetune_cmd(
     segments: Annotated[str, typer.Option("--segments", help="10s: the whole ECG (the study); 5s: two halves, logits averaged (ECG-FM's convention).")] = "10s",
     zscore: Annotated[bool, typer.Option("--zscore/--no-zscore", help="Z-score each channel of each ECG inside the model (ECG-FM's pretraining convention).")] = True,
     proj_kernel: Annotated[int, typer.Option("--proj-kernel", min=1, help="Kernel size of the input projection (the study: 1).")] = 1,
+    micro_batch: MicroBatch = None,
     checkpoint_activations: Annotated[bool, typer.Option("--checkpoint-activations", help="Recompute activations in backward: less memory for large batches.")] = False,
     class_weight: Annotated[str, typer.Option("--class-weight", help="none (the article) or balanced.")] = "none",
     train_split: TrainSplit = "train",
@@ -64,38 +68,42 @@ def finetune_cmd(
     quiet: Quiet = False,
 ) -> None:
     from lvsdctl.cli.console import emit_json, err
-    from lvsdctl.train.finetune import all_strategies as run_all, finetune
+    from lvsdctl.cli.progress import reporting
+    from lvsdctl.finetune import all_strategies as run_all, finetune
     from lvsdctl.train.distributed import from_env
 
     options = dict(backbone=backbone, size=size, segments=segments, zscore=zscore, proj_kernel=proj_kernel,
                    checkpoint_activations=checkpoint_activations, train_split=train_split,
-                   tune_split=tune_split or None, progress=not quiet, epochs=epochs, lr=lr,
-                   batch_size=batch_size, class_weight=class_weight, workers=workers, device=device.value, seed=seed)
+                   tune_split=tune_split or None, epochs=epochs, lr=lr, batch_size=batch_size,
+                   micro_batch=micro_batch, class_weight=class_weight, workers=workers, device=device.value,
+                   seed=seed)
     if all_strategies:
         if freeze != "0" or sequential or weights or from_scratch or resume:
             from lvsdctl.errors import InputError
 
             raise InputError("--all-strategies picks --freeze/--sequential/weights itself and resumes on its own; "
                              "drop those options")
-        summaries = run_all(data, output, **options)
+        with reporting("finetune", quiet=quiet) as progress:
+            summaries = run_all(data, output, progress=progress, **options)
         if not from_env().is_main:  # under torchrun one process reports, not N
             return
         if not quiet:
             for s in summaries:
-                err.print(f"{s['output']}: " + ("kept (exists)" if s.get("skipped") else
-                          f"{s['start']}-{s['strategy']}, lr {s['lr']:g}, {s['epochs']} epochs, {s['seconds']:.0f} s"))
+                err.print(f"{s.output}: " + ("kept (exists)" if s.skipped else
+                          f"{s.start}-{s.strategy}, lr {s.lr:g}, {s.epochs} epochs, {s.seconds:.0f} s"))
         if json_out:
             emit_json(summaries)
         return
-    summary = finetune(data, output, weights=weights, sequential=sequential, freeze=freeze,
-                       from_scratch=from_scratch, resume=resume, **options)
+    with reporting("finetune", quiet=quiet) as progress:
+        summary = finetune(data, output, weights=weights, sequential=sequential, freeze=freeze,
+                           from_scratch=from_scratch, resume=resume, progress=progress, **options)
     if not from_env().is_main:  # under torchrun one process reports, not N
         return
     if not quiet:
-        last = summary["last_epoch"]
-        err.print(f"ECG-FM {summary['start']}-{summary['strategy']} (freeze {summary['freeze']}, "
-                  f"{summary['trainable_parameters']:,} trainable parameters), lr {summary['lr']:g}, "
-                  f"{summary['epochs']} epochs on {summary['device']}: train loss {last.get('train_loss', float('nan')):.4f}, "
-                  f"tune AUROC {last.get('tune_auroc', float('nan')):.3f} -> {summary['output']}")
+        last = summary.last_epoch
+        err.print(f"ECG-FM {summary.start}-{summary.strategy} (freeze {summary.freeze}, "
+                  f"{summary.trainable_parameters:,} trainable parameters), lr {summary.lr:g}, "
+                  f"{summary.epochs} epochs on {summary.device}: train loss {last.get('train_loss', float('nan')):.4f}, "
+                  f"tune AUROC {last.get('tune_auroc', float('nan')):.3f} -> {summary.output}")
     if json_out:
         emit_json(summary)

@@ -88,21 +88,22 @@ def ingest_command(
     quiet: Quiet = False,
 ) -> None:
     from lvsdctl.cli.console import emit_json, err, warn
+    from lvsdctl.cli.progress import reporting
     from lvsdctl.errors import InputError, StrictRejectError
-    from lvsdctl.io.ingest import ingest
+    from lvsdctl.ingest import IngestOptions, ingest
 
     if not inputs and from_list is None:
         raise InputError("no inputs: give ECG files, directories or globs, or --from-list FILE")
     if json_out and output == "-":
         raise InputError("--json and -o - both write to stdout; choose one")
-    summary = ingest(
-        inputs or [], output, echo, jobs=jobs, resume=resume, strict=False, from_list=from_list,
-        window_days=window_days, policy=policy.value, threshold=threshold, drop_unpaired=drop_unpaired,
-        secret=secret_file, demo_secret=demo_secret, keep_patient_id=keep_patient_id, site=site,
-        synthetic=True if synthetic else None, echo_patient_col=echo_patient_col, echo_date_col=echo_date_col,
-        echo_lvef_col=echo_lvef_col, echo_date_format=echo_date_format, rejects=rejects, compression=compression.value,
-        progress=not quiet,
-    )
+    options = IngestOptions(window_days=window_days, policy=policy.value, threshold=threshold,
+                            drop_unpaired=drop_unpaired, keep_patient_id=keep_patient_id, site=site,
+                            synthetic=True if synthetic else None, compression=compression.value,
+                            echo_patient_col=echo_patient_col, echo_date_col=echo_date_col,
+                            echo_lvef_col=echo_lvef_col, echo_date_format=echo_date_format)
+    with reporting("ingest", quiet=quiet) as progress:
+        summary = ingest(inputs or [], output, echo, options, secret=secret_file, demo_secret=demo_secret,
+                         from_list=from_list, rejects=rejects, jobs=jobs, resume=resume, progress=progress)
     for note in summary.notes:
         warn(note)
     if not quiet:
@@ -114,7 +115,7 @@ def ingest_command(
             err.print(f"... and {len(summary.rejects) - 10} more rejected: see {summary.rejects_csv}",
                       highlight=False, soft_wrap=True)
     if json_out:
-        emit_json(summary.to_dict())
+        emit_json(summary)
     if strict and summary.rejected:
         where = f"; see {summary.rejects_csv}" if summary.rejects_csv else ""
         raise StrictRejectError(f"{summary.rejected} of {summary.inputs} input files were rejected (--strict){where}")

@@ -23,8 +23,8 @@ def inspect_cmd(
     path: Annotated[str, typer.Argument(help="An lvsdctl HDF5 file ('-' reads stdin).")],
     json_out: Json = False,
 ) -> None:
-    from lvsdctl.hdf5.inspect import describe
     from lvsdctl.cli.console import emit_json, err
+    from lvsdctl.hdf5 import describe
 
     info = describe(path)
     if json_out:
@@ -32,14 +32,14 @@ def inspect_cmd(
         return
     from rich.table import Table
 
-    err.print(f"[bold]{path}[/]: {info['kind']} (format v{info['format_version']}, lvsdctl "
-              f"{info['lvsdctl_version']}){' [yellow]SYNTHETIC DATA[/]' if info['synthetic'] else ''}")
-    for name, shape in info["arrays"].items():
+    err.print(f"[bold]{path}[/]: {info.kind} (format v{info.format_version}, lvsdctl "
+              f"{info.lvsdctl_version}){' [yellow]SYNTHETIC DATA[/]' if info.synthetic else ''}")
+    for name, shape in info.arrays.items():
         err.print(f"  {name}: {shape}")
-    if info.get("records"):
+    if info.records:
         t = Table("split", "ECGs", "patients", "LVSD", "no LVSD", "unlabelled", title="records")
-        for row in info["records"]:
+        for row in info.records:
             t.add_row(*(str(row[k]) for k in ("split", "ecgs", "patients", "lvsd", "no_lvsd", "unlabelled")))
         err.print(t)
-    for i, entry in enumerate(info["provenance"], 1):
+    for i, entry in enumerate(info.provenance, 1):
         err.print(f"  {i}. {entry['time']}  {entry['command']}")

@@ -20,7 +20,9 @@ COMMAND_MODULES = [
     "evaluate",
     "stats",
     "explain",
+    "study",
     "inspect",
+    "weights",
 ]
 
 for _name in COMMAND_MODULES:

@@ -51,20 +51,13 @@ def measure_command(
         raise InputError("nowhere to write: give -o measures.csv (or .h5, or '-'), or --json")
     if json_out and output == "-":
         raise InputError("--json and -o - both write to stdout; choose one")
-    if quiet or json_out:
-        summary = measure(inputs, output, jobs=jobs)
-    else:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from lvsdctl.cli.progress import reporting
 
-        with Progress(TextColumn("measuring"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                      console=err, transient=True) as bar:
-            task = bar.add_task("measure", total=None)
-            summary = measure(inputs, output, jobs=jobs,
-                              progress=lambda done, total: bar.update(task, completed=done, total=total))
-    for r in summary.rejected:  # shown even with -q: a file left out must never go unnoticed
-        err.print(f"[yellow]rejected[/] {r['path']}: {r['reason']}", markup=True, highlight=False)
+    # every rejected file is logged as a warning by the stage: shown even with -q or --json
+    with reporting("measure", quiet=quiet or json_out) as progress:
+        summary = measure(inputs, output, jobs=jobs, progress=progress)
     if json_out:
-        emit_json(summary.to_dict())
+        emit_json(summary)
     if quiet:
         return
     from rich.table import Table

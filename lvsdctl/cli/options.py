@@ -40,10 +40,21 @@ Jobs = Annotated[int, typer.Option("-j", "--jobs", min=1, help="Worker processes
 DeviceOpt = Annotated[Device, typer.Option("--device", help="Where to compute: auto picks cuda, then mps, then cpu.")]
 Strict = Annotated[bool, typer.Option("--strict", help="Exit with code 4 if any input is rejected.")]
 
+def split_list(text: Optional[str]) -> Optional[list[str]]:
+    """A comma-separated option (`--sets internal,external1`) as a list; None when not given."""
+    return [t.strip() for t in text.split(",") if t.strip()] if text else None
+
+
 # Options of the three training commands (train, finetune, pretrain).
 TrainSplit = Annotated[str, typer.Option("--train-split", help="Set to train on.")]
 TuneSplit = Annotated[str, typer.Option("--tune-split", help="Set scored after every epoch ('' for none).")]
 Resume = Annotated[bool, typer.Option("--resume", help="Continue an interrupted run from its per-epoch state.")]
 LoaderJobs = Annotated[
     int, typer.Option("-j", "--jobs", min=0, help="DataLoader worker processes (0: read in the main process).")
+]
+MicroBatch = Annotated[
+    Optional[int],
+    typer.Option("--micro-batch", min=1, help="ECGs per forward/backward pass: the batch runs in pieces and "
+                 "their gradients add up to the whole batch's (less memory, same step). Per process under "
+                 "torchrun. Default: the whole batch at once."),
 ]

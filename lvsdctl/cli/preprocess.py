@@ -69,39 +69,41 @@ def preprocess_command(
     quiet: Quiet = False,
 ) -> None:
     from lvsdctl.cli.console import emit_json, err
+    from lvsdctl.cli.progress import reporting
     from lvsdctl.errors import InputError, StrictRejectError
-    from lvsdctl.signal.preprocess import preprocess
+    from lvsdctl.signal import preprocess
 
     if json_out and output == "-":
         raise InputError("--json and -o - both write to stdout; choose one")
-    summary = preprocess(input, output, layout=layout.value, fs=fs, filter=filter, resample=resample.value,
-                         normalise=normalise.value, drop_flagged=drop_flagged, chunk=chunk, progress=not quiet,
-                         jobs=jobs, compression=compression.value)
+    with reporting("preprocess", quiet=quiet) as progress:
+        summary = preprocess(input, output, layout=layout.value, fs=fs, filter=filter, resample=resample.value,
+                             normalise=normalise.value, drop_flagged=drop_flagged, chunk=chunk, progress=progress,
+                             jobs=jobs, compression=compression.value)
     if not quiet:
         err.print(_summary_table(summary))
     if json_out:
         emit_json(summary)
-    if strict and summary["rejected"]:
-        raise StrictRejectError(f"{summary['rejected']} of {summary['inputs']} records were rejected (--strict)")
+    if strict and summary.rejected:
+        raise StrictRejectError(f"{summary.rejected} of {summary.inputs} records were rejected (--strict)")
 
 
-def _summary_table(s: dict):
+def _summary_table(s):
     from rich.table import Table
 
-    t = Table(title=f"preprocess -> {s['output']}", show_header=False)
+    t = Table(title=f"preprocess -> {s.output}", show_header=False)
     t.add_column(style="bold")
     t.add_column(justify="right")
-    t.add_row("records in", str(s["inputs"]))
-    t.add_row("kept", str(s["kept"]))
-    t.add_row("dropped", str(s["dropped"]))
-    for reason, n in s["rejected_reasons"].items():
+    t.add_row("records in", str(s.inputs))
+    t.add_row("kept", str(s.kept))
+    t.add_row("dropped", str(s.dropped))
+    for reason, n in s.rejected_reasons.items():
         t.add_row(f"  rejected: {reason}", str(n))
-    if s["dropped_flagged"]:
-        t.add_row("  flagged (--drop-flagged)", str(s["dropped_flagged"]))
-    t.add_row("flagged", str(s["flagged"]))
-    for name, n in s["flags"].items():
+    if s.dropped_flagged:
+        t.add_row("  flagged (--drop-flagged)", str(s.dropped_flagged))
+    t.add_row("flagged", str(s.flagged))
+    for name, n in s.flags.items():
         t.add_row(f"  {name}", str(n))
-    t.add_row("layout", f"{s['layout']} @ {s['fs']:g} Hz")
-    t.add_row("filter", s["filter"]["name"])
-    t.add_row("speed", f"{s['ecgs_per_s']} ECGs/s")
+    t.add_row("layout", f"{s.layout} @ {s.fs:g} Hz")
+    t.add_row("filter", s.filter["name"])
+    t.add_row("speed", f"{s.ecgs_per_s} ECGs/s")
     return t

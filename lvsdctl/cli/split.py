@@ -78,7 +78,7 @@ def split_command(
     quiet: Quiet = False,
 ) -> None:
     from lvsdctl.cli.console import emit_json, err, warn
-    from lvsdctl.data.split import split
+    from lvsdctl.data import split
     from lvsdctl.errors import InputError
 
     if json_out and output == "-":
@@ -88,24 +88,24 @@ def split_command(
     report = split(input, output, design=design, seed=seed, tune_fraction=tune_fraction,
                    straddle=straddle.value, include_unlabelled=include_unlabelled, table=table,
                    measures=measures, criterion=criterion.value if criterion else None)
-    if report["unmeasured"]:
-        warn(f"{report['unmeasured']} ECG(s) have no row in {measures}: their criteria are unknown "
+    if report.unmeasured:
+        warn(f"{report.unmeasured} ECG(s) have no row in {measures}: their criteria are unknown "
              "(they meet no criterion)")
-    if report["straddling_patients"]:
-        warn(f"{report['straddling_patients']} patient(s) had ECGs in more than one set: "
-             f"{report['straddling_ecgs_moved']} ECG(s) moved, {report['straddling_ecgs_dropped']} dropped "
-             f"(--straddle {report['straddle_policy']})")
-    if not report["assigned"]:
-        sites = ", ".join(f"{k or '(none)'} ({v})" for k, v in list(report["data_sites"].items())[:10])
+    if report.straddling_patients:
+        warn(f"{report.straddling_patients} patient(s) had ECGs in more than one set: "
+             f"{report.straddling_ecgs_moved} ECG(s) moved, {report.straddling_ecgs_dropped} dropped "
+             f"(--straddle {report.straddle_policy})")
+    if not report.assigned:
+        sites = ", ".join(f"{k or '(none)'} ({v})" for k, v in list(report.data_sites.items())[:10])
         why = ("every ECG matched is unlabelled (ingest with --echo, or --include-unlabelled)"
-               if report["unlabelled_excluded"] else f"no ECG matches the design's rules; sites in the data: {sites}")
+               if report.unlabelled_excluded else f"no ECG matches the design's rules; sites in the data: {sites}")
         warn(f"no ECG was assigned to a set: {why}. A design file names your sites and dates (see --help).")
     if not quiet:
         err.print(_table1(report))
-        left = report["records"] - report["assigned"]
-        err.print(f"{report['assigned']} of {report['records']} ECGs assigned; {left} in no set "
-                  f"({report['unmatched']} match no rule, {report['unlabelled_excluded']} unlabelled"
-                  + (f", {report['criterion_excluded']} not LBBB by {report['criterion']}" if report["criterion"] else "")
+        left = report.records - report.assigned
+        err.print(f"{report.assigned} of {report.records} ECGs assigned; {left} in no set "
+                  f"({report.unmatched} match no rule, {report.unlabelled_excluded} unlabelled"
+                  + (f", {report.criterion_excluded} not LBBB by {report.criterion}" if report.criterion else "")
                   + ")")
     if json_out:
         emit_json(report)
@@ -115,11 +115,11 @@ def _fmt(mean, sd) -> str:
     return "-" if mean is None else f"{mean:.1f} ({sd:.1f})" if sd is not None else f"{mean:.1f}"
 
 
-def _table1(report: dict):
+def _table1(report):
     from rich.table import Table
 
-    rows = report["table1"]
-    t = Table(title=f"Table 1 (seed {report['seed']}, design {report['design']['name']})")
+    rows = report.table1
+    t = Table(title=f"Table 1 (seed {report.seed}, design {report.design['name']})")
     t.add_column("")
     for r in rows:
         t.add_column(r["set"], justify="right")

@@ -1,4 +1,5 @@
-"""`lvsdctl stats`: the study's statistics (Table 1 cohort table, Table 2 / Fig. 3 model comparison)."""
+"""`lvsdctl stats`: the study's statistics (Table 1 cohort table, Table 2 / Fig. 3 model comparison,
+the audit of a published table)."""
 
 from __future__ import annotations
 
@@ -7,33 +8,22 @@ from typing import Annotated, Optional
 import typer
 
 from lvsdctl.cli.app import app
-from lvsdctl.cli.options import Json, OptionalOutput, Quiet, Seed
+from lvsdctl.cli.options import Json, OptionalOutput, Quiet, Seed, split_list
 
 stats_app = typer.Typer(
-    short_help="The study's statistics: Table 1 (cohort), Table 2 and Fig. 3 (compare).",
+    short_help="The study's statistics: Table 1 (cohort), Table 2 and Fig. 3 (compare), audit.",
     help=(
         "The study's statistics.\n\n"
         "  lvsdctl stats cohort split.h5                      Table 1 with p-values\n\n"
         "  lvsdctl stats compare a-eval.h5 b-eval.h5 c-eval.h5  RM-ANOVA, Friedman, Wilcoxon+Holm\n\n"
         "  lvsdctl stats compare --csv table2.csv --figure fig3.png\n\n"
-        "  lvsdctl stats compare --study                      re-analyse the article's Table 2"
+        "  lvsdctl stats compare --study                      re-analyse the article's Table 2\n\n"
+        "  lvsdctl stats audit --study                        GRIM-style check of Table 2"
     ),
     no_args_is_help=True,
     rich_markup_mode="rich",
 )
 app.add_typer(stats_app, name="stats")
-
-
-def _check_output_suffix(output: Optional[str]) -> None:
-    """Fail before any work when -o names a format these commands cannot write."""
-    if output and not output.lower().endswith((".csv", ".md", ".json")):
-        from lvsdctl.errors import InputError
-
-        raise InputError(f"{output}: -o writes .csv, .md or .json (use --json for stdout)")
-
-
-def _split_list(text: Optional[str]) -> Optional[list[str]]:
-    return [t.strip() for t in text.split(",") if t.strip()] if text else None
 
 
 @stats_app.command("cohort", short_help="Table 1: the cohort per set with p-values (ANOVA/Welch by Levene, chi-square).")
@@ -53,35 +43,14 @@ def cohort(
 
     Example: lvsdctl stats cohort split.h5 -o table1.md
     """
-    from lvsdctl.cli.console import emit_json, err
-    from lvsdctl.evaluate.tables import to_rich, write_frame
-    from lvsdctl.hdf5 import open_input, read_records
-    from lvsdctl.stats.cohort import cohort_table
+    from lvsdctl.cli.console import emit_json, err, to_rich
+    from lvsdctl.stats import cohort as cohort_table
 
-    with open_input(data, kind={"ecg", "ecg-raw", "predictions", "evaluation"}) as f:
-        records = read_records(f)
-    if levene_center not in ("median", "mean"):
-        from lvsdctl.errors import InputError
-
-        raise InputError(f"--levene-center must be 'median' or 'mean', got {levene_center!r}")
-    _check_output_suffix(output)
-    table = cohort_table(records, combine_train_tune=not separate_tuning, unit=unit, source=data,
-                         levene_center=levene_center)
-    frame = table.to_frame()
-    if output:
-        if output.lower().endswith(".json"):
-            import json
-            from pathlib import Path
-
-            from lvsdctl.stats.output import _clean
-
-            Path(output).write_text(json.dumps(_clean(table.to_dict()), indent=2), encoding="utf-8")
-        else:
-            write_frame(frame, output)
+    table = cohort_table(data, output, combine_train_tune=not separate_tuning, unit=unit, levene_center=levene_center)
     if not quiet:
         err.print(to_rich(table.to_frame(short=True), title=f"Cohort ({'ECG-echo pairs' if unit == 'ecg' else 'patients'})"))
     if json_out:
-        emit_json(table.to_dict())
+        emit_json(table)
 
 
 @stats_app.command("compare", short_help="Model comparison (Table 2, Fig. 3): RM-ANOVA, Friedman, Wilcoxon + Holm; per-ECG DeLong and McNemar.")
@@ -116,80 +85,66 @@ def compare(
 
       lvsdctl stats compare a-pred.h5 b-pred.h5    (two models, ECG by ECG: DeLong, McNemar)
     """
-    from lvsdctl.cli.console import emit_json, err
-    from lvsdctl.errors import InputError
-    from lvsdctl.stats.compare import compare_models, read_metric_csv, study_table2
-    from lvsdctl.stats.output import compare_summary_lines, fmt_p, pairwise_frame, print_frame, write_compare
+    from lvsdctl.cli.console import emit_json, err, to_rich
+    from lvsdctl.stats import compare as compare_models
+    from lvsdctl.stats.output import compare_summary_lines, fmt_p, pairwise_frame
 
-    _check_output_suffix(output)
-    _check_output_suffix(table_out)
-    sources = sum([bool(files), csv is not None, study])
-    if sources != 1:
-        raise InputError("give evaluation files, or --csv TABLE.csv, or --study (exactly one of them)")
-    if per_ecg and not files:
-        raise InputError("--per-ecg needs evaluation or prediction files")
-    if files:
-        from lvsdctl.stats.inputs import file_kinds
-
-        if "predictions" in file_kinds(files):
-            per_ecg = True  # prediction files hold no metric table: compare them ECG by ECG only
-    result, skipped = None, None
-    if csv is not None:
-        table = read_metric_csv(csv)
-    elif study:
-        table = study_table2()
-    else:
-        from lvsdctl.stats.inputs import metrics_from_evaluations
-
-        table = metrics_from_evaluations(files) if "predictions" not in file_kinds(files) else None
-    if table is not None:
-        try:
-            result = compare_models(table, keep_average=keep_average, models=_split_list(models),
-                                    sets=_split_list(sets), metrics=_split_list(metrics), alpha=alpha)
-        except InputError as exc:
-            if not per_ecg:
-                raise
-            skipped = str(exc)  # e.g. two models: the per-ECG tests still apply
-    paired = None
-    if per_ecg:
-        from lvsdctl.stats.inputs import predictions_from_files
-        from lvsdctl.stats.paired import compare_predictions
-
-        paired = compare_predictions(predictions_from_files(files), sets=_split_list(sets), n_boot=n_boot,
-                                     seed=seed, alpha=alpha)
-    if figure and result is not None:
-        from lvsdctl.stats.figures import pvalue_matrix_figure
-
-        written = pvalue_matrix_figure(result.p_matrix(), figure, alpha=alpha)
-        if not quiet:
-            err.print("figure: " + ", ".join(str(p) for p in written))
-    if output:
-        if result is not None:
-            write_compare(result, output, paired)
-        else:
-            from lvsdctl.evaluate.tables import write_frame
-
-            write_frame(paired, output)
-    if table_out and table is not None:
-        from lvsdctl.evaluate.tables import table2, with_average, write_frame
-        from lvsdctl.stats.compare import AVERAGE_NAMES
-
-        long = table.rename(columns={"validation_set": "set"})
-        if not long["set"].str.lower().isin(AVERAGE_NAMES).any():
-            long = with_average(long)
-        write_frame(table2(long, with_ci=False), table_out)
+    out = compare_models(files, csv=csv, study=study, models=split_list(models), sets=split_list(sets),
+                         metrics=split_list(metrics), keep_average=keep_average, per_ecg=per_ecg, figure=figure,
+                         table=table_out, output=output, alpha=alpha, n_boot=n_boot, seed=seed)
     if not quiet:
-        if skipped:
-            err.print(f"[yellow]model-level comparison skipped:[/] {skipped}")
-        if result is not None:
-            for line in compare_summary_lines(result):
+        if out.files:
+            err.print("figure: " + ", ".join(out.files))
+        if out.skipped:
+            err.print(f"[yellow]model-level comparison skipped:[/] {out.skipped}")
+        if out.result is not None:
+            for line in compare_summary_lines(out.result):
                 err.print(line)
-            print_frame(err, pairwise_frame(result), "Pairwise Wilcoxon signed-rank, Holm-adjusted")
-        if paired is not None:
-            shown = paired.assign(p=paired["p"].map(fmt_p), p_holm=paired["p_holm"].map(fmt_p))
-            print_frame(err, shown.round(3), "Per-ECG comparisons (Holm within set and test)")
+            err.print(to_rich(pairwise_frame(out.result), "Pairwise Wilcoxon signed-rank, Holm-adjusted"))
+        if out.per_ecg is not None:
+            shown = out.per_ecg.assign(p=out.per_ecg["p"].map(fmt_p), p_holm=out.per_ecg["p_holm"].map(fmt_p))
+            err.print(to_rich(shown.round(3), "Per-ECG comparisons (Holm within set and test)"))
     if json_out:
-        d = result.to_dict() if result is not None else {"skipped": skipped}
-        if paired is not None:
-            d["per_ecg"] = paired.to_dict(orient="records")
-        emit_json(d)
+        emit_json(out)
+
+
+@stats_app.command("audit", short_help="Check a published table: can one confusion matrix give each row's metrics?")
+def audit_cmd(
+    table: Annotated[Optional[str], typer.Argument(help="CSV: model, validation_set, metric, value (or one column per metric).", show_default=False)] = None,
+    sizes: Annotated[Optional[str], typer.Option("--sizes", help="CSV: validation_set, n, positives (e.g. from Table 1).")] = None,
+    study: Annotated[bool, typer.Option("--study", help="The article's Table 2 and Table 1 (shipped with lvsdctl).")] = False,
+    corrected: Annotated[Optional[str], typer.Option("--corrected", help="Write the table with the exchanges found undone (.csv), for `stats compare --csv`.")] = None,
+    decimals: Annotated[Optional[int], typer.Option("--decimals", min=0, help="Printed precision (default: each value's own decimals).")] = None,
+    output: OptionalOutput = None,
+    json_out: Json = False,
+    quiet: Quiet = False,
+) -> None:
+    """GRIM-style audit of a published table of threshold metrics. For each row (model, set) with the
+    set's size and positive count: is each of accuracy, sensitivity, specificity, PPV, NPV and F1
+    reachable at its printed precision, do they satisfy the relations between them (accuracy between
+    sensitivity and specificity weighted by prevalence, PPV and NPV by Bayes, F1), and does one
+    confusion matrix give them all? For a row that fails: which cells cannot be reached, and the
+    nearest consistent reading (another positive count, two columns exchanged, the classes exchanged,
+    a misprinted cell, ...) with the confusion matrix it implies. "Average" rows are checked as means.
+    -o writes .md, .csv (one line per row) or .json.
+
+    Examples:
+
+      lvsdctl stats audit --study          (the article's Table 2 against its Table 1)
+
+      lvsdctl stats audit table2.csv --sizes table1.csv --corrected fixed.csv
+    """
+    from lvsdctl.cli.console import emit_json, err
+    from lvsdctl.stats import audit
+    from lvsdctl.stats.consistency import findings
+
+    result = audit(table, sizes, study=study, decimals=decimals, output=output, corrected=corrected)
+    if not quiet:
+        for line in findings(result):
+            err.print(f"- {line}", highlight=False, markup=False)
+        if study:
+            from lvsdctl.study.published import published
+
+            err.print(f"source: {published().citation['text']}", highlight=False)
+    if json_out:
+        emit_json(result)

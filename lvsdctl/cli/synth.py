@@ -50,30 +50,23 @@ def synth_command(
     if output == "-":
         raise typer.BadParameter("synth writes a directory, so '-' (stdout) is not possible", param_hint="-o")
     from lvsdctl.cli.console import emit_json, err
+    from lvsdctl.cli.progress import reporting
     from lvsdctl.synth import synthesise
 
-    if quiet:
+    with reporting("writing synthetic ECGs", quiet=quiet) as progress:
         summary = synthesise(output, n_ecgs=n_ecgs, n_patients=n_patients, seed=seed,
-                             digitised_share=digitised_share, jobs=jobs, overwrite=force)
-    else:
-        from rich.progress import Progress
-
-        with Progress(console=err, transient=True) as bar:
-            task = bar.add_task("writing synthetic ECGs", total=n_ecgs)
-            summary = synthesise(output, n_ecgs=n_ecgs, n_patients=n_patients, seed=seed,
-                                 digitised_share=digitised_share, jobs=jobs, overwrite=force,
-                                 progress=lambda done, total: bar.update(task, completed=done))
+                             digitised_share=digitised_share, jobs=jobs, overwrite=force, progress=progress)
     if json_out:
         emit_json(summary)
     if not quiet:
         from rich.table import Table
 
-        table = Table("", "value", title=f"SYNTHETIC cohort in {summary['output']}")
+        table = Table("", "value", title=f"SYNTHETIC cohort in {summary.output}")
         for label, key in (("ECGs", "n_ecgs"), ("patients", "n_patients"), ("MUSE XML", "n_muse"),
                            ("digitised", "n_digitised"), ("echoes", "n_echoes"),
                            ("ECGs without echo <= 30 d", "unpaired_ecgs"), ("echoes with LVEF = 40", "echoes_lvef_40")):
-            table.add_row(label, str(summary[key]))
-        table.add_row("LVSD (LVEF < 40) among paired", f"{summary['lvsd_prevalence']:.1%}")
-        table.add_row("ECGs per site", ", ".join(f"{s}: {n}" for s, n in summary["ecgs_per_site"].items()))
-        table.add_row("seconds", str(summary["seconds"]))
+            table.add_row(label, str(getattr(summary, key)))
+        table.add_row("LVSD (LVEF < 40) among paired", f"{summary.lvsd_prevalence:.1%}")
+        table.add_row("ECGs per site", ", ".join(f"{s}: {n}" for s, n in summary.ecgs_per_site.items()))
+        table.add_row("seconds", str(summary.seconds))
         err.print(table)

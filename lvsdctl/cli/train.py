@@ -13,6 +13,7 @@ from lvsdctl.cli.options import (
     DeviceOpt,
     Json,
     LoaderJobs,
+    MicroBatch,
     Output,
     Quiet,
     Resume,
@@ -72,6 +73,7 @@ def train_cmd(
     epochs: Annotated[Optional[int], typer.Option("--epochs", min=1, help="Epochs (article: 100).")] = None,
     lr: Annotated[Optional[float], typer.Option("--lr", help="Learning rate (article: 5e-6).")] = None,
     batch_size: Annotated[Optional[int], typer.Option("--batch-size", min=1, help="Global batch size (authors: 16).")] = None,
+    micro_batch: MicroBatch = None,
     class_weight: Annotated[Optional[str], typer.Option("--class-weight", help="none (article) or balanced.")] = None,
     weight_decay: Annotated[Optional[float], typer.Option("--weight-decay", min=0.0, help="L2 penalty (Adam) / decoupled decay (adamw).")] = None,
     optimizer: Annotated[Optional[str], typer.Option("--optimizer", help="adam (article), adamw or sgd.")] = None,
@@ -90,45 +92,48 @@ def train_cmd(
     quiet: Quiet = False,
 ) -> None:
     from lvsdctl.cli.console import emit_json, err
-    from lvsdctl.train.baseline import train
+    from lvsdctl.cli.progress import reporting
+    from lvsdctl.train import train
     from lvsdctl.train.distributed import from_env
 
-    summary = train(
-        data,
-        model.value,
-        output,
-        preset=preset,
-        ensemble=ensemble,
-        model_options=_parse_model_options(model_option),
-        train_split=train_split,
-        tune_split=tune_split or None,
-        resume=resume,
-        progress=not quiet,
-        epochs=epochs,
-        lr=lr,
-        batch_size=batch_size,
-        class_weight=class_weight,
-        weight_decay=weight_decay,
-        optimizer=optimizer,
-        schedule=schedule,
-        select=select,
-        metric=metric,
-        workers=workers,
-        device=device.value,
-        seed=seed,
-    )
+    with reporting("train", quiet=quiet) as progress:
+        summary = train(
+            data,
+            model.value,
+            output,
+            preset=preset,
+            ensemble=ensemble,
+            model_options=_parse_model_options(model_option),
+            train_split=train_split,
+            tune_split=tune_split or None,
+            resume=resume,
+            progress=progress,
+            epochs=epochs,
+            lr=lr,
+            batch_size=batch_size,
+            micro_batch=micro_batch,
+            class_weight=class_weight,
+            weight_decay=weight_decay,
+            optimizer=optimizer,
+            schedule=schedule,
+            select=select,
+            metric=metric,
+            workers=workers,
+            device=device.value,
+            seed=seed,
+        )
     if not from_env().is_main:  # under torchrun one process reports, not N
         return
     if not quiet:
-        kept = summary["kept_epoch_metrics"]
+        kept = summary.kept_epoch_metrics
         kept = kept if isinstance(kept, dict) else {}
         auroc = kept.get("tune_auroc")
         err.print(
-            f"{summary['model']}{' x' + str(summary['ensemble']) if summary['ensemble'] > 1 else ''}: "
-            f"{summary['epochs']} epochs on {summary['n_train']} ECGs ({summary['device']}, {summary['seconds']:.0f} s); "
-            f"kept epoch {summary['selection'].get('epoch', '-')}"
+            f"{summary.model}{' x' + str(summary.ensemble) if summary.ensemble > 1 else ''}: "
+            f"{summary.epochs} epochs on {summary.n_train} ECGs ({summary.device}, {summary.seconds:.0f} s); "
+            f"kept epoch {summary.selection.get('epoch', '-')}"
             + (f", tune AUROC {auroc:.3f}" if auroc is not None else "")
-            + f" -> {summary['output']}"
+            + f" -> {summary.output}"
         )
     if json_out:
         emit_json(summary)

@@ -14,13 +14,16 @@ from lvsdctl.evaluate.calibration import calibration_summary
 from lvsdctl.evaluate.metrics import METRICS, compute_metrics, predict_labels
 from lvsdctl.evaluate.tables import AVERAGE, with_average
 from lvsdctl.evaluate.thresholds import Threshold, choose_threshold, parse_policy
+from lvsdctl.summary import Summary
 
 #: Sets a threshold may be fitted on and that are never reported as validation sets.
 FITTING_SETS = ("train", "tune")
 
 
 @dataclass
-class Evaluation:
+class Evaluation(Summary):
+    """What `evaluate` returns: the frozen threshold, the metrics with CIs, calibration per set."""
+
     threshold: Threshold
     pred: np.ndarray  # int8 per ECG, under the frozen threshold
     metrics: pd.DataFrame  # set, metric, value, ci_low, ci_high, n_patients, n_ecgs (Average rows last)
@@ -29,6 +32,13 @@ class Evaluation:
     n_boot: int
     seed: int
     subgroups: list[dict] = field(default_factory=list)  # filled by `evaluate` (evaluate.report.subgroup_table)
+
+    def to_dict(self) -> dict:
+        return {"threshold": self.threshold.as_dict(), "validation_sets": self.validation_sets,
+                "metrics": self.metrics.to_dict(orient="records"),
+                "calibration": {s: {k: c[k] for k in ("brier", "intercept", "slope", "n")}
+                                for s, c in self.calibration.items()},
+                "subgroups": self.subgroups}
 
 
 #: Report order of the standard validation set names (`lvsdctl split`); other names follow in file order.

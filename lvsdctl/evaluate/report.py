@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 
 from lvsdctl.evaluate.metrics import METRIC_LABELS, compute_metrics
-from lvsdctl.evaluate.tables import drop_blank_model, table2, to_markdown
+from lvsdctl.evaluate.tables import drop_blank_model, table2
+from lvsdctl.tables import to_markdown
 
 AGE_BANDS = [0, 65, 75, 85, np.inf]
 AGE_LABELS = ["< 65", "65-74", "75-84", ">= 85"]

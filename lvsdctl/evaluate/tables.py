@@ -1,13 +1,11 @@
 """Table 2 layout: one block of rows per model (validation sets + "Average"), the eight metrics as
-columns, rendered as a rich table, CSV, markdown or JSON.
+columns (written by `lvsdctl.tables.write_frame`, shown by the CLI).
 
 "Average" is the plain mean over the validation sets (the study's definition), not a pooled metric:
 a small set weighs as much as a large one.
 """
 
 from __future__ import annotations
-
-import json
 
 import numpy as np
 import pandas as pd
@@ -74,51 +72,3 @@ def transposed(metrics: pd.DataFrame, *, digits: int = 3) -> pd.DataFrame:
     wide = drop_blank_model(wide).set_index("Set").T
     wide.index.name = "Metric"
     return wide.reset_index()
-
-
-def to_markdown(frame: pd.DataFrame) -> str:
-    """GitHub-flavoured markdown table (no tabulate dependency)."""
-    cols = [str(c) for c in frame.columns]
-    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
-    for row in frame.itertuples(index=False):
-        lines.append("| " + " | ".join("" if pd.isna(v) else str(v) for v in row) + " |")
-    return "\n".join(lines) + "\n"
-
-
-def to_rich(frame: pd.DataFrame, title: str | None = None):
-    """A rich.table.Table of a frame (for the terminal, through lvsdctl.cli.console.err)."""
-    from rich.table import Table
-
-    table = Table(title=title, show_lines=False)
-    for c in frame.columns:
-        table.add_column(str(c), justify="right" if frame[c].dtype.kind in "fi" else "left")
-    for row in frame.itertuples(index=False):
-        table.add_row(*("" if pd.isna(v) else str(v) for v in row))
-    return table
-
-
-def write_frame(frame: pd.DataFrame, path, fmt: str | None = None) -> None:
-    """Write a frame as .csv, .md or .json (format from the suffix unless given)."""
-    from pathlib import Path
-
-    fmt = fmt or Path(path).suffix.lstrip(".").lower()
-    if fmt == "csv":
-        frame.to_csv(path, index=False)
-    elif fmt in ("md", "markdown"):
-        Path(path).write_text(to_markdown(frame), encoding="utf-8")
-    elif fmt == "json":
-        Path(path).write_text(json.dumps(frame.to_dict(orient="records"), indent=2, default=_json), encoding="utf-8")
-    else:
-        from lvsdctl.errors import InputError
-
-        raise InputError(f"{path}: unknown table format {fmt!r}: use .csv, .md or .json")
-
-
-def _json(v):
-    if isinstance(v, (np.integer,)):
-        return int(v)
-    if isinstance(v, (np.floating,)):
-        return None if not np.isfinite(v) else float(v)
-    if isinstance(v, np.bool_):
-        return bool(v)
-    raise TypeError(type(v).__name__)

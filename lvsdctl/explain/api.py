@@ -6,7 +6,6 @@ exactly what the model saw.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,8 +15,11 @@ import numpy as np
 from lvsdctl.errors import InputError, MismatchError, MissingResourceError, ReadError
 from lvsdctl.explain.attribute import Attribution, attribute
 from lvsdctl.explain.figure import LeadTrace, plot_attribution_map
-from lvsdctl.explain.waves import WAVES, Delineation, from_analysis, wave_shares
+from lvsdctl.explain.waves import BEAT_COLUMNS, WAVES, Delineation, from_analysis, wave_shares
+from lvsdctl.io.synthetic import is_synthetic_export
 from lvsdctl.signal.layout import PIECE_S, PRINTOUT_ROWS, RHYTHM_KEY, RHYTHM_LEAD, pieces_from_4ch
+from lvsdctl.summary import Summary
+from lvsdctl.tables import write_frame, write_json
 
 #: Where `explain` finds its model when `--model` is not given.
 MODEL_ENV = "LVSDCTL_MODEL"
@@ -59,10 +61,11 @@ class Explanation:
 
 
 def lead_pieces(x: np.ndarray, layout: str, fs: float) -> dict[str, tuple[float, np.ndarray]]:
-    """{lead: (t0, samples)} of the 12 printout pieces plus the rhythm strip, for either layout."""
-    if layout == "4x5000":
+    """{lead: (t0, samples)} of the 12 printout pieces plus the rhythm strip, for either layout (at any
+    rate: a 4-channel layout is the printout's, "4x5000" at 500 Hz, "4x500" at 50 Hz)."""
+    if str(layout).split("x")[0] == "4":
         return pieces_from_4ch(x, fs)
-    from lvsdctl.io.record import LEADS12
+    from lvsdctl.record import LEADS12
 
     n = int(round(PIECE_S * fs))
     out = {}
@@ -115,13 +118,6 @@ def load_dataset_record(path: str, record_id: str, pre: dict, model_path: str) -
         return f["signals"][row], df.iloc[row].to_dict(), bool(f.attrs.get("synthetic", False))
 
 
-def _is_synthetic_export(path: str | Path) -> bool:
-    from lvsdctl.io.ingest_worker import MARKER_SPAN, has_synthetic_marker
-
-    with open(path, "rb") as fh:
-        return has_synthetic_marker(fh.read(MARKER_SPAN))
-
-
 def measure_input(x: np.ndarray, layout: str, fs: float):
     """`lvsdctl measure` of what the model saw (the printout's pieces, or 12 leads)."""
     from lvsdctl.measure import measure_leads
@@ -167,31 +163,48 @@ def delineation_summary(d: Delineation) -> dict:
 def write_wave_table(expl: Explanation, base: Path, meta: dict) -> list[Path]:
     """`<base>.waves.csv` (shares per lead) and `<base>.waves.json` (shares, delineation and every
     beat's boundaries), and `<base>.beats.csv` (the beats as a table) beside the figure."""
-    import csv
+    import pandas as pd
 
     csv_path = base.with_suffix(".waves.csv")
     json_path = base.with_suffix(".waves.json")
     beats_path = base.with_suffix(".beats.csv")
-    with open(csv_path, "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=["lead", *WAVES, "abs_attribution"])
-        w.writeheader()
-        for row in expl.waves:
-            w.writerow({k: (round(v, 6) if isinstance(v, float) else v) for k, v in row.items()})
-    with open(beats_path, "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=["beat", "time_ms", "p_onset_ms", "p_offset_ms", "qrs_onset_ms",
-                                           "qrs_offset_ms", "t_offset_ms"])
-        w.writeheader()
-        for i, b in enumerate(expl.delineation.beats, start=1):
-            w.writerow({"beat": i, **{k: ("" if v is None else v) for k, v in b.items()}})
-    doc = {**meta, "delineation": delineation_summary(expl.delineation), "waves": expl.waves}
-    json_path.write_text(json.dumps(doc, indent=2, default=float))
+    write_frame(pd.DataFrame(expl.waves, columns=["lead", *WAVES, "abs_attribution"]).round(6), csv_path)
+    beats = pd.DataFrame(expl.delineation.beats, columns=list(BEAT_COLUMNS))
+    beats.insert(0, "beat", np.arange(1, len(beats) + 1))
+    write_frame(beats, beats_path)
+    write_json({**meta, "delineation": delineation_summary(expl.delineation), "waves": expl.waves}, json_path)
     return [csv_path, json_path, beats_path]
+
+
+@dataclass
+class ExplainSummary(Summary):
+    """What `explain` found for one ECG: its score and call, the attribution's checks, the files written
+    and the share of attribution per lead and wave."""
+
+    source: str
+    model: str
+    model_name: str
+    method: str  # deeplift | ig
+    score: float  # LVSD probability
+    threshold: float
+    prediction: str  # "LVSD" | "no LVSD"
+    label: int  # 1, 0, or -1 unknown
+    convergence_delta: float
+    log_odds: float
+    caveat: str | None
+    synthetic: bool
+    warnings: list[str]  # the ECG is not LBBB (the model's intended use), or could not be assessed
+    lbbb: dict  # the LBBB criteria and QRS duration measured on the ECG (lvsdctl.measure)
+    files: list[str]
+    waves: list[dict]  # per lead: lead, P, QRS, ST-T, other, abs_attribution
+    delineation: dict  # status, method, problems, how sure, every beat's boundaries
 
 
 def explain(source: str, *, model_path: str | None = None, record: str | None = None,
             out: str | Path = "map.png", formats: tuple[str, ...] = (), method: str = "deeplift",
-            threshold: float | None = None, show_waves: bool = False) -> dict:
-    """Explain one ECG and write the figure(s) and the per-wave tables; returns a summary dict."""
+            threshold: float | None = None, show_waves: bool = False) -> ExplainSummary:
+    """Explain one ECG and write the figure(s) and the per-wave tables (MAP.waves.csv / .json, the
+    beats in MAP.beats.csv); `show_waves` draws the wave boundaries faintly on the map."""
     from lvsdctl.models.checkpoint import load_checkpoint
 
     model_path = model_path or default_model()
@@ -207,7 +220,7 @@ def explain(source: str, *, model_path: str | None = None, record: str | None = 
             raise InputError(f"{source}: an HDF5 dataset needs --record ID (or --set NAME with -o for a cohort)")
         x = load_export(source, pre)
         label = -1
-        synthetic = _is_synthetic_export(source)
+        synthetic = is_synthetic_export(source)
     layout, fs = pre["layout"], float(pre["fs"])
     measured = _measure_source(source, record, x, layout, fs)
     expl = explain_array(model, x, layout, fs, method=method, measured=measured)
@@ -232,7 +245,7 @@ def explain(source: str, *, model_path: str | None = None, record: str | None = 
     out = Path(out)
     outputs = [out] + [out.with_suffix("." + f.lstrip(".")) for f in formats if "." + f.lstrip(".") != out.suffix]
     written = figure_for(expl, title, outputs, subtitle="; ".join(notes) or None, show_waves=show_waves)
-    summary = {
+    meta = {
         "source": str(source) if record is None else f"{source}#{record}",
         "model": str(model_path), "model_name": name, "method": method, "score": expl.score,
         "threshold": thr, "prediction": predicted, "label": label,
@@ -242,11 +255,9 @@ def explain(source: str, *, model_path: str | None = None, record: str | None = 
         "lbbb": {k: measured.row[k] for k in ("lbbb_statement", "lbbb_conventional", "lbbb_aha2009",
                                                "lbbb_strauss", "qrs_ms")},
     }
-    written += write_wave_table(expl, out, summary)
-    summary["files"] = [str(p) for p in written]
-    summary["waves"] = expl.waves
-    summary["delineation"] = delineation_summary(expl.delineation)
-    return summary
+    written += write_wave_table(expl, out, meta)
+    return ExplainSummary(**meta, files=[str(p) for p in written], waves=expl.waves,
+                          delineation=delineation_summary(expl.delineation))
 
 
 def _measure_source(source: str, record: str | None, x: np.ndarray, layout: str, fs: float):

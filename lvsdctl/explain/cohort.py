@@ -9,6 +9,8 @@ never shows as model behaviour.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -17,9 +19,10 @@ from lvsdctl.errors import InputError
 from lvsdctl.explain.api import lead_pieces, measure_input
 from lvsdctl.explain.attribute import attribute
 from lvsdctl.explain.waves import WAVES, from_analysis, wave_shares
-from lvsdctl.io.record import LEADS12
 from lvsdctl.measure.lbbb import intended_use_warning
+from lvsdctl.record import LEADS12
 from lvsdctl.signal.layout import RHYTHM_KEY
+from lvsdctl.summary import Summary
 
 GROUPS = ("TP", "FN", "FP", "TN", "unlabelled")
 
@@ -30,10 +33,35 @@ def outcome(label: int, predicted: bool) -> str:
     return {(1, True): "TP", (1, False): "FN", (0, True): "FP", (0, False): "TN"}[(label, predicted)]
 
 
+@dataclass
+class CohortExplanation(Summary):
+    """What `explain_cohort` found: where the model looks, per outcome group (TP, FN, FP, TN)."""
+
+    input: str
+    model: str
+    set: str | None
+    ecgs: int
+    method: str
+    threshold: float
+    caveat: str | None
+    max_abs_convergence_delta: float
+    delineation_problems: dict[str, int]
+    groups: dict[str, int]  # ECGs per outcome group
+    delineation: dict[str, int]  # ECGs per delineation status (ok, partial, failed)
+    excluded_failed_delineation: int  # left out of `summary`: their wave shares would mean nothing
+    not_lbbb: int  # ECGs outside the model's intended use (not LBBB, or not assessable)
+    warnings: list[str]
+    summary: dict  # per group: mean |attribution| per lead, mean share per lead and wave
+    output: str
+    files: list[str]
+
+
 def explain_cohort(data_path: str, *, model_path: str, output: str, split: str | None = "internal",
                    method: str = "deeplift", threshold: float | None = None, batch_size: int = 16,
                    limit: int | None = None, figure: str | Path | None = None, save_maps: bool = True,
-                   progress: bool = True) -> dict:
+                   progress: Callable[[int, int], None] | None = None) -> CohortExplanation:
+    """Explain every ECG of set `split` of an `ecg` file into an `attributions` file (-o), aggregated by
+    outcome group; `progress(done, total)` after every batch."""
     from lvsdctl.data.dataset import read_preprocessing
     from lvsdctl.hdf5 import atomic_output, open_input, read_records, write_json_attr, write_records
     from lvsdctl.models.checkpoint import check_preprocessing, load_checkpoint
@@ -71,7 +99,6 @@ def explain_cohort(data_path: str, *, model_path: str, output: str, split: str |
             maps = (out.create_dataset("attributions", shape=(n, *signals.shape[1:]), dtype="float32",
                                        chunks=(1, *signals.shape[1:]), compression="gzip", compression_opts=1)
                     if save_maps else None)
-            bar = _bar(progress, n)
             for lo in range(0, n, batch_size):
                 idx = rows[lo:lo + batch_size]
                 x = signals[np.sort(idx)]
@@ -96,10 +123,8 @@ def explain_cohort(data_path: str, *, model_path: str, output: str, split: str |
                         if d.usable:  # a failed delineation's shares would show as model behaviour
                             sh = wave_shares(a[b], d.masks, int(round(t0 * fs)))
                             shares[lo + b, j] = [sh[w] for w in WAVES]
-                if bar:
-                    bar[0].update(bar[1], advance=len(idx))
-            if bar:
-                bar[0].stop()
+                if progress is not None:
+                    progress(lo + len(idx), n)
             sub = df.iloc[np.sort(rows)].reset_index(drop=True)
             sub = sub[[c for c in ("record_id", "patient", "site", "split", "label", "sex", "age", "qrs_ms")
                        if c in sub.columns]]
@@ -127,16 +152,15 @@ def explain_cohort(data_path: str, *, model_path: str, output: str, split: str |
     if figure:
         files = plot_cohort_summary(summary, leads, figure, title=f"{Path(model_path).name} on {split or 'all'} "
                                     f"({n} ECGs, {method}){', SYNTHETIC data' if synthetic else ''})")
-    return {"input": data_path, "model": model_path, "set": split, "ecgs": n, "method": method,
-            "threshold": thr, "caveat": caveat, "max_abs_convergence_delta": float(np.abs(deltas).max()),
-            "delineation_problems": problems, "groups": {g: int((groups == g).sum()) for g in GROUPS},
-            "delineation": {st: int((status == st).sum()) for st in ("ok", "partial", "failed")},
-            "excluded_failed_delineation": int((~usable).sum()),
-            "not_lbbb": int((lbbb != "").sum()),
-            "warnings": ([f"{int((lbbb != '').sum())} of {n} ECGs are not LBBB by the conventional criteria or "
-                          "could not be assessed: the model is meant for ECGs with LBBB (records column lbbb_warning)"]
-                         if (lbbb != "").any() else []),
-            "summary": summary, "output": output, "files": [str(p) for p in files]}
+    not_lbbb = int((lbbb != "").sum())
+    warnings = ([f"{not_lbbb} of {n} ECGs are not LBBB by the conventional criteria or could not be assessed: "
+                 "the model is meant for ECGs with LBBB (records column lbbb_warning)"] if not_lbbb else [])
+    return CohortExplanation(input=str(data_path), model=str(model_path), set=split, ecgs=n, method=method,
+                             threshold=thr, caveat=caveat, max_abs_convergence_delta=float(np.abs(deltas).max()),
+                             delineation_problems=problems, groups={g: int((groups == g).sum()) for g in GROUPS},
+                             delineation={st: int((status == st).sum()) for st in ("ok", "partial", "failed")},
+                             excluded_failed_delineation=int((~usable).sum()), not_lbbb=not_lbbb,
+                             warnings=warnings, summary=summary, output=str(output), files=[str(p) for p in files])
 
 
 def _collect_beats(cols: dict[str, list], beats: dict[str, np.ndarray], row: int) -> None:
@@ -197,15 +221,3 @@ def plot_cohort_summary(summary: dict, leads: list[str], path: str | Path, title
         written.append(p)
     plt.close(fig)
     return written
-
-
-def _bar(enabled: bool, total: int):
-    if not enabled:
-        return None
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    from lvsdctl.cli.console import err
-
-    p = Progress(TextColumn("explain"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err)
-    p.start()
-    return p, p.add_task("explain", total=total)

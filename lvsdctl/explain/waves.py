@@ -19,6 +19,8 @@ from lvsdctl.measure.analyse import BEAT_FIELDS, Analysis
 from lvsdctl.measure.leads import FS as MEASURE_FS
 
 WAVES = ("P", "QRS", "ST-T", "other")
+#: One beat as `explain` stores it: its centre and boundaries, ms from the start (None: not found).
+BEAT_COLUMNS = ("time_ms", *(f"{k}_ms" for k in BEAT_FIELDS))
 #: Delineation statuses whose wave shares are used (a failed one is reported, never summarised).
 USABLE = ("ok", "partial")
 

@@ -18,15 +18,18 @@ from lvsdctl.hdf5.core import (
     sha256_file,
     write_json_attr,
 )
+from lvsdctl.hdf5.inspect import FileDescription, describe
 from lvsdctl.hdf5.records import RECORD_COLUMNS, read_records, write_records
 from lvsdctl.hdf5.tensors import read_state_dict, write_state_dict
 
 __all__ = [
     "FORMAT_VERSION",
+    "FileDescription",
     "KINDS",
     "FormatError",
     "RECORD_COLUMNS",
     "atomic_output",
+    "describe",
     "open_input",
     "provenance",
     "read_json_attr",

@@ -1,4 +1,4 @@
-"""Readers of ECG exports, echo tables, pairing and pseudonyms: the `ingest` stage.
+"""Reading one ECG file: format detection, the seven readers, the XML helpers.
 
 Kept light on purpose: importing `lvsdctl.io` loads no reader, lxml, numpy or pydicom. The names
 below are resolved on first use, so `from lvsdctl.io import read_ecg` costs only what reading
@@ -6,30 +6,32 @@ costs.
 
     from lvsdctl.io import read_ecg, detect_format
     record = read_ecg("exports/0001.xml")      # any supported format, detected from content
+
+The `ingest` stage (many files, echo tables, pairing, pseudonyms, the `ecg-raw` file) is
+`lvsdctl.ingest`; the record itself (`ECGRecord`, `Segment`, `LEADS12`) is `lvsdctl.record`.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from typing import TYPE_CHECKING
 
-_LAZY = {
+from lvsdctl.lazy import lazy_exports
+
+_NAMES = {
     "read_ecg": "lvsdctl.io.detect",
     "detect_format": "lvsdctl.io.detect",
     "is_companion_file": "lvsdctl.io.detect",
     "READERS": "lvsdctl.io.detect",
-    "ECGRecord": "lvsdctl.io.record",
-    "Segment": "lvsdctl.io.record",
-    "LEADS12": "lvsdctl.io.record",
+    "is_synthetic_export": "lvsdctl.io.synthetic",
+    "ECGRecord": "lvsdctl.record",
+    "Segment": "lvsdctl.record",
+    "LEADS12": "lvsdctl.record",
 }
 
-__all__ = sorted(_LAZY)
+__all__ = sorted(_NAMES)
+__getattr__, __dir__ = lazy_exports(__name__, _NAMES)
 
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'lvsdctl.io' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # later look-ups skip __getattr__
-    return value
+if TYPE_CHECKING:
+    from lvsdctl.io.detect import READERS, detect_format, is_companion_file, read_ecg
+    from lvsdctl.io.synthetic import is_synthetic_export
+    from lvsdctl.record import LEADS12, ECGRecord, Segment

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Protocol
 
 from lvsdctl.errors import ReadError
-from lvsdctl.io.record import ECGRecord
+from lvsdctl.record import ECGRecord
 from lvsdctl.io.xmlsafe import read_regular, xml_root_name
 
 #: Bytes read from the start of a file for detection (a long comment header still fits).

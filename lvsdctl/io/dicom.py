@@ -25,7 +25,7 @@ from lvsdctl.io.leads import (
     record_extra,
     validate_segments,
 )
-from lvsdctl.io.record import LEADS12, ECGRecord, Segment
+from lvsdctl.record import LEADS12, ECGRecord, Segment
 
 _ECG_SOP_CLASSES = {
     "1.2.840.10008.5.1.4.1.1.9.1.1": "12-lead ECG",

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from lvsdctl.errors import ReadError
-from lvsdctl.io.record import LEADS12, ECGRecord, Segment
+from lvsdctl.record import LEADS12, ECGRecord, Segment
 from lvsdctl.io.xmlsafe import (
     finite_number,
     localname,

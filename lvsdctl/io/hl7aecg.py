@@ -25,7 +25,7 @@ from lvsdctl.io.leads import (
     record_extra,
     validate_segments,
 )
-from lvsdctl.io.record import ECGRecord, Segment
+from lvsdctl.record import ECGRecord, Segment
 from lvsdctl.io.xmlnav import attr_of, child, children, text_of
 from lvsdctl.io.xmlsafe import localname, parse_file, xml_root_name
 

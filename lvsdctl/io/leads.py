@@ -14,7 +14,7 @@ import re
 import numpy as np
 
 from lvsdctl.errors import ReadError
-from lvsdctl.io.record import LEADS12, Segment
+from lvsdctl.record import LEADS12, Segment
 
 _CANONICAL_BY_KEY = {name.upper(): name for name in LEADS12}
 

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from lvsdctl.errors import ReadError
-from lvsdctl.io.record import LEADS12, ECGRecord, Segment, counts_to_mv
+from lvsdctl.record import LEADS12, ECGRecord, Segment, counts_to_mv
 from lvsdctl.io.xmlsafe import (
     finite_number,
     localname,

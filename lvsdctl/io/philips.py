@@ -22,7 +22,7 @@ import numpy as np
 from lvsdctl.errors import ReadError
 from lvsdctl.io import xli
 from lvsdctl.io.leads import QRS_MS_RANGE, canonical_lead, validate_segments
-from lvsdctl.io.record import LEADS12, ECGRecord, Segment
+from lvsdctl.record import LEADS12, ECGRecord, Segment
 from lvsdctl.io.xmlnav import child, children, descend, text_of
 from lvsdctl.io.xmlsafe import localname, parse_file, xml_root_name
 

@@ -36,7 +36,7 @@ from lvsdctl.io.leads import (
     record_extra,
     validate_segments,
 )
-from lvsdctl.io.record import ECGRecord, Segment
+from lvsdctl.record import ECGRecord, Segment
 
 MAX_SCP_BYTES = 64 * 1024 * 1024
 _DEFAULT_TABLE = 19999

@@ -23,7 +23,7 @@ import numpy as np
 
 from lvsdctl.errors import ReadError
 from lvsdctl.io.leads import canonical_lead, complete_limb_leads, record_extra, validate_segments
-from lvsdctl.io.record import ECGRecord, Segment
+from lvsdctl.record import ECGRecord, Segment
 
 _TO_MV = {"mv": 1.0, "uv": 1e-3, "µv": 1e-3, "v": 1e3, "nv": 1e-6}
 _MAX_HEADER_BYTES = 1 << 20

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from lvsdctl.io.record import LEADS12
+from lvsdctl.record import LEADS12
 from lvsdctl.measure import beats as beats_mod
 from lvsdctl.measure import median as median_mod
 from lvsdctl.measure import pacing

@@ -23,6 +23,7 @@ from lvsdctl.measure import lbbb, table
 from lvsdctl.measure.analyse import Analysis, analyse
 from lvsdctl.measure.leads import LeadMatrix, from_four_channel, from_segments, from_twelve
 from lvsdctl.measure.statements import StatementMatch
+from lvsdctl.summary import Summary
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ class Measured:
 
 
 @dataclass
-class MeasureSummary:
+class MeasureSummary(Summary):
     """What `measure` did (`to_dict()` is what `lvsdctl measure --json` prints)."""
 
     inputs: int = 0
@@ -110,7 +111,7 @@ def measure_export(path: str, data: bytes | None = None, sha256: str = "", index
 
 def _measure_one(task: tuple[int, str]) -> tuple[int, str, Measured | None, str, bool]:
     """(index, path, result or None, rejection reason, synthetic) of one export (worker-safe)."""
-    from lvsdctl.io.ingest_worker import read_and_hash
+    from lvsdctl.ingest.worker import read_and_hash
 
     index, path = task
     sha, synthetic, err, data = read_and_hash(path)
@@ -223,7 +224,7 @@ def measure(inputs: str | list[str], output: str | None = None, *, jobs: int = 1
         summary.ecgs, summary.synthetic = _from_hdf5(hdf5[0], progress)
         source_inputs: list = [hdf5[0]]
     else:
-        from lvsdctl.io.ingest_inputs import expand_inputs
+        from lvsdctl.ingest.inputs import expand_inputs
 
         exclude = [output] if output and output != "-" else []
         files, _ = expand_inputs(inputs, exclude=exclude)

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.signal
 
-from lvsdctl.io.record import LEADS12
+from lvsdctl.record import LEADS12
 from lvsdctl.measure.filtering import finite_runs, moving_mean, zero_phase
 from lvsdctl.measure.leads import FS, LeadMatrix
 

@@ -39,7 +39,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import scipy.signal
 
-from lvsdctl.io.record import LEADS12
+from lvsdctl.record import LEADS12
 from lvsdctl.measure.filtering import zero_phase
 from lvsdctl.measure.leads import FS
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from lvsdctl.io.record import LEADS12
+from lvsdctl.record import LEADS12
 from lvsdctl.measure import morphology
 from lvsdctl.measure.analyse import Analysis
 

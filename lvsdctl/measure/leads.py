@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from lvsdctl.io.record import LEADS12, Segment
+from lvsdctl.record import LEADS12, Segment
 
 FS = 500.0  # the measurement rate, Hz
 RHYTHM_LEAD = "II"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lvsdctl.io.record import LEADS12
+from lvsdctl.record import LEADS12
 from lvsdctl.measure.leads import FS, LeadMatrix
 
 SPIKE_MV = 0.5  # second difference, mV per sample^2 at 500 Hz

@@ -8,8 +8,10 @@ rebuilds the network, so a checkpoint is self-describing.
 from __future__ import annotations
 
 import os
-from typing import Any, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
+import h5py
 import numpy as np
 import torch
 from torch import nn
@@ -34,16 +36,19 @@ def save_checkpoint(
     parameters: dict | None = None,
     extra: dict[str, Any] | None = None,
     task: str = "lvsd",
+    command: str | None = None,
+    write: Callable[[h5py.File], None] | None = None,
 ) -> None:
     """Write `model` atomically; `config` defaults to the config the model was built from.
 
-    `extra` adds JSON root attributes (e.g. `selection`: which epoch was kept and why).
+    `extra` adds JSON root attributes (e.g. `selection`: which epoch was kept and why); `write(f)` adds
+    anything else inside the same atomic write (the training engine's resume state does).
     """
     model = getattr(model, "module", model)  # unwrap DDP
     name = model_name or getattr(model, "model_name", None)
     if not name:
         raise ValueError("save_checkpoint needs a model_name for a model not built by create_model")
-    with atomic_output(path, kind="model", inputs=list(inputs), parameters=parameters or {}) as f:
+    with atomic_output(path, kind="model", inputs=list(inputs), parameters=parameters or {}, command=command) as f:
         write_state_dict(f, model.state_dict())
         f.attrs["model_name"] = name
         f.attrs["task"] = task
@@ -52,6 +57,8 @@ def save_checkpoint(
         write_json_attr(f, "preprocessing", preprocessing or {})
         for key, value in (extra or {}).items():
             write_json_attr(f, key, value)
+        if write is not None:
+            write(f)
 
 
 def read_meta(f) -> dict[str, Any]:

@@ -130,8 +130,9 @@ def build_lvsd_model(weights: str | os.PathLike | None = None, *, sequential: bo
                      **config) -> tuple[ECGFMLVSD, dict]:
     """The LVSD model with the encoder taken from a checkpoint (sizes from the file) and frozen.
 
-    ``weights``: a path (official ``.pt`` or lvsdctl ``.h5``); None -> the official file in the
-    weights directory, ``sequential`` choosing ``physionet_finetuned.pt``. Sizes come from the file
+    ``weights``: a catalog name (``lvsdctl.weights``) or a path (official ``.pt`` or lvsdctl ``.h5``);
+    None -> the official file in the weights directory, ``sequential`` choosing ``physionet_finetuned.pt``
+    (resolved by ``lvsdctl.weights.resolve``, never downloaded). Sizes come from the file
     unless ``config`` names a ``size``: then a file of another size raises ``MismatchError``.
     ``pretrained=False`` builds a randomly initialised model of ``config["size"]`` (from scratch).
     The new input projection and head are initialised from ``seed``. Returns (model, info).

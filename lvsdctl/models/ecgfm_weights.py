@@ -38,16 +38,14 @@ from torch import nn
 from lvsdctl.errors import InputError, MismatchError, MissingResourceError
 from lvsdctl.models.ecgfm import ECGFMClassifier, ECGFMConfig, ECGFMEncoder, parse_conv_layers
 from lvsdctl.models.ecgfm_pretrain import PRETRAINING_PREFIXES, ECGFMPretrainModel
+from lvsdctl.weights.local import WEIGHTS_DIR_ENV, weights_dir  # noqa: F401 - where the files live
 
 log = logging.getLogger(__name__)
 
-HF_REPO = "wanglab/ecg-fm"
-HF_URL = f"https://huggingface.co/{HF_REPO}"
+# The official file names (the catalog, `lvsdctl.weights`, says where each comes from).
 PRETRAINED_FILE = "mimic_iv_ecg_physionet_pretrained.pt"  # single-step starting point
 SEQUENTIAL_FILE = "physionet_finetuned.pt"  # sequential starting point (PhysioNet 2021 multi-label)
-MIMIC_FINETUNED_FILE = "mimic_iv_ecg_finetuned.pt"
-WEIGHTS_DIR_ENV = "LVSDCTL_WEIGHTS_DIR"
-DEFAULT_WEIGHTS_DIR = Path("~/.cache/lvsdctl/weights")
+MIMIC_FINETUNED_FILE = "mimic_iv_ecg_finetuned.pt"  # sequential from the MIMIC-IV-ECG labels
 
 _FIRST_CONV = "feature_extractor.conv_layers.0.0.weight"
 _POS_CONV = "conv_pos.pos_conv.0."
@@ -74,33 +72,15 @@ _SIZE_FIELDS = frozenset(CFG_FIELDS.values())
 
 
 # --------------------------------------------------------------------------- where weights live
-def weights_dir() -> Path:
-    """``$LVSDCTL_WEIGHTS_DIR`` if set, else ``~/.cache/lvsdctl/weights``."""
-    env = os.environ.get(WEIGHTS_DIR_ENV)
-    return Path(env).expanduser() if env else DEFAULT_WEIGHTS_DIR.expanduser()
-
-
 def resolve_weights(weights: str | os.PathLike | None = None, *, sequential: bool = False) -> Path:
-    """The weights file to use: ``weights`` if given, else the official file in ``weights_dir()``.
-
-    ``sequential`` picks the multi-label fine-tuned checkpoint (``physionet_finetuned.pt``), the
-    default is the self-supervised one (``mimic_iv_ecg_physionet_pretrained.pt``).
+    """The weights file to use: ``weights`` (a catalog name such as ``ecgfm-mimic-finetuned``, or a
+    path), else the study's starting point in the weights directory: ``physionet_finetuned.pt`` when
+    ``sequential``, ``mimic_iv_ecg_physionet_pretrained.pt`` otherwise. Never downloads: a missing
+    file raises ``MissingResourceError`` with the ``lvsdctl weights fetch`` line and the offline route.
     """
-    if weights is not None:
-        path = Path(weights).expanduser()
-        if not path.is_file():
-            raise MissingResourceError(f"{path}: weights file not found")
-        return path
-    name = SEQUENTIAL_FILE if sequential else PRETRAINED_FILE
-    directory = weights_dir()
-    path = directory / name
-    if not path.is_file():
-        raise MissingResourceError(
-            f"ECG-FM weights not found: {path}. Download {name} from {HF_URL} (MIT licence; e.g. "
-            f"`huggingface-cli download {HF_REPO} {name} --local-dir {directory}`), place it in "
-            f"{directory} (or set {WEIGHTS_DIR_ENV} to the folder holding it), or pass --weights PATH."
-        )
-    return path
+    from lvsdctl.weights import PRETRAINED, SEQUENTIAL, resolve
+
+    return resolve(weights if weights is not None else (SEQUENTIAL if sequential else PRETRAINED))
 
 
 # --------------------------------------------------------------------------- reading files
@@ -190,6 +170,7 @@ class ECGFMWeights:
     pretraining: OrderedDict = field(default_factory=OrderedDict)
     other: OrderedDict = field(default_factory=OrderedDict)  # e.g. ecgfm-lvsd's input_proj.*
     source_config: dict = field(default_factory=dict)  # the file's own model config, as stored
+    num_updates: int = 0  # optimizer updates behind an official file (its optimizer_history)
 
 
 def split_state(state: Mapping[str, torch.Tensor], path: str) -> tuple[str, OrderedDict, OrderedDict, OrderedDict, OrderedDict]:
@@ -299,6 +280,7 @@ def read_weights(path: str | os.PathLike, *, base: ECGFMConfig | None = None) ->
         raise MissingResourceError(f"{path}: weights file not found")
     with open(path, "rb") as fh:
         is_hdf5 = fh.read(8) == _HDF5_MAGIC
+    num_updates = 0
     if is_hdf5:
         ckpt = read_lvsdctl(path)
         name, config = ckpt["model_name"], ckpt["config"]
@@ -313,13 +295,17 @@ def read_weights(path: str | os.PathLike, *, base: ECGFMConfig | None = None) ->
         declared = declared_sizes(cfg_model, path)
         source_config = dict(cfg_model or {})
         origin = None
+        history = ckpt.get("optimizer_history")
+        last = history[-1] if isinstance(history, list) and history and isinstance(history[-1], Mapping) else {}
+        if isinstance(last.get("num_updates"), int):
+            num_updates = last["num_updates"]
     state = normalise_keys(ckpt["model"])
     prefix, encoder, head, pretraining, other = split_state(state, path)
     if origin is None:
         origin = "official-finetuned" if prefix else "official-pretrained"
     tensors = sizes_from_tensors(encoder, pretraining, declared, path)
     cfg = resolve_config(declared, tensors, path, base)
-    return ECGFMWeights(path, origin, cfg, encoder, head, pretraining, other, source_config)
+    return ECGFMWeights(path, origin, cfg, encoder, head, pretraining, other, source_config, num_updates)
 
 
 def check_fits(module: nn.Module, state: Mapping[str, torch.Tensor], path: str, what: str) -> None:

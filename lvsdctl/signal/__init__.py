@@ -1,13 +1,20 @@
-"""Signal processing: filters, resampling, the 4x5000 / 12x5000 layouts, quality flags, `preprocess`.
+"""The `preprocess` stage: filters, resampling, the 4x5000 / 12x5000 layouts, quality flags.
 
-`lvsdctl.signal.preprocess(input, output, ...)` is the notebook entry point (the function, imported
-here on purpose: without it the name would be shadowed by the submodule of the same name once that
-is imported). The submodules stand on their own: `filters`, `resample`, `layout`, `quality`,
-`chain` (the batch chain in memory), `preprocess` (the file-to-file stage).
+    from lvsdctl.signal import preprocess
+    summary = preprocess("raw.h5", "pre.h5", layout="4x5000")
+
+Modules: `api` (the verb: file to file, streamed), `chain` (the batch chain in memory), `filters`,
+`blockfilter`, `resample`, `layout`, `quality`. Import-light: the names load on first use.
 """
 
 from __future__ import annotations
 
-from lvsdctl.signal.preprocess import preprocess
+from typing import TYPE_CHECKING
 
-__all__ = ["preprocess"]
+from lvsdctl.lazy import lazy_exports
+
+__all__ = ["PreprocessSummary", "preprocess"]
+__getattr__, __dir__ = lazy_exports(__name__, dict.fromkeys(__all__, "lvsdctl.signal.api"))
+
+if TYPE_CHECKING:
+    from lvsdctl.signal.api import PreprocessSummary, preprocess

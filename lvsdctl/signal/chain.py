@@ -17,7 +17,7 @@ from functools import lru_cache
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from lvsdctl.io.record import LEADS12, Segment
+from lvsdctl.record import LEADS12, Segment
 from lvsdctl.signal import quality as q
 from lvsdctl.signal.filters import FilterSpec, apply_filter, fill_nonfinite, parse_filter
 from lvsdctl.signal.layout import (

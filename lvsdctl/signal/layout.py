@@ -20,7 +20,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from lvsdctl.io.record import LEADS12
+from lvsdctl.record import LEADS12
 
 LAYOUTS = ("4x5000", "12x5000")
 DURATION_S = 10.0

@@ -1,19 +1,19 @@
-"""Rendering of stats results for the terminal and for files (CSV, markdown, JSON)."""
+"""Rendering of stats results as text and files (CSV, markdown, JSON); the terminal is the CLI's."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from lvsdctl.evaluate.tables import to_markdown, to_rich
+from lvsdctl.tables import table_format, to_markdown, write_frame, write_json, write_text
 
 
-def fmt_p(p) -> str:
+def fmt_p(p, missing: str = "n/a") -> str:
+    """'< 0.001' or '0.012'; `missing` for None or a non-finite p."""
     if p is None or not np.isfinite(p):
-        return "n/a"
+        return missing
     return "< 0.001" if p < 0.001 else f"{p:.3f}"
 
 
@@ -51,39 +51,17 @@ def pairwise_frame(result) -> pd.DataFrame:
 
 
 def write_compare(result, path: str | Path, per_ecg: pd.DataFrame | None = None) -> None:
-    path = Path(path)
-    fmt = path.suffix.lstrip(".").lower()
+    """The model comparison as .json (everything), .csv (the pairwise tests) or .md (summary + tables)."""
+    fmt = table_format(path)
     if fmt == "json":
         d = result.to_dict()
         if per_ecg is not None:
             d["per_ecg"] = per_ecg.to_dict(orient="records")
-        path.write_text(json.dumps(_clean(d), indent=2), encoding="utf-8")
+        write_json(d, path)
     elif fmt == "csv":
-        result.pairwise.to_csv(path, index=False)
-    elif fmt in ("md", "markdown"):
+        write_frame(result.pairwise, path)
+    else:
         text = "\n".join(f"- {line}" for line in compare_summary_lines(result)) + "\n\n" + to_markdown(pairwise_frame(result))
         if per_ecg is not None:
             text += "\n## Per-ECG comparisons\n\n" + to_markdown(per_ecg)
-        path.write_text(text, encoding="utf-8")
-    else:
-        from lvsdctl.errors import InputError
-
-        raise InputError(f"{path}: unknown output format; use .csv, .md or .json")
-
-
-def _clean(obj):
-    if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
-    if isinstance(obj, (np.bool_,)):
-        return bool(obj)
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        return float(obj) if np.isfinite(obj) else None
-    return obj
-
-
-def print_frame(console, frame: pd.DataFrame, title: str | None = None) -> None:
-    console.print(to_rich(frame, title))
+        write_text(path, text)

@@ -13,6 +13,7 @@ import shutil
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,7 @@ import pandas as pd
 
 from lvsdctl import __version__
 from lvsdctl.errors import InputError
+from lvsdctl.summary import Summary
 from lvsdctl.synth import cohort as co
 from lvsdctl.synth.digitised_writer import DigitisedHeader, digitised_xml, trace_printout
 from lvsdctl.synth.ecg_model import draw_params, draw_patient, simulate
@@ -130,9 +132,29 @@ def _prepare_target(out_dir: Path, overwrite: bool) -> None:
             raise InputError(f"{out_dir}: not a synthetic cohort written by lvsdctl synth; refusing to replace it")
 
 
+@dataclass
+class SynthSummary(Summary):
+    """What `synthesise` wrote: counts of ECGs, patients and echoes, and the cohort's LVSD prevalence."""
+
+    synthetic: bool
+    n_ecgs: int
+    n_patients: int
+    n_muse: int
+    n_digitised: int
+    n_echoes: int
+    paired_ecgs: int  # ECGs with an echo within 30 days
+    unpaired_ecgs: int
+    lvsd_prevalence: float  # among the paired ECGs
+    echoes_lvef_40: int  # echoes exactly at the threshold (not LVSD)
+    ecgs_per_site: dict[str, int]
+    output: str
+    seed: int
+    seconds: float
+
+
 def synthesise(out_dir: str | os.PathLike, n_ecgs: int = 2000, n_patients: int = 900, seed: int = 0,
                digitised_share: float = 0.25, jobs: int = 1, overwrite: bool = False,
-               progress: Callable[[int, int], None] | None = None) -> dict:
+               progress: Callable[[int, int], None] | None = None) -> SynthSummary:
     """Write a synthetic LBBB cohort to `out_dir` and return a summary.
 
     The directory gets `ecg/` (MUSE XML and digitised XML exports), `echo.csv`,
@@ -164,8 +186,7 @@ def synthesise(out_dir: str | os.PathLike, n_ecgs: int = 2000, n_patients: int =
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    summary.update(output=shown, seed=seed, seconds=round(time.perf_counter() - t0, 2))
-    return summary
+    return SynthSummary(**summary, output=shown, seed=seed, seconds=round(time.perf_counter() - t0, 2))
 
 
 def _publish(tmp: Path, out_dir: Path) -> None:

@@ -1,4 +1,4 @@
-"""`lvsdctl train`: a baseline (FCN, LSTM-FCN, ResNet, InceptionTime) trained from scratch.
+"""The `train` stage: a baseline (FCN, LSTM-FCN, ResNet, InceptionTime) trained from scratch.
 
 `train(path, model=..., output=...)` reads the training and tuning sets of a split `ecg` file,
 builds the model for the data's channels and length, runs the shared engine and writes one `model`
@@ -9,24 +9,44 @@ layer over it.
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from lvsdctl.errors import InputError, MismatchError
-from lvsdctl.train.engine import FitResult, TrainConfig, fit, seed_everything
+from lvsdctl.summary import Summary
+from lvsdctl.train.engine import FitResult, TrainConfig, defined, fit, seed_everything
 from lvsdctl.train.presets import get_preset
+from lvsdctl.train.resume import check_resumable, resume_path
 
 BASELINES = ("fcn", "lstm-fcn", "resnet", "inceptiontime")
 
 
 def resume_paths(output: str, members: int) -> list[Path]:
     """Where each network's per-epoch resume state lives (beside the output, hidden)."""
-    out = Path(output)
-    if members == 1:
-        return [out.parent / f".{out.name}.resume.h5"]
-    return [out.parent / f".{out.name}.resume-{i}.h5" for i in range(members)]
+    return [resume_path(output, i if members > 1 else None) for i in range(members)]
+
+
+@dataclass
+class TrainSummary(Summary):
+    """What `train` did: the model, its data, the epoch kept and its tuning scores."""
+
+    output: str
+    model: str
+    ensemble: int
+    epochs: int
+    n_train: int
+    n_tune: int
+    selection: dict  # which epoch was kept and why (per member for an ensemble)
+    kept_epoch_metrics: dict | list[dict]  # the kept epoch's history record (per member for an ensemble)
+    last_epoch: dict
+    seconds: float
+    device: str
+    world_size: int
+    rank: int
+    resumed_from_epoch: int | list[int]
 
 
 def build_config(preset: str | None, model: str, overrides: dict[str, Any]) -> tuple[TrainConfig, dict, int]:
@@ -34,9 +54,7 @@ def build_config(preset: str | None, model: str, overrides: dict[str, Any]) -> t
     p = get_preset(preset or "article", model)
     train_fields = {f.name for f in dataclasses.fields(TrainConfig)}
     values = {**p.train, **{k: v for k, v in overrides.items() if k in train_fields and v is not None}}
-    cfg = TrainConfig(**values)
-    cfg.validate()
-    return cfg, dict(p.model), p.ensemble
+    return TrainConfig(**values), dict(p.model), p.ensemble
 
 
 def _data_options(model: str, shape: tuple[int, int], options: dict) -> dict:
@@ -65,13 +83,14 @@ def train(
     tune_split: str | None = "tune",
     expect_layout: str | None = None,
     resume: bool = False,
-    progress: bool = True,
+    progress: Callable[[int, int], None] | None = None,
     **train_options: Any,
-) -> dict:
-    """Train a baseline; write the checkpoint (rank 0 under torchrun); return a summary dict.
+) -> TrainSummary:
+    """Train a baseline; write the checkpoint (rank 0 under torchrun); return what was done.
 
     `train_options` are TrainConfig fields (epochs, lr, batch_size, class_weight, weight_decay,
     schedule, select, metric, seed, device, workers, ...); None means "preset/default".
+    `progress(done, total)` counts training steps (of each network of an ensemble in turn).
     """
     from lvsdctl.data.dataset import labelled_sets
     from lvsdctl.models.checkpoint import save_checkpoint
@@ -110,8 +129,8 @@ def train(
         raise InputError(f"--batch-size {cfg.batch_size} does not split evenly over {info.world_size} processes")
 
     paths = resume_paths(output, members)
-    if resume and not any(p.exists() for p in paths):
-        raise InputError(f"--resume: no resume state for {output} (looked for {paths[0]}); run without --resume")
+    if resume:
+        check_resumable(output, paths)
     results: list[FitResult] = []
     for i in range(members):
         member_cfg = dataclasses.replace(cfg, seed=cfg.seed + i)
@@ -167,27 +186,18 @@ def train(
 
     last = results[-1].history[-1] if results[-1].history else {}
     kept = [_kept_record(r) for r in results]
-    return {
-        "output": output,
-        "model": model,
-        "ensemble": members,
-        "epochs": cfg.epochs,
-        "n_train": len(train_set),
-        "n_tune": len(tune_set) if tune_set is not None else 0,
-        "selection": selection,
-        "kept_epoch_metrics": kept if members > 1 else kept[0],
-        "last_epoch": last,
-        "seconds": sum(r.seconds for r in results),
-        "device": results[0].device,
-        "world_size": results[0].world_size,
-        "rank": info.rank,
-        "resumed_from_epoch": [r.resumed_from_epoch for r in results] if members > 1 else results[0].resumed_from_epoch,
-    }
+    return TrainSummary(
+        output=output, model=model, ensemble=members, epochs=cfg.epochs, n_train=len(train_set),
+        n_tune=len(tune_set) if tune_set is not None else 0, selection=selection,
+        kept_epoch_metrics=kept if members > 1 else kept[0], last_epoch=last, seconds=sum(r.seconds for r in results),
+        device=results[0].device, world_size=results[0].world_size, rank=info.rank,
+        resumed_from_epoch=[r.resumed_from_epoch for r in results] if members > 1 else results[0].resumed_from_epoch,
+    )
 
 
 def _kept_record(result: FitResult) -> dict:
     epoch = result.selection.get("epoch")
     for record in result.history:
         if record.get("epoch") == epoch:
-            return {k: v for k, v in record.items() if not (isinstance(v, float) and math.isnan(v))}
+            return defined(record)
     return {}

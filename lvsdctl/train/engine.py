@@ -2,45 +2,54 @@
 
 `fit(model, train_set, tune_set, config)` trains with Adam (or AdamW/SGD) on mini-batches, scores
 the tuning set after every epoch, keeps the history, selects the epoch to keep (the last, as the
-article, or the best by a tuning metric) and returns the model holding it. What differs between
-tasks (the loss, the tuning metrics) is a `Task`; what differs in the optimiser (parameter groups,
-frozen layers) is an `optimizer_factory`.
+article, or the best by a tuning metric) and returns the model holding it. It reads as its steps:
+`_setup` (device, DDP, optimiser, loaders), `resume.restore` (an interrupted run's state), `_epoch`
+(one pass and its tuning scores), `_select` (the epoch kept). What differs between tasks (the loss,
+the tuning metrics) is a `Task` (`lvsdctl.train.tasks`); what differs in the optimiser (parameter
+groups, frozen layers) is an `optimizer_factory` (default: `lvsdctl.train.optim`). With
+`micro_batch` each step's batch runs as micro-batches whose gradients add up to the whole batch's
+(`lvsdctl.train.accumulate`).
 
 Reproducibility: every epoch reseeds torch/numpy/random from (seed, epoch, rank) and shuffles with
 a sampler seeded by (seed, epoch), so an epoch's result depends only on the state at its start.
-With `resume_path` the full state (weights, optimiser, scheduler, best weights so far, RNG states,
-history) is written atomically after every epoch; a run resumed from it ends with exactly the
-weights of an uninterrupted run on CPU.
+With `resume_path` the full state is written after every epoch (`lvsdctl.train.resume`); a run
+resumed from it ends with exactly the weights of an uninterrupted run on CPU.
 
 Distributed: under torchrun (WORLD_SIZE > 1) the model is wrapped in DDP, each rank reads its
 share of every global batch through a DistributedSampler and the loss is normalised by the global
 batch weight, so gradients equal those of one process with the same global batch (BatchNorm aside:
 on CUDA it becomes SyncBatchNorm). Every rank scores the whole tuning set, so all take the same
-selection decision; only rank 0 writes files.
+selection decision; only rank 0 writes files, reports progress and logs.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 import os
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
-import h5py
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 from torch.utils.data.distributed import DistributedSampler
 
-from lvsdctl.errors import InputError, MismatchError
+from lvsdctl.errors import InputError
+from lvsdctl.train import accumulate
 from lvsdctl.train import distributed as dist_
-from lvsdctl.train.devices import autocast, configure_determinism, loader_settings, resolve_device
+from lvsdctl.train import resume as resume_
+from lvsdctl.train.devices import configure_determinism, loader_settings, resolve_device
+from lvsdctl.train.optim import default_optimizer, make_scheduler
+from lvsdctl.train.tasks import Classification, Context, Task
+
+log = logging.getLogger(__name__)
 
 #: Tuning metrics and whether larger is better. `train_loss` selects as Fawaz et al.'s and Karim
 #: et al.'s code did (checkpoint on the lowest training loss).
@@ -71,11 +80,14 @@ class TrainConfig:
     workers: int = 0  # DataLoader worker processes
     grad_clip: float | None = None
     eval_batch_size: int | None = None
+    micro_batch: int | None = None  # samples per forward/backward, gradients accumulated (None: whole batch)
 
-    def validate(self) -> None:
+    def __post_init__(self) -> None:
+        """Checked once, where the config is made: a bad option is the user's error (exit 3)."""
         checks = [
             (self.epochs >= 1, "epochs must be at least 1"),
             (self.batch_size >= 1, "batch size must be at least 1"),
+            (self.micro_batch is None or self.micro_batch >= 1, "micro-batch must be at least 1"),
             (self.lr > 0, "learning rate must be positive"),
             (self.weight_decay >= 0, "weight decay must be >= 0"),
             (self.optimizer in ("adam", "adamw", "sgd"), f"unknown optimizer {self.optimizer!r}"),
@@ -86,112 +98,10 @@ class TrainConfig:
         ]
         for ok, message in checks:
             if not ok:
-                raise ValueError(message)
+                raise InputError(message)
 
     def to_json(self) -> dict:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
-
-
-@dataclass
-class Context:
-    device: torch.device
-    dist: dist_.DistInfo
-    amp: bool
-
-
-class Task:
-    """How to turn a batch into a loss and a model into tuning metrics (override for other tasks)."""
-
-    def setup(self, train_set: Dataset, config: TrainConfig) -> None:
-        """Called once before training (e.g. to compute class weights from the training labels)."""
-
-    def loss(self, model: nn.Module, batch: Any, ctx: Context) -> tuple[torch.Tensor, torch.Tensor]:
-        """(loss to backpropagate, this rank's summed per-sample loss for reporting)."""
-        raise NotImplementedError
-
-    def evaluate(self, model: nn.Module, loader: DataLoader, ctx: Context) -> dict[str, float]:
-        return {}
-
-    def describe(self) -> dict:
-        return {}
-
-    def progress_text(self) -> str:
-        """Extra text for the progress bar (e.g. each loss term); read every 20 steps."""
-        return ""
-
-    def epoch_summary(self) -> dict[str, float]:
-        """Extra per-epoch history fields (e.g. mean loss terms); called once at each epoch's end."""
-        return {}
-
-
-class Classification(Task):
-    """Cross-entropy on (B, 2) logits, optionally class-weighted, with AUROC/AUPRC/accuracy tuning."""
-
-    def __init__(self, class_weight: str = "none", n_classes: int = 2):
-        self.class_weight = class_weight
-        self.n_classes = n_classes
-        self.weights: torch.Tensor | None = None
-
-    def setup(self, train_set: Dataset, config: TrainConfig) -> None:
-        if self.class_weight == "balanced":
-            from sklearn.utils.class_weight import compute_class_weight
-
-            labels = np.asarray(train_set.labels)
-            present = np.unique(labels)
-            w = compute_class_weight("balanced", classes=present, y=labels)
-            full = np.ones(self.n_classes)
-            full[present] = w
-            self.weights = torch.tensor(full, dtype=torch.float32)
-
-    def _per_sample(self, logits: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        losses = F.cross_entropy(logits.float(), y, reduction="none")
-        w = self.weights.to(logits.device)[y] if self.weights is not None else torch.ones_like(losses)
-        return losses, w
-
-    def loss(self, model, batch, ctx):
-        x, y = (t.to(ctx.device, non_blocking=True) for t in batch)
-        with autocast(ctx.device, ctx.amp):
-            logits = model(x)
-        losses, w = self._per_sample(logits, y)
-        # Normalise by the global batch's weight: DDP averages gradients over ranks, so scaling by
-        # the world size makes the step equal to one process's weighted mean over the global batch.
-        total_w = dist_.all_reduce_sum(w.sum().detach().clone(), ctx.dist)
-        loss = (losses * w).sum() * ctx.dist.world_size / total_w
-        return loss, (losses * w).sum().detach()
-
-    @torch.no_grad()
-    def predict(self, model, loader, ctx) -> tuple[np.ndarray, np.ndarray, float]:
-        model.eval()
-        scores, labels, loss_sum, w_sum = [], [], 0.0, 0.0
-        for x, y in loader:
-            x, y = x.to(ctx.device, non_blocking=True), y.to(ctx.device, non_blocking=True)
-            with autocast(ctx.device, ctx.amp):
-                logits = model(x)
-            losses, w = self._per_sample(logits, y)
-            loss_sum += float((losses * w).sum())
-            w_sum += float(w.sum())
-            scores.append(torch.softmax(logits.float(), dim=1)[:, 1].cpu())
-            labels.append(y.cpu())
-        return torch.cat(scores).numpy(), torch.cat(labels).numpy(), loss_sum / max(w_sum, 1e-12)
-
-    def evaluate(self, model, loader, ctx):
-        from sklearn.metrics import average_precision_score, roc_auc_score
-
-        score, y, loss = self.predict(model, loader, ctx)
-        two_classes = len(np.unique(y)) == 2
-        return {
-            "loss": loss,
-            "auroc": float(roc_auc_score(y, score)) if two_classes else math.nan,
-            "auprc": float(average_precision_score(y, score)) if two_classes else math.nan,
-            "accuracy": float(np.mean((score >= 0.5) == (y == 1))),
-        }
-
-    def describe(self):
-        return {
-            "loss": "cross-entropy",
-            "class_weight": self.class_weight,
-            "class_weights": None if self.weights is None else self.weights.tolist(),
-        }
 
 
 @dataclass
@@ -208,6 +118,11 @@ class FitResult:
     state_dict: dict = field(default_factory=dict)
 
 
+def defined(record: dict) -> dict:
+    """A history record without its undefined (NaN) values, as the summaries show it."""
+    return {k: v for k, v in record.items() if not (isinstance(v, float) and math.isnan(v))}
+
+
 # --------------------------------------------------------------------------------------------
 # seeds
 
@@ -220,132 +135,6 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
-
-
-# --------------------------------------------------------------------------------------------
-# optimiser and schedule
-
-
-def default_optimizer(params: Iterable[torch.nn.Parameter], cfg: TrainConfig) -> torch.optim.Optimizer:
-    params = [p for p in params if p.requires_grad]
-    if not params:
-        raise ValueError("the model has no trainable parameter")
-    if cfg.optimizer == "adam":
-        return torch.optim.Adam(params, lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay)
-    if cfg.optimizer == "adamw":
-        return torch.optim.AdamW(params, lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay)
-    return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
-
-
-def make_scheduler(opt: torch.optim.Optimizer, cfg: TrainConfig):
-    if cfg.schedule == "cosine":
-        return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs, eta_min=cfg.min_lr)
-    if cfg.schedule == "plateau":
-        return torch.optim.lr_scheduler.ReduceLROnPlateau(
-            opt, mode="min", factor=cfg.plateau_factor, patience=cfg.plateau_patience, min_lr=cfg.min_lr
-        )
-    return None
-
-
-# --------------------------------------------------------------------------------------------
-# resume state
-
-
-def _fingerprint(model: nn.Module, cfg: TrainConfig, train_set: Dataset, tune_set: Dataset | None, task: Task) -> dict:
-    """What must not change between an interrupted run and its resumption (epochs may grow)."""
-    from lvsdctl.models.registry import model_config
-
-    try:
-        mcfg = model_config(model)
-    except TypeError:
-        mcfg = type(model).__name__
-    keep = {k: v for k, v in cfg.to_json().items() if k not in ("epochs", "device", "workers", "amp")}
-    return {
-        "model": getattr(model, "model_name", type(model).__name__),
-        "model_config": mcfg,
-        "train": keep,
-        "task": task.describe(),
-        "n_train": len(train_set),
-        "n_tune": len(tune_set) if tune_set is not None else 0,
-        "train_data": getattr(train_set, "path", None),
-    }
-
-
-def _rng_states() -> dict:
-    states = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()}
-    if torch.cuda.is_available():
-        states["cuda"] = torch.cuda.get_rng_state_all()
-    return states
-
-
-def _set_rng_states(states: dict) -> None:
-    torch.set_rng_state(states["torch"])
-    np.random.set_state(states["numpy"])
-    random.setstate(states["python"])
-    if "cuda" in states and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(states["cuda"])
-
-
-def save_resume(path: Path, *, model, optimizer, scheduler, epoch, history, best, fingerprint) -> None:
-    """Atomically write the full state after `epoch` epochs (a valid `model` file as well)."""
-    from lvsdctl.hdf5 import atomic_output, write_json_attr, write_state_dict
-    from lvsdctl.train.state import write_state
-
-    with atomic_output(path, kind="model", parameters={"resume_state": True}, command="lvsdctl train (resume state)") as f:
-        write_state_dict(f, model.state_dict())
-        f.attrs["model_name"] = getattr(model, "model_name", type(model).__name__)
-        f.attrs["task"] = "resume-state"
-        try:  # lets load_checkpoint open the state like any model file
-            from lvsdctl.models.registry import model_config
-
-            write_json_attr(f, "config", model_config(model))
-        except TypeError:
-            pass
-        write_json_attr(f, "history", history)
-        write_json_attr(f, "fingerprint", fingerprint)
-        f.attrs["epochs_done"] = epoch
-        g = f.create_group("resume")
-        write_state(g, "optimizer", optimizer.state_dict())
-        write_state(g, "scheduler", scheduler.state_dict() if scheduler is not None else None)
-        write_state(g, "rng", _rng_states())
-        write_state(g, "best", best)
-
-
-def load_resume(path: Path) -> dict:
-    from lvsdctl.hdf5 import read_json_attr, read_state_dict
-    from lvsdctl.train.state import read_state
-
-    try:
-        with h5py.File(path, "r") as f:
-            if "resume" not in f:
-                raise InputError(f"{path}: not a resume state written by lvsdctl training")
-            return {
-                "weights": {k: torch.as_tensor(np.asarray(v)) for k, v in read_state_dict(f).items()},
-                "history": read_json_attr(f, "history", []),
-                "fingerprint": read_json_attr(f, "fingerprint", {}),
-                "epochs_done": int(f.attrs["epochs_done"]),
-                "optimizer": read_state(f["resume"], "optimizer"),
-                "scheduler": read_state(f["resume"], "scheduler"),
-                "rng": read_state(f["resume"], "rng"),
-                "best": read_state(f["resume"], "best"),
-            }
-    except OSError as exc:
-        raise InputError(f"{path}: unreadable resume state ({exc.__class__.__name__})") from None
-
-
-def _check_fingerprint(path: Path, saved: dict, now: dict) -> None:
-    diffs = []
-    for key in sorted(set(saved) | set(now)):
-        a, b = saved.get(key), now.get(key)
-        if isinstance(a, dict) and isinstance(b, dict):
-            diffs += [f"{key}.{k}: {a.get(k)!r} then, {b.get(k)!r} now" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
-        elif a != b:
-            diffs.append(f"{key}: {a!r} then, {b!r} now")
-    if diffs:
-        raise MismatchError(
-            f"{path}: the resume state was written by a run with other settings ({'; '.join(diffs[:4])}); "
-            "resume with the same options, or delete the resume state to start afresh"
-        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -364,65 +153,118 @@ def _cpu_state(model: nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
 
 
-class _Progress:
-    """A rich progress bar on stderr (rank 0 only): epoch, loss, tuning AUROC, ETA."""
+@dataclass
+class _Run:
+    """Everything `_setup` builds and the epochs use."""
 
-    def __init__(self, enabled: bool, label: str, epochs: int, steps_per_epoch: int, start_epoch: int,
-                 tune: bool = True):
-        self.bar = None
-        if not enabled:
-            return
-        from rich.console import Console
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    model: nn.Module  # unwrapped
+    net: nn.Module  # what the steps call: the model, or its DDP wrapper
+    optimizer: torch.optim.Optimizer
+    scheduler: Any
+    sampler: DistributedSampler
+    train_loader: DataLoader
+    tune_loader: DataLoader | None
+    ctx: Context
 
-        self.bar = Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            TextColumn("epoch {task.fields[epoch]}/{task.fields[epochs]}"),
-            TextColumn("loss {task.fields[loss]}"),
-            *([TextColumn("tune AUROC {task.fields[auroc]}")] if tune else []),  # none without a tuning set
-            TextColumn("{task.fields[extra]}"),
-            TimeElapsedColumn(),
-            TextColumn("ETA"),
-            TimeRemainingColumn(),
-            console=Console(stderr=True),
-            transient=False,
-        )
-        # Logs and pipes get no live bar: one line per epoch instead (see epoch_done).
-        self.lines = not self.bar.console.is_terminal
-        self.label = label
-        self.bar.start()
-        self.task = self.bar.add_task(
-            label,
-            total=epochs * steps_per_epoch,
-            completed=start_epoch * steps_per_epoch,
-            epoch=start_epoch,
-            epochs=epochs,
-            loss="-",
-            auroc="-",
-            extra="",
-        )
 
-    def step(self, **fields) -> None:
-        if self.bar is not None:
-            self.bar.update(self.task, advance=1, **fields)
+def _setup(model: nn.Module, train_set: Dataset, tune_set: Dataset | None, cfg: TrainConfig, task: Task,
+           optimizer_factory) -> _Run:
+    """Device and process group, the model on it (DDP-wrapped under torchrun), optimiser, schedule, loaders."""
+    info = dist_.from_env()
+    device = resolve_device(cfg.device, info.local_rank)
+    dist_.init(info, device)
+    configure_determinism(device)
+    if cfg.batch_size % info.world_size:
+        raise InputError(f"batch size {cfg.batch_size} does not split evenly over {info.world_size} processes")
+    if cfg.micro_batch and cfg.micro_batch < cfg.batch_size // info.world_size and not task.supports_accumulation:
+        raise InputError(f"--micro-batch: this task ({type(task).__name__}) cannot split its batches")
+    if cfg.select == "best" and cfg.metric != "train_loss" and tune_set is None:
+        raise InputError("--select best needs a tuning set (or --metric train_loss)")
+    seed_everything(cfg.seed)
+    task.setup(train_set, cfg)
+    model.to(device)
+    if info.enabled and device.type == "cuda":
+        model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    net = model
+    if info.enabled:
+        from torch.nn.parallel import DistributedDataParallel as DDP
 
-    def update(self, **fields) -> None:
-        if self.bar is not None:
-            self.bar.update(self.task, **fields)
+        net = DDP(model, device_ids=[device.index] if device.type == "cuda" else None)
+    optimizer = optimizer_factory(model, cfg) if optimizer_factory else default_optimizer(model.parameters(), cfg)
+    # One sampler code path for 1 or N processes: the same (seed, epoch) permutation, each rank
+    # taking every world_size-th index, so a rank's batch k is its share of global batch k.
+    sampler = DistributedSampler(train_set, num_replicas=info.world_size, rank=info.rank, shuffle=True, seed=cfg.seed)
+    settings = loader_settings(device, cfg.workers)
+    train_loader = DataLoader(train_set, batch_size=cfg.batch_size // info.world_size, sampler=sampler,
+                              generator=torch.Generator().manual_seed(cfg.seed), **settings)
+    tune_loader = None
+    if tune_set is not None:
+        tune_loader = DataLoader(tune_set, batch_size=cfg.eval_batch_size or max(64, cfg.batch_size), shuffle=False,
+                                 **settings)
+    return _Run(model, net, optimizer, make_scheduler(optimizer, cfg), sampler, train_loader, tune_loader,
+                Context(device=device, dist=info, amp=cfg.amp))
 
-    def epoch_done(self, record: dict, epochs: int) -> None:
-        if self.bar is not None and self.lines:
-            tune = record.get("tune_auroc")
-            self.bar.console.print(
-                f"{self.label} epoch {record['epoch']}/{epochs}: train loss {record['train_loss']:.4f}"
-                + (f", tune AUROC {tune:.3f}" if tune is not None else "")
-                + f" ({record['seconds']:.1f} s)"
-            )
 
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.stop()
+def _epoch(run: _Run, epoch: int, cfg: TrainConfig, task: Task, step: Callable[[], None]) -> dict[str, Any]:
+    """One pass over the training set, then the tuning scores and the schedule's step: the epoch's record."""
+    t0 = time.perf_counter()
+    ctx, info = run.ctx, run.ctx.dist
+    seed_everything(epoch_seed(cfg.seed, epoch, info.rank))
+    run.sampler.set_epoch(epoch)
+    run.net.train()
+    loss_sum = torch.zeros((), device=ctx.device)
+    n_seen = 0
+    for batch in run.train_loader:
+        run.optimizer.zero_grad(set_to_none=True)
+        reported = accumulate.backward(run.net, task, batch, ctx, cfg.micro_batch)
+        if cfg.grad_clip:
+            torch.nn.utils.clip_grad_norm_(run.model.parameters(), cfg.grad_clip)
+        run.optimizer.step()
+        loss_sum += reported
+        n_seen += len(batch[0]) if isinstance(batch, (list, tuple)) else 0
+        step()
+    totals = dist_.all_reduce_sum(torch.stack([loss_sum, torch.tensor(float(n_seen), device=ctx.device)]), info)
+    train_loss = float(totals[0] / totals[1].clamp_min(1))
+    record: dict[str, Any] = {"epoch": epoch + 1, "train_loss": train_loss}
+    record.update(task.epoch_summary())
+    if run.tune_loader is not None:
+        metrics = task.evaluate(run.net, run.tune_loader, ctx)
+        record.update({f"tune_{k}": v for k, v in metrics.items()})
+    record["lr"] = run.optimizer.param_groups[0]["lr"]
+    if isinstance(run.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+        run.scheduler.step(train_loss)
+    elif run.scheduler is not None:
+        run.scheduler.step()
+    record["seconds"] = time.perf_counter() - t0
+    record["samples_per_s"] = float(totals[1]) / record["seconds"]
+    return record
+
+
+def _select(run: _Run, cfg: TrainConfig, best: dict) -> dict:
+    """Load the kept epoch's weights (the best, with select=best) and say which and why."""
+    larger = METRICS[cfg.metric]
+    selection = {"select": cfg.select, "metric": cfg.metric if cfg.select == "best" else None}
+    if cfg.select == "best" and best["weights"] is not None:
+        run.model.load_state_dict({k: v.to(run.ctx.device) for k, v in best["weights"].items()})
+        selection.update(epoch=best["epoch"], value=best["value"])
+    else:
+        if cfg.select == "best":
+            selection["note"] = f"metric {cfg.metric} was never defined (one class in the tuning set?): kept the last epoch"
+        selection["epoch"] = cfg.epochs
+    selection["rule"] = (
+        f"epoch with the {'highest' if larger else 'lowest'} {cfg.metric} on the tuning set"
+        if cfg.select == "best" and cfg.metric != "train_loss"
+        else "epoch with the lowest training loss" if cfg.select == "best" else "last epoch (as the article)"
+    )
+    return selection
+
+
+def _log_epoch(label: str, record: dict, epochs: int, task: Task) -> None:
+    tune = record.get("tune_auroc")
+    extra = task.progress_text()
+    log.info("%s epoch %d/%d: train loss %.4f%s%s (%.1f s)", label, record["epoch"], epochs, record["train_loss"],
+             f", tune AUROC {tune:.3f}" if tune is not None and not math.isnan(tune) else "",
+             f", {extra}" if extra else "", record["seconds"])
 
 
 def fit(
@@ -435,147 +277,72 @@ def fit(
     optimizer_factory: Callable[[nn.Module, TrainConfig], torch.optim.Optimizer] | None = None,
     resume_path: str | os.PathLike | None = None,
     resume: bool = False,
-    progress: bool = True,
+    progress: Callable[[int, int], None] | None = None,
     label: str = "train",
     on_epoch_end: Callable[[dict], None] | None = None,
 ) -> FitResult:
-    """Train `model`; return it holding the selected epoch's weights (see module docstring)."""
+    """Train `model`; return it holding the selected epoch's weights (see module docstring).
+
+    `progress(done, total)` counts optimisation steps over all epochs; each epoch is logged.
+    """
     cfg = config or TrainConfig()
-    cfg.validate()
     task = task or Classification(cfg.class_weight)
-    info = dist_.from_env()
-    device = resolve_device(cfg.device, info.local_rank)
-    dist_.init(info, device)
-    configure_determinism(device)
-    if cfg.batch_size % info.world_size:
-        raise ValueError(f"batch size {cfg.batch_size} does not split evenly over {info.world_size} processes")
-    if cfg.select == "best" and cfg.metric != "train_loss" and tune_set is None:
-        raise ValueError("--select best needs a tuning set (or --metric train_loss)")
-    ctx = Context(device=device, dist=info, amp=cfg.amp)
     t_start = time.perf_counter()
-
-    seed_everything(cfg.seed)
-    task.setup(train_set, cfg)
-    model.to(device)
-    if info.enabled and device.type == "cuda":
-        model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
-    net = model
-    if info.enabled:
-        from torch.nn.parallel import DistributedDataParallel as DDP
-
-        net = DDP(model, device_ids=[device.index] if device.type == "cuda" else None)
-    optimizer = optimizer_factory(model, cfg) if optimizer_factory else default_optimizer(model.parameters(), cfg)
-    scheduler = make_scheduler(optimizer, cfg)
-
-    # One sampler code path for 1 or N processes: the same (seed, epoch) permutation, each rank
-    # taking every world_size-th index, so a rank's batch k is its share of global batch k.
-    sampler = DistributedSampler(train_set, num_replicas=info.world_size, rank=info.rank, shuffle=True, seed=cfg.seed)
-    loader_gen = torch.Generator().manual_seed(cfg.seed)
-    settings = loader_settings(device, cfg.workers)
-    train_loader = DataLoader(train_set, batch_size=cfg.batch_size // info.world_size, sampler=sampler,
-                              generator=loader_gen, **settings)
-    tune_loader = None
-    if tune_set is not None:
-        tune_loader = DataLoader(tune_set, batch_size=cfg.eval_batch_size or max(64, cfg.batch_size), shuffle=False,
-                                 **settings)
-
-    fingerprint = _fingerprint(model, cfg, train_set, tune_set, task)
+    run = _setup(model, train_set, tune_set, cfg, task, optimizer_factory)
+    info = run.ctx.dist
+    fingerprint = resume_.fingerprint(run.model, cfg, train_set, tune_set, task)
     history: list[dict] = []
     best: dict = {"epoch": None, "value": None, "weights": None}
     start_epoch = 0
     rpath = Path(resume_path) if resume_path else None
     if resume:
-        if rpath is None or not rpath.exists():
-            raise InputError(f"--resume: no resume state at {rpath} (nothing to resume; run without --resume)")
-        saved = load_resume(rpath)
-        _check_fingerprint(rpath, saved["fingerprint"], fingerprint)
-        model.load_state_dict({k: v.to(device) for k, v in saved["weights"].items()})
-        optimizer.load_state_dict(saved["optimizer"])
-        if scheduler is not None and saved["scheduler"] is not None:
-            scheduler.load_state_dict(saved["scheduler"])
-        _set_rng_states(saved["rng"])
-        history, best, start_epoch = saved["history"], saved["best"], saved["epochs_done"]
-        if start_epoch > cfg.epochs:
-            raise InputError(f"{rpath}: already trained {start_epoch} epochs, more than --epochs {cfg.epochs}")
+        if rpath is None:
+            raise InputError("--resume: no resume state given (nothing to resume; run without --resume)")
+        history, best, start_epoch = resume_.restore(rpath, fingerprint, model=run.model, optimizer=run.optimizer,
+                                                     scheduler=run.scheduler, device=run.ctx.device,
+                                                     epochs=cfg.epochs)
 
     larger = METRICS[cfg.metric]
-    bar = _Progress(progress and info.is_main, label, cfg.epochs, len(train_loader), start_epoch,
-                    tune=tune_loader is not None)
-    try:
-        for epoch in range(start_epoch, cfg.epochs):
-            t0 = time.perf_counter()
-            seed_everything(epoch_seed(cfg.seed, epoch, info.rank))
-            sampler.set_epoch(epoch)
-            net.train()
-            loss_sum = torch.zeros((), device=device)
-            n_seen = 0
-            for step, batch in enumerate(train_loader):
-                loss, reported = task.loss(net, batch, ctx)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                if cfg.grad_clip:
-                    torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-                optimizer.step()
-                loss_sum += reported
-                n_seen += len(batch[0]) if isinstance(batch, (list, tuple)) else 0
-                # Reading the loss synchronises a GPU: only every 20 steps.
-                if step % 20 == 0:
-                    bar.step(epoch=epoch + 1, loss=f"{float(reported) / max(len(batch[0]), 1):.4f}",
-                             extra=task.progress_text())
-                else:
-                    bar.step(epoch=epoch + 1)
-            totals = dist_.all_reduce_sum(torch.stack([loss_sum, torch.tensor(float(n_seen), device=device)]), info)
-            train_loss = float(totals[0] / totals[1].clamp_min(1))
-            record: dict[str, Any] = {"epoch": epoch + 1, "train_loss": train_loss}
-            record.update(task.epoch_summary())
-            if tune_loader is not None:
-                metrics = task.evaluate(net, tune_loader, ctx)
-                record.update({f"tune_{k}": v for k, v in metrics.items()})
-            record["lr"] = optimizer.param_groups[0]["lr"]
-            if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
-                scheduler.step(train_loss)
-            elif scheduler is not None:
-                scheduler.step()
-            record["seconds"] = time.perf_counter() - t0
-            record["samples_per_s"] = float(totals[1]) / record["seconds"]
-            history.append(record)
-            if cfg.select == "best":
-                key = "train_loss" if cfg.metric == "train_loss" else f"tune_{cfg.metric}"
-                if _better(record.get(key, math.nan), best["value"], larger):
-                    best = {"epoch": epoch + 1, "value": record[key], "weights": _cpu_state(model)}
-            bar.update(auroc=f"{record.get('tune_auroc', math.nan):.3f}", loss=f"{train_loss:.4f}")
-            bar.epoch_done(record, cfg.epochs)
-            if rpath is not None and info.is_main:
-                save_resume(rpath, model=model, optimizer=optimizer, scheduler=scheduler, epoch=epoch + 1,
-                            history=history, best=best, fingerprint=fingerprint)
-            dist_.barrier(info)
-            if on_epoch_end is not None:
-                on_epoch_end(record)
-    finally:
-        bar.close()
+    steps_per_epoch = len(run.train_loader)
+    total = cfg.epochs * steps_per_epoch
+    done = start_epoch * steps_per_epoch
+    report = progress if progress is not None and info.is_main else None
 
-    selection = {"select": cfg.select, "metric": cfg.metric if cfg.select == "best" else None}
-    if cfg.select == "best" and best["weights"] is not None:
-        model.load_state_dict({k: v.to(device) for k, v in best["weights"].items()})
-        selection.update(epoch=best["epoch"], value=best["value"])
-    else:
+    def step() -> None:
+        nonlocal done
+        done += 1
+        if report is not None:
+            report(done, total)
+
+    if info.is_main:
+        log.info("%s: %d epochs of %d steps on %s%s", label, cfg.epochs, steps_per_epoch, run.ctx.device,
+                 f", resumed after epoch {start_epoch}" if start_epoch else "")
+    for epoch in range(start_epoch, cfg.epochs):
+        record = _epoch(run, epoch, cfg, task, step)
+        history.append(record)
         if cfg.select == "best":
-            selection["note"] = f"metric {cfg.metric} was never defined (one class in the tuning set?): kept the last epoch"
-        selection["epoch"] = cfg.epochs
-    selection["rule"] = (
-        f"epoch with the {'highest' if larger else 'lowest'} {cfg.metric} on the tuning set"
-        if cfg.select == "best" and cfg.metric != "train_loss"
-        else "epoch with the lowest training loss" if cfg.select == "best" else "last epoch (as the article)"
-    )
+            key = "train_loss" if cfg.metric == "train_loss" else f"tune_{cfg.metric}"
+            if _better(record.get(key, math.nan), best["value"], larger):
+                best = {"epoch": epoch + 1, "value": record[key], "weights": _cpu_state(run.model)}
+        if info.is_main:
+            _log_epoch(label, record, cfg.epochs, task)
+        if rpath is not None and info.is_main:
+            resume_.save_resume(rpath, model=run.model, optimizer=run.optimizer, scheduler=run.scheduler,
+                                epoch=epoch + 1, history=history, best=best, fingerprint=fingerprint)
+        dist_.barrier(info)
+        if on_epoch_end is not None:
+            on_epoch_end(record)
+
+    selection = _select(run, cfg, best)
     return FitResult(
-        model=model,
+        model=run.model,
         history=history,
         selection=selection,
         config=cfg,
         task=task.describe(),
-        device=str(device),
+        device=str(run.ctx.device),
         world_size=info.world_size,
         seconds=time.perf_counter() - t_start,
         resumed_from_epoch=start_epoch,
-        state_dict=_cpu_state(model),
+        state_dict=_cpu_state(run.model),
     )

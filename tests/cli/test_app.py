@@ -36,12 +36,12 @@ def test_every_command_help_teaches():
 
 
 def test_a_bug_is_reported_by_type_and_place_without_its_message(monkeypatch, tmp_path):
-    import lvsdctl.io.ingest
+    import lvsdctl.ingest.api
 
     def broken(*args, **kwargs):
         raise KeyError("ZZPATIENTNAME")  # an exception message may quote input data
 
-    monkeypatch.setattr(lvsdctl.io.ingest, "ingest", broken)
+    monkeypatch.setattr(lvsdctl.ingest.api, "ingest", broken)
     monkeypatch.delenv("LVSDCTL_DEBUG", raising=False)
     res = CliRunner().invoke(app, ["ingest", str(tmp_path), "-o", str(tmp_path / "raw.h5"), "--demo-secret"])
     assert res.exit_code == 1

@@ -29,4 +29,4 @@ def test_bash_completion_script_is_valid_bash(tmp_path):
     assert set(out.split()) == {"--model", "--model-option"}
     drive = f"source {script}; COMP_WORDS=(lvsdctl stats ''); COMP_CWORD=2; _lvsdctl; echo ${{COMPREPLY[@]}}"
     out = subprocess.run(["bash", "-c", drive], capture_output=True, text=True, check=True).stdout
-    assert set(out.split()) == {"cohort", "compare"}
+    assert set(out.split()) == {"audit", "cohort", "compare"}

@@ -5,7 +5,7 @@ import json
 import h5py
 import numpy as np
 
-from lvsdctl.evaluate.predict import evaluate
+from lvsdctl.evaluate.api import evaluate
 from lvsdctl.evaluate.store import load_evaluation, load_predictions
 
 

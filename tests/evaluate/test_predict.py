@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from lvsdctl.errors import MismatchError
-from lvsdctl.evaluate.predict import predict, score_file
+from lvsdctl.evaluate.api import predict, score_file
 from lvsdctl.evaluate.store import load_predictions
 
 
@@ -38,7 +38,7 @@ def test_predict_writes_a_predictions_file(tiny_study, tmp_path):
     out = tmp_path / "pred.h5"
     s = predict(str(d / "model.h5"), str(d / "split.h5"), str(out), threshold="0.5", device="cpu")
     df, meta = load_predictions(str(out))
-    assert s["ecgs"] == len(df) == 90 and meta.threshold == 0.5 and meta.model_name == "fcn"
+    assert s.ecgs == len(df) == 90 and meta.threshold == 0.5 and meta.model_name == "fcn"
     assert len(meta.model_sha256) == 64
     assert ((df["score"] >= 0.5).astype(int) == df["pred"]).all()
     with h5py.File(out) as f:

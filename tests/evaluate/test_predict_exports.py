@@ -33,13 +33,13 @@ def model_and_secret(tmp_path):
 
 
 def test_predict_on_muse_xml_files(exports, model_and_secret, tmp_path):
-    from lvsdctl.evaluate.predict import predict
+    from lvsdctl.evaluate.api import predict
 
     secret = tmp_path / "site.secret"
     out = tmp_path / "pred.h5"
     summary = predict(str(tmp_path / "m.h5"), exports, str(out), secret_file=str(secret), device="cpu")
     df, meta = load_predictions(str(out))
-    assert summary["ecgs"] == len(df) == len(exports)
+    assert summary.ecgs == len(df) == len(exports)
     assert np.isfinite(df["score"]).all() and ((df["score"] >= 0) & (df["score"] <= 1)).all()
     assert (df["label"] == -1).all()  # no echo: unlabelled
     assert meta.threshold == 0.5 and meta.model_name == "fcn"
@@ -74,7 +74,7 @@ def test_rejected_exports_are_listed_and_counted(exports, model_and_secret, tmp_
 def test_exports_too_short_for_the_model_are_reported_not_scored(exports, model_and_secret, tmp_path):
     import wfdb
 
-    from lvsdctl.evaluate.predict import predict
+    from lvsdctl.evaluate.api import predict
 
     leads = ["I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6"]
     short = np.random.default_rng(0).normal(0, 0.1, size=(1000, 12))  # 2 s at 500 Hz: the model needs 10 s
@@ -82,6 +82,6 @@ def test_exports_too_short_for_the_model_are_reported_not_scored(exports, model_
                 write_dir=str(tmp_path))
     summary = predict(str(tmp_path / "m.h5"), [exports[0], str(tmp_path / "short.hea")], str(tmp_path / "p.h5"),
                       secret_file=str(tmp_path / "site.secret"), device="cpu")
-    assert summary["accepted"] == 2 and summary["ecgs"] == 1
-    assert sum(summary["not_preprocessable"].values()) == 1
-    assert "too short" in next(iter(summary["not_preprocessable"]))
+    assert summary.accepted == 2 and summary.ecgs == 1
+    assert sum(summary.not_preprocessable.values()) == 1
+    assert "too short" in next(iter(summary.not_preprocessable))

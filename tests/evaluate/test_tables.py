@@ -3,7 +3,8 @@ import json
 import numpy as np
 import pandas as pd
 
-from lvsdctl.evaluate.tables import AVERAGE, table2, to_markdown, transposed, with_average, write_frame
+from lvsdctl.evaluate.tables import AVERAGE, table2, transposed, with_average
+from lvsdctl.tables import to_markdown, write_frame
 
 
 def _long():

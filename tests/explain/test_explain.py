@@ -135,7 +135,7 @@ def test_explain_a_real_muse_export(tmp_path, fcn_checkpoint, fixtures_dir):
     summary = explain(str(src), model_path=str(fcn_checkpoint), out=out, formats=("svg", "pdf"))
     for suffix in (".png", ".svg", ".pdf", ".waves.csv", ".waves.json", ".beats.csv"):
         assert out.with_suffix(suffix).exists(), suffix
-    assert 0.0 <= summary["score"] <= 1.0
+    assert 0.0 <= summary.score <= 1.0
     assert out.with_suffix(".png").read_bytes()[:4] == b"\x89PNG"
     doc = json.loads(out.with_suffix(".waves.json").read_text())
     assert {r["lead"] for r in doc["waves"]} >= {"I", "aVR", "V6", RHYTHM_KEY}
@@ -145,8 +145,8 @@ def test_explain_a_real_muse_export(tmp_path, fcn_checkpoint, fixtures_dir):
     assert len(d["beats"]) == 16 and all(b["qrs_onset_ms"] < b["time_ms"] < b["qrs_offset_ms"] for b in d["beats"])
     assert len(pd.read_csv(out.with_suffix(".beats.csv"))) == 16
     # a normal ECG: scored, but never silently (the model is meant for LBBB)
-    assert summary["warnings"] and "not LBBB" in summary["warnings"][0]
-    assert summary["lbbb"]["lbbb_conventional"] is False
+    assert summary.warnings and "not LBBB" in summary.warnings[0]
+    assert summary.lbbb["lbbb_conventional"] is False
     table = pd.read_csv(out.with_suffix(".waves.csv"))
     shares = table[["P", "QRS", "ST-T", "other"]].sum(axis=1)
     assert np.allclose(shares.dropna(), 1.0)
@@ -155,14 +155,14 @@ def test_explain_a_real_muse_export(tmp_path, fcn_checkpoint, fixtures_dir):
 def test_explain_dataset_record_and_cohort(tmp_path, fcn_checkpoint):
     data = _dataset(tmp_path / "split.h5")
     s = explain(str(data), model_path=str(fcn_checkpoint), record="r1", out=tmp_path / "r1.png")
-    assert s["label"] == 0
+    assert s.label == 0
     out = tmp_path / "attr.h5"
     summary = explain_cohort(str(data), model_path=str(fcn_checkpoint), output=str(out), split="internal",
-                             figure=tmp_path / "cohort.png", progress=False, batch_size=3)
-    assert summary["ecgs"] == 4 and sum(summary["groups"].values()) == 4
-    assert summary["max_abs_convergence_delta"] < 1e-3
-    assert summary["delineation"]["ok"] == 4 and summary["excluded_failed_delineation"] == 0
-    assert summary["not_lbbb"] == 4 and summary["warnings"]
+                             figure=tmp_path / "cohort.png", batch_size=3)
+    assert summary.ecgs == 4 and sum(summary.groups.values()) == 4
+    assert summary.max_abs_convergence_delta < 1e-3
+    assert summary.delineation["ok"] == 4 and summary.excluded_failed_delineation == 0
+    assert summary.not_lbbb == 4 and summary.warnings
     assert (tmp_path / "cohort.png").exists()
     with h5py.File(out) as f:
         assert f.attrs["lvsdctl_kind"] == "attributions"
@@ -177,9 +177,9 @@ def test_failed_delineation_is_left_out_of_the_cohort_summary(tmp_path, fcn_chec
     with h5py.File(data, "r+") as f:
         f["signals"][1] = 0.0  # a flat ECG: no beat to delineate
     summary = explain_cohort(str(data), model_path=str(fcn_checkpoint), output=str(tmp_path / "a.h5"),
-                             split="internal", progress=False)
-    assert summary["delineation"]["failed"] == 1 and summary["excluded_failed_delineation"] == 1
-    assert summary["summary"]["all"]["n"] == 3
+                             split="internal")
+    assert summary.delineation["failed"] == 1 and summary.excluded_failed_delineation == 1
+    assert summary.summary["all"]["n"] == 3
     with h5py.File(tmp_path / "a.h5") as f:
         status = f["records/delineation"].asstr()[()]
         shares = f["wave_shares"][()]
@@ -190,7 +190,7 @@ def test_show_waves_draws_the_boundaries(tmp_path, fcn_checkpoint, fixtures_dir)
     src = fixtures_dir / "ecg" / "muse_xml" / "braveheart" / "example1.xml"
     plain = explain(str(src), model_path=str(fcn_checkpoint), out=tmp_path / "a.svg")
     shown = explain(str(src), model_path=str(fcn_checkpoint), out=tmp_path / "b.svg", show_waves=True)
-    assert plain["score"] == shown["score"]
+    assert plain.score == shown.score
     a, b = (tmp_path / "a.svg").read_text(), (tmp_path / "b.svg").read_text()
     assert b.count("<path") > a.count("<path") + 8 * 5 * 0.5  # faint lines at every beat's boundaries
 

@@ -11,7 +11,7 @@ import pytest
 from lvsdctl.errors import FormatError, InputError
 from lvsdctl.hdf5 import FORMAT_VERSION, atomic_output, open_input, provenance, read_records, write_records
 from lvsdctl.hdf5.raw import RawWriter, iter_raw_records
-from lvsdctl.io.record import Segment
+from lvsdctl.record import Segment
 
 
 def _records(n):

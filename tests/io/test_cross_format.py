@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from lvsdctl.io import dicom, hl7aecg, philips, scp
-from lvsdctl.io.record import LEADS12
+from lvsdctl.record import LEADS12
 
 # the real fixtures live in <repo>/../shared/fixtures; conftest's fixture skips when they are absent
 pytestmark = pytest.mark.usefixtures("fixtures_dir")

@@ -12,7 +12,7 @@ import pytest
 
 from lvsdctl.errors import ReadError
 from lvsdctl.io import detect, xmlsafe
-from lvsdctl.io.record import ECGRecord
+from lvsdctl.record import ECGRecord
 from lvsdctl.io.xmlsafe import xml_root_name
 
 FIXTURES = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures"

@@ -9,7 +9,7 @@ import pytest
 
 from lvsdctl.errors import ReadError
 from lvsdctl.io import digitised
-from lvsdctl.io.record import LEADS12
+from lvsdctl.record import LEADS12
 
 NS = "urn:lvsdctl:digitised-ecg:1"
 LAYOUT = [(lead, 2.5 * (i // 3)) for i, lead in enumerate(LEADS12)]

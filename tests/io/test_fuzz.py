@@ -18,7 +18,7 @@ import pytest
 
 from lvsdctl.errors import ReadError
 from lvsdctl.io import detect, digitised, muse
-from lvsdctl.io.record import LEADS12, ECGRecord
+from lvsdctl.record import LEADS12, ECGRecord
 
 FIXTURES = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures"
 MUSE_FILES = sorted(str(p.relative_to(FIXTURES / "ecg"))

@@ -11,7 +11,7 @@ from defusedxml import ElementTree as SafeET
 
 from lvsdctl.errors import ReadError
 from lvsdctl.io import hl7aecg
-from lvsdctl.io.record import LEADS12
+from lvsdctl.record import LEADS12
 
 # the real fixtures live in <repo>/../shared/fixtures; conftest's fixture skips when they are absent
 pytestmark = pytest.mark.usefixtures("fixtures_dir")

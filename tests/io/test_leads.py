@@ -13,7 +13,7 @@ from lvsdctl.io.leads import (
     record_extra,
     validate_segments,
 )
-from lvsdctl.io.record import LEADS12, Segment
+from lvsdctl.record import LEADS12, Segment
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ import pytest
 
 from lvsdctl.errors import ReadError
 from lvsdctl.io import philips
-from lvsdctl.io.record import LEADS12
+from lvsdctl.record import LEADS12
 
 # the real fixtures live in <repo>/../shared/fixtures; conftest's fixture skips when they are absent
 pytestmark = pytest.mark.usefixtures("fixtures_dir")

@@ -13,7 +13,7 @@ import pytest
 
 from lvsdctl.errors import ReadError
 from lvsdctl.io import scp
-from lvsdctl.io.record import LEADS12
+from lvsdctl.record import LEADS12
 
 SCP_DIR = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures" / "ecg" / "scp" / "ecg-contec"
 EXAMPLE = SCP_DIR / "Example.scp"

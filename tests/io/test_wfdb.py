@@ -13,7 +13,7 @@ import wfdb
 
 from lvsdctl.errors import ReadError
 from lvsdctl.io import wfdb_reader
-from lvsdctl.io.record import LEADS12
+from lvsdctl.record import LEADS12
 
 # the real fixtures live in <repo>/../shared/fixtures; conftest's fixture skips when they are absent
 pytestmark = pytest.mark.usefixtures("fixtures_dir")

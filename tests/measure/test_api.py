@@ -77,17 +77,17 @@ def test_no_patient_data_in_any_output(few, tmp_path):
 
 
 def test_ingested_and_preprocessed_files_are_measured(few, cohort, tmp_path):
-    from lvsdctl.io.ingest import ingest
-    from lvsdctl.signal.preprocess import preprocess
+    from lvsdctl.ingest import ingest
+    from lvsdctl.signal import preprocess
 
-    ingest([str(few)], tmp_path / "raw.h5", demo_secret=True, progress=False)
+    ingest([str(few)], tmp_path / "raw.h5", demo_secret=True)
     raw = measure(str(tmp_path / "raw.h5"), str(tmp_path / "raw-m.csv"))
     exports = measure([str(few)])
     assert raw.measured == 6 and raw.statuses == {"ok": 6}
     by_id = {m.row["record_id"]: m.row for m in exports.ecgs}
     for m in raw.ecgs:  # the same ECGs, the same id, the same measurements
         assert m.row["qrs_ms"] == by_id[m.row["record_id"]]["qrs_ms"]
-    preprocess(str(tmp_path / "raw.h5"), str(tmp_path / "pre.h5"), progress=False)
+    preprocess(str(tmp_path / "raw.h5"), str(tmp_path / "pre.h5"))
     pre = measure(str(tmp_path / "pre.h5"))
     assert pre.measured == 6 and all(m.row["lbbb_conventional"] is True for m in pre.ecgs)
     for m in pre.ecgs:  # the study's printout layout: pieces, yet close to the full recording's QRS

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from lvsdctl.io.detect import read_ecg
-from lvsdctl.io.record import Segment
+from lvsdctl.record import Segment
 from lvsdctl.measure.beats import detect
 from lvsdctl.measure.leads import FS, from_four_channel, from_segments, from_twelve
 from lvsdctl.synth import ecg_model as em

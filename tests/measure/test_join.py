@@ -14,39 +14,39 @@ from lvsdctl.measure.join import annotate, intended_use, meets, subgroups
 @pytest.fixture(scope="module")
 def pipeline(cohort, tmp_path_factory):
     """The cohort ingested (with its echoes), preprocessed, and measured from the raw file."""
-    from lvsdctl.io.ingest import ingest
-    from lvsdctl.signal.preprocess import preprocess
+    from lvsdctl.ingest import ingest
+    from lvsdctl.signal import preprocess
 
     d = tmp_path_factory.mktemp("join")
-    ingest([str(cohort / "ecg")], d / "raw.h5", echo=cohort / "echo.csv", demo_secret=True, progress=False)
-    preprocess(str(d / "raw.h5"), str(d / "pre.h5"), progress=False)
+    ingest([str(cohort / "ecg")], d / "raw.h5", echo=cohort / "echo.csv", demo_secret=True)
+    preprocess(str(d / "raw.h5"), str(d / "pre.h5"))
     measure(str(d / "raw.h5"), str(d / "measures.h5"))
     return d
 
 
 def test_split_restricted_to_a_criterion(pipeline):
-    from lvsdctl.data.split import split
+    from lvsdctl.data import split
     from lvsdctl.hdf5 import open_input, read_records
 
     d = pipeline
     plain = split(str(d / "pre.h5"), str(d / "split-all.h5"), measures=str(d / "measures.h5"), seed=1)
     strict = split(str(d / "pre.h5"), str(d / "split-strauss.h5"), measures=str(d / "measures.h5"),
                    criterion="strauss", seed=1)
-    assert plain["unmeasured"] == 0 and plain["criterion_excluded"] == 0
+    assert plain.unmeasured == 0 and plain.criterion_excluded == 0
     with open_input(str(d / "split-strauss.h5")) as f:
         rec = read_records(f)
     assert {"delineation", "lbbb_conventional", "lbbb_strauss", "measured_qrs_ms"} <= set(rec.columns)
     assert (rec.loc[rec.split != "", "lbbb_strauss"] == 1).all()
     not_strict = int((rec.lbbb_strauss != 1).sum())
-    assert 0 < strict["criterion_excluded"] <= not_strict
-    assert strict["assigned"] == plain["assigned"] - strict["criterion_excluded"]
+    assert 0 < strict.criterion_excluded <= not_strict
+    assert strict.assigned == plain.assigned - strict.criterion_excluded
     assert (rec.lbbb_conventional == 1).all()  # every synthetic ECG is LBBB by the conventional criteria
 
 
 def test_stats_cohort_and_evaluate_subgroups_use_the_columns(pipeline):
     from lvsdctl.evaluate.report import subgroup_table
     from lvsdctl.hdf5 import open_input, read_records
-    from lvsdctl.stats.cohort import cohort_table
+    from lvsdctl.stats.table1 import cohort_table
 
     with open_input(str(pipeline / "split-all.h5")) as f:
         rec = read_records(f)
@@ -83,12 +83,12 @@ def test_predict_warns_about_ecgs_that_are_not_lbbb(pipeline, fixtures_dir, tmp_
         rec = read_records(f)
     lbbb = intended_use(str(pipeline / "pre.h5"), np.arange(len(rec)), rec)
     assert (lbbb == "").all()  # every synthetic ECG, measured on the model's own input
-    from lvsdctl.io.ingest import ingest
-    from lvsdctl.signal.preprocess import preprocess
+    from lvsdctl.ingest import ingest
+    from lvsdctl.signal import preprocess
 
     real = fixtures_dir / "ecg" / "muse_xml" / "braveheart"
-    ingest([str(real)], tmp_path / "raw.h5", secret=_secret(tmp_path), progress=False)
-    preprocess(str(tmp_path / "raw.h5"), str(tmp_path / "pre.h5"), progress=False)
+    ingest([str(real)], tmp_path / "raw.h5", secret=_secret(tmp_path))
+    preprocess(str(tmp_path / "raw.h5"), str(tmp_path / "pre.h5"))
     with open_input(str(tmp_path / "pre.h5")) as f:
         rec = read_records(f)
     warned = intended_use(str(tmp_path / "pre.h5"), np.arange(len(rec)), rec)

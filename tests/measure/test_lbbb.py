@@ -50,7 +50,7 @@ def _ecg(seed: int, qrs_ms: float):
     params.sigma[:, em.R0:em.S + 1] *= scale
     params.qrs_s = qrs_ms / 1000.0
     sim = em.simulate(params, rng, noise=False)
-    from lvsdctl.io.record import Segment
+    from lvsdctl.record import Segment
 
     leads = em.twelve_leads(sim.rhythm)
     return from_segments([Segment(name, x.astype(np.float32), 500.0, 0.0, "rhythm") for name, x in leads.items()])
@@ -66,7 +66,7 @@ def test_strauss_qrs_limit_depends_on_sex():
 
 
 def test_failed_delineation_is_not_assessed():
-    from lvsdctl.io.record import Segment
+    from lvsdctl.record import Segment
 
     flat = from_segments([Segment(name, np.zeros(5000, np.float32), 500.0, 0.0, "rhythm") for name in em.LEADS12])
     a = analyse(flat)

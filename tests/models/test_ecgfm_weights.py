@@ -190,7 +190,8 @@ def test_weights_directory_and_missing_files(ecgfm_fixtures, tmp_path, monkeypat
     with pytest.raises(MissingResourceError) as err:
         resolve_weights(sequential=True)
     msg = str(err.value)
-    assert SEQUENTIAL_FILE in msg and "wanglab/ecg-fm" in msg and WEIGHTS_DIR_ENV in msg
+    assert SEQUENTIAL_FILE in msg and "wanglab/ecg-fm-preprint" in msg and WEIGHTS_DIR_ENV in msg
+    assert "lvsdctl weights fetch ecgfm-physionet-finetuned" in msg and "--weights PATH" in msg
     with pytest.raises(MissingResourceError, match=PRETRAINED_FILE):
         load_encoder()
     with pytest.raises(MissingResourceError, match="nowhere.pt"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lvsdctl.io.record import LEADS12
+from lvsdctl.record import LEADS12
 
 
 @pytest.fixture(scope="session")

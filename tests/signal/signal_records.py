@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lvsdctl.io.record import LEADS12, Segment
+from lvsdctl.record import LEADS12, Segment
 from lvsdctl.signal.layout import PRINTOUT_ROWS
 
 

@@ -8,7 +8,7 @@ import neurokit2 as nk
 import numpy as np
 import pytest
 
-from lvsdctl.io.record import LEADS12
+from lvsdctl.record import LEADS12
 from lvsdctl.signal.chain import ChainConfig, process_batch
 from lvsdctl.signal.layout import PRINTOUT_ROWS
 

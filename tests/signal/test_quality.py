@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lvsdctl.io.record import Segment
+from lvsdctl.record import Segment
 from lvsdctl.signal import quality as q
 from lvsdctl.signal.chain import ChainConfig, process_batch
 

@@ -65,7 +65,7 @@ def test_compare_study_table_reports_the_articles_f(tmp_path):
 
 
 def test_compare_from_csv_and_refusals(tmp_path):
-    from lvsdctl.stats.compare import study_table2
+    from lvsdctl.stats.comparison import study_table2
 
     t = study_table2()
     t.to_csv(tmp_path / "t2.csv", index=False)

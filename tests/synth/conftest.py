@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from lvsdctl.synth import SynthSummary
+
 
 @pytest.fixture(scope="session")
 def small_args() -> dict:
@@ -14,7 +16,7 @@ def small_args() -> dict:
 
 
 @pytest.fixture(scope="session")
-def small_cohort(tmp_path_factory, small_args) -> tuple[Path, dict]:
+def small_cohort(tmp_path_factory, small_args) -> tuple[Path, SynthSummary]:
     from lvsdctl.synth import synthesise
 
     out = tmp_path_factory.mktemp("synth") / "cohort"

@@ -14,7 +14,7 @@ NS = f"{{{NAMESPACE}}}"
 def test_pieces_rates_and_layout(small_cohort):
     out, summary = small_cohort
     files = sorted((out / "ecg").glob("DIGITISED_*.xml"))
-    assert len(files) == summary["n_digitised"] > 0
+    assert len(files) == summary.n_digitised > 0
     for path in files:
         root = ET.parse(path).getroot()
         assert root.tag == f"{NS}DigitisedECG" and root.get("version") == "1"

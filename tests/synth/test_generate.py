@@ -20,12 +20,12 @@ def _digest(root: Path) -> dict[str, str]:
 def test_layout_and_summary(small_cohort, small_args):
     out, summary = small_cohort
     files = sorted((out / "ecg").iterdir())
-    assert len(files) == small_args["n_ecgs"] == summary["n_ecgs"]
+    assert len(files) == small_args["n_ecgs"] == summary.n_ecgs
     muse = [f for f in files if f.name.startswith("MUSE_")]
     digitised = [f for f in files if f.name.startswith("DIGITISED_")]
-    assert len(muse) == summary["n_muse"] and len(digitised) == summary["n_digitised"]
+    assert len(muse) == summary.n_muse and len(digitised) == summary.n_digitised
     assert len(muse) + len(digitised) == len(files) and len(digitised) >= 1
-    assert summary["n_patients"] == small_args["n_patients"] and summary["synthetic"] is True
+    assert summary.n_patients == small_args["n_patients"] and summary.synthetic is True
     readme = (out / "README.txt").read_text()
     assert readme.startswith("SYNTHETIC DATA") and "not" in readme.splitlines()[0]
     truth = pd.read_csv(out / "generator_truth.csv")
@@ -44,7 +44,7 @@ def test_echo_table(small_cohort):
     assert echo.groupby("patient_id").size().max() > 1, "some patients have several echoes"
     truth = pd.read_csv(out / "generator_truth.csv")
     assert set(truth.patient_id) <= set(echo.patient_id)
-    assert summary["echoes_lvef_40"] == (echo.lvef == 40).sum()
+    assert summary.echoes_lvef_40 == (echo.lvef == 40).sum()
     # LVEF == 40 is labelled negative (LVSD is strictly below 40).
     assert (truth.loc[truth.echo_lvef == 40, "label"] == 0).all()
     assert ((truth.label == -1) == truth.echo_lvef.isna()).all()
@@ -95,6 +95,6 @@ def test_writes_into_an_empty_working_directory(tmp_path, monkeypatch):
     here.mkdir()
     monkeypatch.chdir(here)
     summary = synthesise(".", n_ecgs=8, n_patients=6, seed=1)
-    assert summary["output"] == "."
+    assert summary.output == "."
     assert (here / "README.txt").is_file() and len(list((here / "ecg").iterdir())) == 8
     assert sorted(p.name for p in tmp_path.iterdir()) == ["empty"]  # no temporary folder left

@@ -52,12 +52,11 @@ def test_digitised_reader_reads_synthetic_files(small_cohort):
 
 
 def test_ingest_pairs_like_the_generator_and_leaks_no_phi(small_cohort, tmp_path):
-    ingest_mod = _needs("lvsdctl.io.ingest")
+    ingest_mod = _needs("lvsdctl.ingest.api")
     hdf5 = _needs("lvsdctl.hdf5")
     out, _ = small_cohort
     target = tmp_path / "raw.h5"
-    ingest_mod.ingest([str(out / "ecg")], output=target, echo=out / "echo.csv", demo_secret=True,
-                      progress=False)
+    ingest_mod.ingest([str(out / "ecg")], output=target, echo=out / "echo.csv", demo_secret=True)
     with hdf5.open_input(target) as f:
         records = hdf5.read_records(f)
         assert bool(f.attrs["synthetic"])

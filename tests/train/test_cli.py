@@ -114,7 +114,7 @@ def test_layout_the_model_cannot_take_is_a_mismatch(tmp_path):
 
     data = make_ecg_file(tmp_path / "twelve.h5", channels=12, samples=16)
     with pytest.raises(MismatchError, match="needs '4x5000'"):
-        train(data, "fcn", tmp_path / "m.h5", expect_layout="4x5000", epochs=1, device="cpu", progress=False)
+        train(data, "fcn", tmp_path / "m.h5", expect_layout="4x5000", epochs=1, device="cpu")
 
 
 def test_resume_without_state_is_a_clear_error(tmp_path):
@@ -130,7 +130,7 @@ def test_interrupted_training_resumes_to_the_same_checkpoint(tmp_path, monkeypat
     from lvsdctl.models.checkpoint import load_checkpoint
 
     data = make_ecg_file(tmp_path / "split.h5", samples=32, splits={"train": 16, "tune": 8})
-    opts = dict(epochs=3, lr=1e-3, batch_size=8, device="cpu", progress=False)
+    opts = dict(epochs=3, lr=1e-3, batch_size=8, device="cpu")
     baseline.train(data, "fcn", tmp_path / "full.h5", **opts)
 
     real_fit = baseline.fit
@@ -147,7 +147,7 @@ def test_interrupted_training_resumes_to_the_same_checkpoint(tmp_path, monkeypat
     monkeypatch.setattr(baseline, "fit", real_fit)
     assert (tmp_path / ".cut.h5.resume.h5").exists() and not (tmp_path / "cut.h5").exists()
     summary = baseline.train(data, "fcn", tmp_path / "cut.h5", resume=True, **opts)
-    assert summary["resumed_from_epoch"] == 2
+    assert summary.resumed_from_epoch == 2
     full, _ = load_checkpoint(tmp_path / "full.h5")
     cut, _ = load_checkpoint(tmp_path / "cut.h5")
     a, b = full.state_dict(), cut.state_dict()

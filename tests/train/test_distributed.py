@@ -8,15 +8,18 @@ process only in float rounding: compared to 1e-6.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import socket
 
 import numpy as np
+import pytest
 import torch
 import torch.multiprocessing as mp
 from torch import nn
 
-from lvsdctl.train.engine import Classification, TrainConfig, fit, seed_everything
+from lvsdctl.train.engine import TrainConfig, fit, seed_everything
+from lvsdctl.train.tasks import Classification
 
 CFG = TrainConfig(epochs=2, batch_size=8, lr=1e-2, device="cpu", seed=11)
 
@@ -49,12 +52,13 @@ def make_model() -> nn.Module:
     return nn.Sequential(nn.Conv1d(4, 8, 5), nn.ReLU(), nn.AdaptiveAvgPool1d(1), nn.Flatten(), nn.Linear(8, 2))
 
 
-def _worker(rank: int, world: int, port: int, out: str) -> None:
+def _worker(rank: int, world: int, port: int, out: str, micro_batch: int | None = None) -> None:
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), WORLD_SIZE=str(world), RANK=str(rank),
                       LOCAL_RANK=str(rank))
     torch.set_num_threads(1)
     data = Tiny()
-    res = fit(make_model(), data, None, CFG, task=weighted_task(), progress=False)
+    cfg = dataclasses.replace(CFG, micro_batch=micro_batch)
+    res = fit(make_model(), data, None, cfg, task=weighted_task())
     if rank == 0:
         np.savez(out, **{k: v.numpy() for k, v in res.state_dict.items()}, world=res.world_size)
     import torch.distributed as dist
@@ -68,11 +72,13 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_two_gloo_processes_match_one_process(tmp_path):
+@pytest.mark.parametrize("micro_batch", [None, 3])
+def test_two_gloo_processes_match_one_process(tmp_path, micro_batch):
+    """Also with micro-batches (each rank's 4 ECGs as 3 + 1, gradients all-reduced once, after no_sync)."""
     out = str(tmp_path / "ddp.npz")
     # fork: the children inherit the imported torch (a fresh import costs ~10 s on a busy machine)
-    mp.start_processes(_worker, args=(2, _free_port(), out), nprocs=2, join=True, start_method="fork")
-    single = fit(make_model(), Tiny(), None, CFG, task=weighted_task(), progress=False)
+    mp.start_processes(_worker, args=(2, _free_port(), out, micro_batch), nprocs=2, join=True, start_method="fork")
+    single = fit(make_model(), Tiny(), None, CFG, task=weighted_task())
     ddp = np.load(out)
     assert int(ddp["world"]) == 2
     for key, value in single.state_dict.items():

@@ -12,7 +12,8 @@ import torch
 from lvsdctl.data.dataset import ECGDataset
 from lvsdctl.errors import MismatchError
 from lvsdctl.models.registry import create_model
-from lvsdctl.train.engine import Classification, TrainConfig, fit, seed_everything
+from lvsdctl.train.engine import TrainConfig, fit, seed_everything
+from lvsdctl.train.tasks import Classification
 
 from tests.train.conftest import make_ecg_file
 
@@ -28,7 +29,7 @@ def data(tmp_path_factory):
 def run(name, data, cfg, **kw):
     seed_everything(cfg.seed)
     model = create_model(name, in_channels=4, **({"in_samples": 64} if name == "lstm-fcn" else {}))
-    return fit(model, data[0], data[1], cfg, progress=False, **kw)
+    return fit(model, data[0], data[1], cfg, **kw)
 
 
 def same_weights(a: dict, b: dict) -> bool:

@@ -17,7 +17,7 @@ from pathlib import Path
 import h5py
 
 from tests.train.conftest import make_ecg_file
-from tests.train.pretrain_data import make_12lead_file
+from tests.pretrain.pretrain_data import make_12lead_file
 
 TORCHRUN = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2"]
 
