@@ -25,7 +25,7 @@ FIXTURES = ROOT.parent / "shared" / "fixtures" / "ecg"
 
 
 def main() -> None:
-    from lvsdctl.evaluate.tables import to_markdown
+    from lvsdctl.tables import to_markdown
     from lvsdctl.measure import measure
     from lvsdctl.measure.agreement import against_12sl, against_generator, summary_table
     from lvsdctl.synth import synthesise
