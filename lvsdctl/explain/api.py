@@ -123,7 +123,7 @@ def measure_input(x: np.ndarray, layout: str, fs: float):
     from lvsdctl.measure import measure_leads
     from lvsdctl.measure.leads import from_four_channel, from_twelve
 
-    lm = from_four_channel(x, fs) if layout == "4x5000" else from_twelve(x, fs)
+    lm = from_four_channel(x, fs) if str(layout).split("x")[0] == "4" else from_twelve(x, fs)
     return measure_leads(lm)
 
 
