@@ -14,7 +14,9 @@ microvolts must not come from noise).
 - notch: a dip of at least 0.05 mV and 10% of the deflection between two peaks of the main
   deflection (R in lateral leads, S in right precordial ones);
 - slur: on the up- or downstroke of the main deflection, the slope falls below 30% of the stroke's
-  steepest and rises again above 50% (a shoulder), away from the stroke's ends.
+  steepest and rises again above 50% (a shoulder), away from the stroke's ends; or a plateau: the
+  slope falls below 30% and the stroke resumes (above 20%) from a level at least a notch's depth
+  away from the peak (the plateau-topped R of LBBB, whose second rise is gentler than its first).
 Times are ms from the QRS onset, so Strauss's "mid-QRS" (40 ms after the onset to half the QRS)
 can be tested on them.
 """
@@ -33,6 +35,7 @@ LOWPASS_HZ = 30.0
 Q_MV, R_START_MV = 0.05, 0.10
 NOTCH_MV, NOTCH_REL = 0.05, 0.10
 SLUR_LOW, SLUR_HIGH = 0.30, 0.50
+PLATEAU_RESUME = 0.20  # of the stroke's steepest slope: a plateau's stroke goes on after it
 
 
 @dataclass
@@ -125,6 +128,7 @@ def _slurs(y: np.ndarray) -> list[int]:
         end += 1
     out = []
     guard = max(2, int(0.008 * FS))
+    depth = max(NOTCH_MV, NOTCH_REL * float(y[top]))
     for a, b, sign in ((start, top, 1.0), (top, end, -1.0)):
         slope = sign * d[a:b + 1]
         if len(slope) < 2 * guard + 3 or slope.max() <= 0:
@@ -135,6 +139,10 @@ def _slurs(y: np.ndarray) -> list[int]:
             if not guard <= k <= len(slope) - 1 - guard or slope[k] >= SLUR_LOW * steep:
                 continue
             before, after = slope[:k], slope[k + 1:]
-            if before.max(initial=0) >= SLUR_HIGH * steep and after.max(initial=0) >= SLUR_HIGH * steep:
+            if before.max(initial=0) < SLUR_HIGH * steep:
+                continue
+            resumes = after.max(initial=0)
+            plateau = resumes >= PLATEAU_RESUME * steep and y[top] - y[a + k] >= depth
+            if resumes >= SLUR_HIGH * steep or plateau:
                 out.append(a + int(k))
     return out

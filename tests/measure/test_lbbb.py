@@ -73,3 +73,16 @@ def test_failed_delineation_is_not_assessed():
     c = assess(a)
     assert a.status == "failed" and c.conventional is None and c.any is None
     assert c.not_assessed == "delineation failed"
+
+
+def test_plateau_topped_r_is_slurred_and_a_smooth_r_is_not():
+    """LBBB's lateral R often rises, pauses on a plateau, then rises a little more to its peak: a
+    slur even though the second rise is gentler than the first; a smooth, rounded R is neither."""
+    from lvsdctl.measure import morphology
+
+    t = np.arange(100) / 500.0  # 200 ms at 500 Hz
+    smooth = np.exp(-((t - 0.08) / 0.03) ** 2)
+    rise = np.interp(t, [0, 0.02, 0.05, 0.07, 0.09, 0.13, 0.2], [0, 0.05, 0.45, 0.46, 0.56, 0.05, 0])
+    plateau = morphology.smooth_beat(np.tile(rise, (12, 1)))[0]
+    assert morphology.shape(plateau, 0, 99).slurs_ms
+    assert not morphology.shape(morphology.smooth_beat(np.tile(smooth, (12, 1)))[0], 0, 99).notched_or_slurred
