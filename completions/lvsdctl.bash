@@ -14,13 +14,14 @@ _lvsdctl() {
 }
 _lvsdctl_subs() {
     case "$1" in
-        "") echo "evaluate explain finetune ingest inspect measure predict preprocess pretrain split stats study synth train weights" ;;
+        "") echo "evaluate explain finetune ingest inspect measure merge predict preprocess pretrain split stats study synth train weights" ;;
         "evaluate") echo "" ;;
         "explain") echo "" ;;
         "finetune") echo "" ;;
         "ingest") echo "" ;;
         "inspect") echo "" ;;
         "measure") echo "" ;;
+        "merge") echo "" ;;
         "predict") echo "" ;;
         "preprocess") echo "" ;;
         "pretrain") echo "" ;;
@@ -45,13 +46,14 @@ _lvsdctl_opts() {
     case "$1" in
         "") echo "--version" ;;
         "evaluate") echo "-o --output --threshold --tune-set --sets --bootstrap --report --figures --table --measures --batch-size --device --seed --json -q --quiet" ;;
-        "explain") echo "--model -m --out --format --record --set -o --output --figure --method --threshold --limit --batch-size --show-waves --json -q --quiet" ;;
+        "explain") echo "--model -m --out --format --record --set -o --output --figure --method --threshold --limit --batch-size --show-waves --precision --json -q --quiet" ;;
         "finetune") echo "-o --output --backbone --freeze --sequential --weights --size --from-scratch --all-strategies --epochs --lr --batch-size --segments --zscore --no-zscore --proj-kernel --micro-batch --checkpoint-activations --class-weight --train-split --tune-split --resume -j --jobs --device --seed --json -q --quiet" ;;
         "ingest") echo "-o --output --echo --from-list --echo-patient-col --echo-date-col --echo-lvef-col --echo-date-format --window-days --policy --threshold --drop-unpaired --secret-file --demo-secret --keep-patient-id --site --synthetic --rejects --compression --resume -j --jobs --strict --json -q --quiet" ;;
         "inspect") echo "--json" ;;
         "measure") echo "-o --output -j --jobs --json -q --quiet" ;;
-        "predict") echo "-o --output --threshold --sets --batch-size --secret-file --demo-secret --lbbb-check --no-lbbb-check -j --jobs --device --json -q --quiet" ;;
-        "preprocess") echo "-o --output --layout --fs --filter --resample --normalise --drop-flagged --chunk --compression -j --jobs --strict --json -q --quiet" ;;
+        "merge") echo "-o --output --allow-different-keys --json -q --quiet" ;;
+        "predict") echo "-o --output --threshold --sets --batch-size --secret-file --demo-secret --lbbb-check --no-lbbb-check -j --jobs --device --precision --json -q --quiet" ;;
+        "preprocess") echo "-o --output --layout --fs --chain --filter --resample --normalise --drop-flagged --chunk --compression -j --jobs --strict --json -q --quiet" ;;
         "pretrain") echo "-o --output --size --weights --epochs --batch-size --lr --set --export-fairseq --resume --amp --no-amp -j --jobs --device --seed --json -q --quiet" ;;
         "split") echo "-o --output --design --seed --tune-fraction --straddle --include-unlabelled --table --measures --criterion --json -q --quiet" ;;
         "stats") echo "" ;;
@@ -61,7 +63,7 @@ _lvsdctl_opts() {
         "study") echo "" ;;
         "study done") echo "--json -q --quiet" ;;
         "study report") echo "-o --output --html --alpha --json -q --quiet" ;;
-        "study script") echo "--out --preset -o --output --torchrun --ss-weights --sq-weights --device --seed --json -q --quiet" ;;
+        "study script") echo "--out --preset -o --output --torchrun --ss-weights --sq-weights --ecgfounder --ecgfounder-weights --ecgfounder-split --device --seed --json -q --quiet" ;;
         "synth") echo "-o --output --n-ecgs --n-patients --digitised-share --force --seed -j --jobs --json -q --quiet" ;;
         "train") echo "-o --output --model -m --preset --epochs --lr --batch-size --micro-batch --class-weight --weight-decay --optimizer --schedule --select --metric --ensemble --model-option --train-split --tune-split --resume -j --jobs --device --seed --json -q --quiet" ;;
         "weights") echo "" ;;

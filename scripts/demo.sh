@@ -49,12 +49,22 @@ step "finetune: ECG-FM (tiny) for LVSD, from the pretrained backbone and from sc
 lvsdctl finetune "$OUT/split.h5" --weights "$OUT/site-fm.h5" --freeze 0 --epochs "$FT_EPOCHS" --lr 3e-4 --batch-size 16 -o "$OUT/ecgfm-pretrained.h5" -q
 lvsdctl finetune "$OUT/split.h5" --from-scratch --size tiny --freeze 0 --epochs "$FT_EPOCHS" --lr 3e-4 --batch-size 16 -o "$OUT/ecgfm-scratch.h5" -q
 
+step "finetune: ECGFounder's architecture (tiny, from scratch) on its authors' preprocessing chain"
+# ECGFounder's pretrained weights (huggingface.co/PKUDigitalHealth/ECGFounder) cannot be fetched here and
+# it has no self-supervised objective to pretrain with: this row is its network trained from random
+# weights at a tiny size. It shows the path (chain, model, DeepLIFT), not what the pretrained model does.
+lvsdctl preprocess "$OUT/raw.h5" --chain ecgfounder -o "$OUT/pre-ecgfounder.h5" -q
+lvsdctl split "$OUT/pre-ecgfounder.h5" -o "$OUT/split-ecgfounder.h5" --seed 7 -q
+lvsdctl finetune "$OUT/split-ecgfounder.h5" --backbone ecgfounder --from-scratch --size tiny --freeze 0 --epochs "$FT_EPOCHS" --lr 1e-3 --batch-size 16 -o "$OUT/ecgfounder-scratch.h5" -q
+
 step "evaluate: every model on the validation sets (95% CIs by patient bootstrap)"
-MODELS=(fcn lstm-fcn resnet inceptiontime ecgfm-scratch ecgfm-pretrained)
+MODELS=(fcn lstm-fcn resnet inceptiontime ecgfm-scratch ecgfm-pretrained ecgfounder-scratch)
 for m in "${MODELS[@]}"; do
     extra=()  # the full report (TRIPOD+AI items, model card, figures) for the pretrained ECG-FM
     [ "$m" = ecgfm-pretrained ] && extra=(--report "$OUT/report.md" --figures "$OUT/figures")
-    lvsdctl evaluate "$OUT/$m.h5" "$OUT/split.h5" -o "$OUT/$m-eval.h5" --bootstrap 200 --threshold youden "${extra[@]}" -q
+    data="$OUT/split.h5"  # the same ECGs and sets; ECGFounder's through its own chain
+    [ "$m" = ecgfounder-scratch ] && data="$OUT/split-ecgfounder.h5"
+    lvsdctl evaluate "$OUT/$m.h5" "$data" -o "$OUT/$m-eval.h5" --bootstrap 200 --threshold youden "${extra[@]}" -q
 done
 
 step "stats: Table 1 of the synthetic cohort"

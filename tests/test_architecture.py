@@ -3,7 +3,8 @@
 - only `lvsdctl/cli/` imports rich or typer, and no stage imports `lvsdctl.cli`;
 - `lvsdctl.hdf5` (the file family) imports neither `lvsdctl.io` (reading one ECG file) nor the
   `lvsdctl.ingest` stage, and `lvsdctl.io` imports neither of them: all stand on `lvsdctl.record`.
-  The ingest stage writes its file through `lvsdctl.hdf5`, as every stage does;
+  The ingest stage writes its file through `lvsdctl.hdf5`, as every stage does; the preprocess stage
+  (`lvsdctl.signal`) does not import ingest either (what both use, `lvsdctl.alloc`, is on the ground floor);
 - every stage package exports its verbs from `__init__`, loads them lazily, and no submodule shares a
   verb's name (the import system would shadow the function with the module);
 - every verb returns a `lvsdctl.summary.Summary`, whose `to_dict()` is what `--json` prints.
@@ -29,6 +30,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "lvsdctl"
 DOORS = {
     "lvsdctl.synth": ["synthesise"],
     "lvsdctl.ingest": ["ingest"],
+    "lvsdctl.merge": ["merge"],
     "lvsdctl.signal": ["preprocess"],
     "lvsdctl.data": ["split"],
     "lvsdctl.measure": ["measure"],
@@ -90,7 +92,8 @@ def test_no_stage_reaches_up_into_the_cli():
 
 
 @pytest.mark.parametrize("importer, imported", [("lvsdctl.hdf5", "lvsdctl.io"), ("lvsdctl.hdf5", "lvsdctl.ingest"),
-                                                ("lvsdctl.io", "lvsdctl.hdf5"), ("lvsdctl.io", "lvsdctl.ingest")])
+                                                ("lvsdctl.io", "lvsdctl.hdf5"), ("lvsdctl.io", "lvsdctl.ingest"),
+                                                ("lvsdctl.signal", "lvsdctl.ingest")])
 def test_hdf5_and_the_readers_do_not_import_each_other(importer, imported):
     offenders = sorted(f"{mod} imports {dep}" for mod, deps in GRAPH.items() for dep in deps
                        if _within(mod, importer) and _within(dep, imported))

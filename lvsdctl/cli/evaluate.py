@@ -7,7 +7,9 @@ from typing import Annotated, Optional
 import typer
 
 from lvsdctl.cli.app import app
-from lvsdctl.cli.options import Device, DeviceOpt, Jobs, Json, OptionalOutput, Output, Quiet, Seed, split_list
+from lvsdctl.cli.options import (
+    Device, DeviceOpt, Jobs, Json, OptionalOutput, Output, Precision, PrecisionOpt, Quiet, Seed, split_list,
+)
 
 _THRESHOLD_HELP = ("Decision threshold: a number (0.5, the study), 'youden' or 'sens:0.90' (target sensitivity), "
                    "the last two chosen on the tuning set only, then frozen.")
@@ -75,6 +77,7 @@ def predict_cmd(
     lbbb_check: Annotated[bool, typer.Option("--lbbb-check/--no-lbbb-check", help="Measure every ECG and warn about those that are not LBBB (the model's intended use).")] = True,
     jobs: Jobs = 1,
     device: DeviceOpt = Device.auto,
+    precision: PrecisionOpt = Precision.fp32,
     json_out: Json = False,
     quiet: Quiet = False,
 ) -> None:
@@ -82,10 +85,14 @@ def predict_cmd(
     from lvsdctl.cli.progress import reporting
     from lvsdctl.evaluate import predict
 
+    if precision.value != "fp32" and device.value in ("auto", "cpu") and not quiet:
+        from lvsdctl.evaluate.precision import describe
+
+        err.print(f"[yellow]note:[/] {describe(precision.value)} (on a CPU; ignored on a GPU)", markup=True)
     with reporting("predict", quiet=quiet) as progress:
         summary = predict(model, data, output, threshold=threshold, sets=split_list(sets), batch_size=batch_size,
                           device=device.value, secret_file=secret_file, demo_secret=demo_secret, jobs=jobs,
-                          check_lbbb=lbbb_check, progress=progress)
+                          check_lbbb=lbbb_check, precision=precision.value, progress=progress)
     for w in summary.warnings:  # shown even with -q: never a silent score
         err.print(f"[yellow]warning:[/] {w}", markup=True, highlight=False)
     for r in summary.rejected:  # shown even with -q: a file left out must never go unnoticed

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from lvsdctl.cli.app import app
-from lvsdctl.cli.options import Json, OptionalOutput, Quiet
+from lvsdctl.cli.options import Json, OptionalOutput, Precision, PrecisionOpt, Quiet
 
 
 @app.command(
@@ -45,6 +45,7 @@ def explain_cmd(
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Cohort mode: ECGs per batch.")] = 16,
     show_waves: Annotated[bool, typer.Option("--show-waves", help="Draw the P, QRS and T boundaries faintly on "
                                              "the map.")] = False,
+    precision: PrecisionOpt = Precision.fp32,
     json_out: Json = False,
     quiet: Quiet = False,
 ) -> None:
@@ -53,6 +54,13 @@ def explain_cmd(
 
     if method not in ("deeplift", "ig"):
         raise InputError(f"--method must be deeplift or ig, not {method!r}")
+    if precision.value == "int8":
+        raise InputError("--precision int8: attributions need gradients, which int8-quantized layers do not "
+                         "have; use fp32 or bf16 (int8 is for `lvsdctl predict`)")
+    if precision.value != "fp32" and not quiet:
+        from lvsdctl.evaluate.precision import describe
+
+        err.print(f"[yellow]note:[/] {describe(precision.value)}", markup=True)
     if split is not None:
         from lvsdctl.cli.progress import reporting
         from lvsdctl.explain import explain_cohort
@@ -63,7 +71,7 @@ def explain_cmd(
         with reporting("explain", quiet=quiet or json_out) as progress:
             summary = explain_cohort(source, model_path=model or default_model(), output=output, split=split,
                                      method=method, threshold=threshold, batch_size=batch_size, limit=limit,
-                                     figure=figure, progress=progress)
+                                     figure=figure, progress=progress, precision=precision.value)
         for w in summary.warnings:  # shown even with -q: never a silent score
             err.print(f"[yellow]warning:[/] {w}")
         if json_out:
@@ -82,7 +90,7 @@ def explain_cmd(
     from lvsdctl.explain import explain
 
     summary = explain(source, model_path=model, record=record, out=out, formats=tuple(formats),
-                      method=method, threshold=threshold, show_waves=show_waves)
+                      method=method, threshold=threshold, show_waves=show_waves, precision=precision.value)
     for w in summary.warnings:  # shown even with -q or --json: never a silent score
         err.print(f"[yellow]warning:[/] {w}")
     if json_out:

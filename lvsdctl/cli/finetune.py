@@ -1,4 +1,4 @@
-"""`lvsdctl finetune`: ECG-FM fine-tuned for LVSD (one strategy, or the study's 14 models)."""
+"""`lvsdctl finetune`: ECG-FM or ECGFounder fine-tuned for LVSD (one strategy, or the study's models)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from lvsdctl.cli.options import (
 
 
 @app.command("finetune", short_help=(
-    "Fine-tune ECG-FM for LVSD: the study's strategies (--freeze, --sequential)."
+    "Fine-tune ECG-FM or ECGFounder for LVSD: the study's strategies (--freeze)."
 ), help=(
     "Fine-tune the ECG-FM foundation model for LVSD: a 4->12 channel projection, the ECG-FM encoder, mean "
     "pooling and a linear head, trained with Adam for 60 epochs (the study's recipe).\n\n"
@@ -38,22 +38,27 @@ from lvsdctl.cli.options import (
     "Learning rate by strategy unless --lr: FF 5e-7, PF2 1e-6, PF4 5e-6, PF6 1e-5, PF8 5e-5, PF10 1e-4, AF 1e-3 "
     "(docs/ecgfm.md).\n\n"
     "Example: lvsdctl finetune split.h5 --backbone ecgfm --freeze 4 --sequential -o sq-pf4.h5\n\n"
-    "The study's 14 models: lvsdctl finetune split.h5 --all-strategies -o models/"))
+    "The study's 14 models: lvsdctl finetune split.h5 --all-strategies -o models/\n\n"
+    "--backbone ecgfounder: ECGFounder (ecgfounder-12lead, or ecgfounder-1lead for 1-lead data, from the same "
+    "weights directory: `lvsdctl weights fetch ecgfounder-12lead`; or --weights NAME|PATH), a "
+    "convolutional network of 7 stages: --freeze N freezes its stem and first N stages (7/all: AF). Data "
+    "preprocessed with --chain ecgfounder (4x5000: a 4->12 projection is added; 12x5000: none). Adam lr 1e-4, "
+    "weight decay 1e-5 (its authors' recipe), AF 1e-3 (docs/ecgfounder.md)."))
 def finetune_cmd(
     data: Annotated[str, typer.Argument(help="Preprocessed, split ECG file (kind 'ecg') with train/tune sets.")],
     output: Output,
-    backbone: Annotated[str, typer.Option("--backbone", help="Foundation model to fine-tune.")] = "ecgfm",
-    freeze: Annotated[str, typer.Option("--freeze", help="Transformer layers frozen from the input side: 0-12 or 'all'.")] = "0",
+    backbone: Annotated[str, typer.Option("--backbone", help="Foundation model to fine-tune: ecgfm or ecgfounder.")] = "ecgfm",
+    freeze: Annotated[str, typer.Option("--freeze", help="Frozen from the input side: ECG-FM transformer layers 0-12, ECGFounder stages 0-7, or 'all'.")] = "0",
     sequential: Annotated[bool, typer.Option("--sequential", help="Start from the multi-label fine-tuned checkpoint (Sq) instead of the self-supervised one (SS).")] = False,
-    weights: Annotated[Optional[str], typer.Option("--weights", help="Catalog name (`lvsdctl weights list`) or weights file (official .pt or lvsdctl .h5).")] = None,
-    size: Annotated[Optional[str], typer.Option("--size", help="Require this backbone size (tiny, base, large); with --from-scratch, the size to build.")] = None,
+    weights: Annotated[Optional[str], typer.Option("--weights", help="Catalog name (`lvsdctl weights list`; ECGFounder: ecgfounder-12lead, ecgfounder-1lead) or weights file (official .pt/.pth or lvsdctl .h5).")] = None,
+    size: Annotated[Optional[str], typer.Option("--size", help="Require this backbone size (ECG-FM: tiny, base, large; ECGFounder: tiny, full); with --from-scratch, the size to build.")] = None,
     from_scratch: Annotated[bool, typer.Option("--from-scratch", help="Random initial weights (an ablation; no weights file).")] = False,
-    all_strategies: Annotated[bool, typer.Option("--all-strategies", help="Train the study's 14 models (SS/Sq x FF, PF2-10, AF) into the -o directory; existing files are kept.")] = False,
+    all_strategies: Annotated[bool, typer.Option("--all-strategies", help="Train the study's 14 models (SS/Sq x FF, PF2-10, AF; ECGFounder: FF, PF1-6, AF) into the -o directory; existing files are kept.")] = False,
     epochs: Annotated[int, typer.Option("--epochs", min=1, help="Training epochs (the study: 60).")] = 60,
     lr: Annotated[Optional[float], typer.Option("--lr", help="Learning rate (default: by strategy, see above).")] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Global batch size (the authors: 256).")] = 256,
     segments: Annotated[str, typer.Option("--segments", help="10s: the whole ECG (the study); 5s: two halves, logits averaged (ECG-FM's convention).")] = "10s",
-    zscore: Annotated[bool, typer.Option("--zscore/--no-zscore", help="Z-score each channel of each ECG inside the model (ECG-FM's pretraining convention).")] = True,
+    zscore: Annotated[Optional[bool], typer.Option("--zscore/--no-zscore", help="Z-score inside the model: each channel (ECG-FM, default on) or the whole ECG (ECGFounder, default on only for data in mV).", show_default=False)] = None,
     proj_kernel: Annotated[int, typer.Option("--proj-kernel", min=1, help="Kernel size of the input projection (the study: 1).")] = 1,
     micro_batch: MicroBatch = None,
     checkpoint_activations: Annotated[bool, typer.Option("--checkpoint-activations", help="Recompute activations in backward: less memory for large batches.")] = False,
@@ -70,6 +75,7 @@ def finetune_cmd(
     from lvsdctl.cli.console import emit_json, err
     from lvsdctl.cli.progress import reporting
     from lvsdctl.finetune import all_strategies as run_all, finetune
+    from lvsdctl.finetune.api import DISPLAY
     from lvsdctl.train.distributed import from_env
 
     options = dict(backbone=backbone, size=size, segments=segments, zscore=zscore, proj_kernel=proj_kernel,
@@ -78,13 +84,14 @@ def finetune_cmd(
                    micro_batch=micro_batch, class_weight=class_weight, workers=workers, device=device.value,
                    seed=seed)
     if all_strategies:
-        if freeze != "0" or sequential or weights or from_scratch or resume:
+        if freeze != "0" or sequential or (weights and backbone != "ecgfounder") or from_scratch or resume:
             from lvsdctl.errors import InputError
 
             raise InputError("--all-strategies picks --freeze/--sequential/weights itself and resumes on its own; "
                              "drop those options")
         with reporting("finetune", quiet=quiet) as progress:
-            summaries = run_all(data, output, progress=progress, **options)
+            summaries = run_all(data, output, progress=progress, **options,
+                                **({"weights": weights} if weights else {}))
         if not from_env().is_main:  # under torchrun one process reports, not N
             return
         if not quiet:
@@ -101,7 +108,7 @@ def finetune_cmd(
         return
     if not quiet:
         last = summary.last_epoch
-        err.print(f"ECG-FM {summary.start}-{summary.strategy} (freeze {summary.freeze}, "
+        err.print(f"{DISPLAY[summary.backbone]} {summary.start}-{summary.strategy} (freeze {summary.freeze}, "
                   f"{summary.trainable_parameters:,} trainable parameters), lr {summary.lr:g}, "
                   f"{summary.epochs} epochs on {summary.device}: train loss {last.get('train_loss', float('nan')):.4f}, "
                   f"tune AUROC {last.get('tune_auroc', float('nan')):.3f} -> {summary.output}")

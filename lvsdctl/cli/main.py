@@ -11,6 +11,7 @@ from lvsdctl.cli.app import app
 COMMAND_MODULES = [
     "synth",
     "ingest",
+    "merge",
     "preprocess",
     "measure",
     "split",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from enum import Enum
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
@@ -26,6 +26,12 @@ class Resampling(str, Enum):
 class Normalisation(str, Enum):
     none = "none"
     zscore = "zscore"
+    zscore_ecg = "zscore-ecg"
+
+
+class Chain(str, Enum):
+    study = "study"
+    ecgfounder = "ecgfounder"
 
 
 HELP = """Filter, resample and lay out every ECG of an `ecg-raw` file (from `lvsdctl ingest`) as a model-ready `ecg` file: /signals (N, channels, 5000) float32 at 500 Hz, 10 s.
@@ -36,7 +42,9 @@ Example:
 
   lvsdctl preprocess raw.h5 -o pre12.h5 --layout 12x5000 --filter notch60 --normalise zscore
 
-By default this is the study's chain: each segment is filtered at its own rate with neurokit2's ecg_clean ("neurokit": 0.5 Hz Butterworth high-pass + the 50 Hz moving average), then linearly interpolated to 500 Hz, and laid out as 4 x 5000 (I|aVR|V1|V4, II|aVL|V2|V5, III|aVF|V3|V6, 10 s lead II). Digitised printouts only fit 4x5000. Every record is kept (possibly with quality flags), or dropped with a counted reason: inputs = kept + dropped. The chain is recorded in the file. """
+  lvsdctl preprocess raw.h5 -o founder.h5 --layout 12x5000 --chain ecgfounder
+
+By default this is the study's chain: each segment is filtered at its own rate with neurokit2's ecg_clean ("neurokit": 0.5 Hz Butterworth high-pass + the 50 Hz moving average), then linearly interpolated to 500 Hz, and laid out as 4 x 5000 (I|aVR|V1|V4, II|aVL|V2|V5, III|aVF|V3|V6, 10 s lead II). Digitised printouts only fit 4x5000. --chain ecgfounder is the chain ECGFounder's authors require (their filter, then one z-score over each whole ECG), for `finetune --backbone ecgfounder`. Every record is kept (possibly with quality flags), or dropped with a counted reason: inputs = kept + dropped. The chain is recorded in the file. """
 
 
 @app.command("preprocess", help=HELP,
@@ -48,21 +56,27 @@ def preprocess_command(
                                            "four 2.5 s pieces + a 10 s lead II strip); 12x5000: all 12 leads.")]
     = Layout.four,
     fs: Annotated[float, typer.Option("--fs", min=50, help="Target sampling rate (Hz); 10 s per channel.")] = 500.0,
-    filter: Annotated[str, typer.Option("--filter", help="neurokit (the study's: 0.5 Hz high-pass + 50 Hz moving "
-                                        "average), neurokit60, notch50 / notch60 (high-pass + IIR notch), "
-                                        "bandpass (0.5-40 Hz) or bandpass:LOW-HIGH, none.")] = "neurokit",
+    chain: Annotated[Chain, typer.Option("--chain", help="A named filter + normalisation: study (neurokit, "
+                                         "mV) or ecgfounder (the chain ECGFounder's weights need: 50 Hz notch, "
+                                         "0.67-40 Hz band-pass, minus a median baseline; zscore-ecg).")]
+    = Chain.study,
+    filter: Annotated[Optional[str], typer.Option("--filter", help="neurokit (the study's: 0.5 Hz high-pass + 50 Hz "
+                                                  "moving average), neurokit60, notch50 / notch60 (high-pass + IIR "
+                                                  "notch), bandpass (0.5-40 Hz) or bandpass:LOW-HIGH, ecgfounder, "
+                                                  "none. Default: the chain's.", show_default=False)] = None,
     resample: Annotated[Resampling, typer.Option("--resample", help="linear (the study's), polyphase "
                                                  "(anti-aliased) or fft.")] = Resampling.linear,
-    normalise: Annotated[Normalisation, typer.Option("--normalise", help="none (mV, the study's) or zscore "
-                                                     "(per record and channel; ECG-FM's convention).")]
-    = Normalisation.none,
+    normalise: Annotated[Optional[Normalisation], typer.Option(
+        "--normalise", help="none (mV, the study's), zscore (per record and channel; ECG-FM's convention) or "
+        "zscore-ecg (one over each whole ECG; ECGFounder's). Default: the chain's.", show_default=False)] = None,
     drop_flagged: Annotated[bool, typer.Option("--drop-flagged", help="Leave records with quality flags out "
                                                "(counted); default: keep and mark them.")] = False,
     chunk: Annotated[int, typer.Option("--chunk", min=1, help="Records processed at once (memory ~ chunk).")]
-    = 512,
-    compression: Annotated[Compression, typer.Option("--compression", help="Compression of /signals: lzf "
-                                                     "(fastest), gzip (readable by every HDF5 tool) or none.")]
-    = Compression.lzf,
+    = 256,
+    compression: Annotated[Compression, typer.Option("--compression", help="Compression of /signals: gzip "
+                                                     "(level 1 + shuffle, in threads; every HDF5 tool reads it), "
+                                                     "lzf (h5py's filter, one thread) or none.")]
+    = Compression.gzip,
     jobs: Jobs = os.cpu_count() or 1,
     strict: Strict = False,
     json_out: Json = False,
@@ -75,10 +89,12 @@ def preprocess_command(
 
     if json_out and output == "-":
         raise InputError("--json and -o - both write to stdout; choose one")
+    # Only a chain given on the command line constrains --filter / --normalise.
+    named = chain.value if chain is not Chain.study or (filter is None and normalise is None) else None
     with reporting("preprocess", quiet=quiet) as progress:
         summary = preprocess(input, output, layout=layout.value, fs=fs, filter=filter, resample=resample.value,
-                             normalise=normalise.value, drop_flagged=drop_flagged, chunk=chunk, progress=progress,
-                             jobs=jobs, compression=compression.value)
+                             normalise=normalise.value if normalise else None, drop_flagged=drop_flagged,
+                             chunk=chunk, progress=progress, jobs=jobs, compression=compression.value, chain=named)
     if not quiet:
         err.print(_summary_table(summary))
     if json_out:
@@ -104,6 +120,6 @@ def _summary_table(s):
     for name, n in s.flags.items():
         t.add_row(f"  {name}", str(n))
     t.add_row("layout", f"{s.layout} @ {s.fs:g} Hz")
-    t.add_row("filter", s.filter["name"])
+    t.add_row("chain", f"{s.chain} (filter {s.filter['name']}, normalisation {s.normalisation})")
     t.add_row("speed", f"{s.ecgs_per_s} ECGs/s")
     return t

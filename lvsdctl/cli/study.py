@@ -47,6 +47,9 @@ def script_cmd(
     torchrun: Annotated[Optional[int], typer.Option("--torchrun", min=1, help="Train with torchrun on N processes (GPUs).")] = None,
     ss_weights: Annotated[Optional[str], typer.Option("--ss-weights", help="Single-step start instead of ecgfm-pretrained: a catalog name (`lvsdctl weights list`) or a file.")] = None,
     sq_weights: Annotated[Optional[str], typer.Option("--sq-weights", help="Sequential start instead of ecgfm-physionet-finetuned: a catalog name or a file.")] = None,
+    ecgfounder: Annotated[bool, typer.Option("--ecgfounder", help="Beyond the article: also fine-tune and evaluate ECGFounder with the same strategies (FF, PF1-6, AF).")] = False,
+    ecgfounder_weights: Annotated[Optional[str], typer.Option("--ecgfounder-weights", help="ECGFounder's start instead of ecgfounder-12lead: a catalog name or a file.")] = None,
+    ecgfounder_split: Annotated[Optional[str], typer.Option("--ecgfounder-split", help="ECGFounder's data instead of SPLIT: the same split preprocessed with --chain ecgfounder.")] = None,
     device: DeviceOpt = Device.auto,
     seed: Seed = 0,
     json_out: Json = False,
@@ -60,7 +63,9 @@ def script_cmd(
 
     with reporting("study script", quiet=quiet) as progress:
         summary = script(split, out, preset=preset.value, output=output, torchrun=torchrun, ss_weights=ss_weights,
-                         sq_weights=sq_weights, seed=seed, device=device.value, progress=progress)
+                         sq_weights=sq_weights, ecgfounder=ecgfounder,
+                         ecgfounder_weights=ecgfounder_weights, ecgfounder_split=ecgfounder_split, seed=seed,
+                         device=device.value, progress=progress)
     if output == "-":
         sys.stdout.write(summary.text)
     if json_out:

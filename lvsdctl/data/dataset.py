@@ -38,7 +38,8 @@ def _attr(ds: h5py.Dataset, name: str, default=None):
 
 
 def read_preprocessing(signals: h5py.Dataset) -> dict:
-    """What a model trained on these signals expects: layout, fs, channels, filter, normalisation."""
+    """What a model trained on these signals expects: layout, fs, channels, filter, normalisation (and
+    the chain's name and resampling where the file records them)."""
     filt = _attr(signals, "filter")
     if isinstance(filt, str):
         try:
@@ -52,6 +53,7 @@ def read_preprocessing(signals: h5py.Dataset) -> dict:
         "filter": filt,
         "normalisation": _attr(signals, "normalisation", "none"),
         "shape": list(signals.shape[1:]),
+        **{k: _attr(signals, k) for k in ("chain", "resample") if k in signals.attrs},
     }
 
 

@@ -34,18 +34,21 @@ class Scored:
 
 
 def score_file(model_path: str, data_path: str, *, sets: list[str] | None = None, batch_size: int = 64,
-               device: str = "cpu", progress: Callable[[int, int], None] | None = None) -> Scored:
+               device: str = "cpu", progress: Callable[[int, int], None] | None = None,
+               precision: str = "fp32") -> Scored:
     """Scores of the ECGs of ``data_path`` (all rows, or those whose split is in ``sets``);
-    ``progress(done, total)`` after every batch."""
+    ``progress(done, total)`` after every batch; ``precision``: see `lvsdctl.evaluate.precision` (CPU only)."""
     import torch
 
     from lvsdctl.data.dataset import check_layout, read_preprocessing
+    from lvsdctl.evaluate.precision import prepare
     from lvsdctl.hdf5 import open_input, provenance, read_records, sha256_file
     from lvsdctl.models.checkpoint import check_preprocessing, load_checkpoint
     from lvsdctl.train.devices import resolve_device
 
     dev = resolve_device(device)
     model, meta = load_checkpoint(model_path, map_location=dev)
+    model, autocast = prepare(model, precision, dev)
     model_sha = sha256_file(model_path) if model_path != "-" else ""
     with open_input(data_path, kind={"ecg"}) as f:
         if "signals" not in f:
@@ -75,7 +78,8 @@ def score_file(model_path: str, data_path: str, *, sets: list[str] | None = None
                     x = np.asarray(signals[idx], dtype=np.float32)
                 if not np.isfinite(x).all():
                     raise InputError(f"{data_path}: non-finite samples in ECG rows {idx[0]}-{idx[-1]}")
-                logits = model(torch.from_numpy(x).to(dev))
+                with autocast:
+                    logits = model(torch.from_numpy(x).to(dev))
                 if logits.ndim != 2 or logits.shape[1] != 2:
                     raise MismatchError(f"{model_path}: model returned shape {tuple(logits.shape)}, expected (batch, 2)")
                 scores[start:start + idx.size] = torch.softmax(logits.float(), dim=1)[:, 1].cpu().numpy()
@@ -151,8 +155,8 @@ class PredictSummary(Summary):
 
 def predict(model_path: str, data: str | list[str], output: str, *, threshold: str = "0.5",
             sets: list[str] | None = None, batch_size: int = 64, device: str = "cpu", secret_file: str | None = None,
-            demo_secret: bool = False, jobs: int = 1,
-            progress: Callable[[int, int], None] | None = None, check_lbbb: bool = True) -> PredictSummary:
+            demo_secret: bool = False, jobs: int = 1, progress: Callable[[int, int], None] | None = None,
+            precision: str = "fp32", check_lbbb: bool = True) -> PredictSummary:
     """Score ECGs and write a `predictions` file; returns what it did.
 
     ``data``: one `ecg` file, or ECG exports (files/folders of any format `ingest` reads), which are
@@ -177,7 +181,7 @@ def predict(model_path: str, data: str | list[str], output: str, *, threshold: s
             data_path, ingested, prepared = prepare_exports(inputs, model_path, tmp, secret_file=secret_file,
                                                   demo_secret=demo_secret, jobs=jobs, rejects=rejects)
         scored = score_file(model_path, data_path, sets=sets, batch_size=batch_size, device=device,
-                            progress=progress)
+                            progress=progress, precision=precision)
         if pol.kind == "fixed":
             thr = choose_threshold(pol)
         else:
@@ -189,7 +193,7 @@ def predict(model_path: str, data: str | list[str], output: str, *, threshold: s
         scored.records["lbbb_warning"] = warnings
         meta = PredictionMeta(thr.value, thr.origin, thr.policy, str(scored.model_meta.get("model_name", "")),
                               scored.model_sha256)
-        params = {"threshold": thr.policy, "sets": sets or "all", "batch_size": batch_size,
+        params = {"threshold": thr.policy, "sets": sets or "all", "batch_size": batch_size, "precision": precision,
                   "exports": None if data_path == inputs[0] else len(inputs)}
         with atomic_output(output, kind="predictions", inputs=[model_path, data_path], parameters=params) as f:
             write_predictions(f, scored.records, scored.score, pred, meta)

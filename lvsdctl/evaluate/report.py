@@ -102,7 +102,8 @@ def model_card(model_meta: dict, model_sha256: str, threshold, evaluation_metric
         f"- **Trained for**: {len(history)} recorded epochs; task `{model_meta.get('task', 'lvsd')}`",
         "- **Intended use**: research on LVSD (LVEF < 40 %) detection from resting ECGs of adults with left bundle "
         "branch block, as a prompt for echocardiography; not a diagnosis, not for other rhythms or populations.",
-        f"- **Input**: layout {prep.get('layout', '?')}, {prep.get('fs', '?')} Hz, filter "
+        f"- **Input**: {'chain ' + str(prep['chain']) + ', ' if prep.get('chain') else ''}layout "
+        f"{prep.get('layout', '?')}, {prep.get('fs', '?')} Hz, filter "
         f"`{json.dumps(prep.get('filter'))}`, normalisation `{prep.get('normalisation', '?')}`; data preprocessed "
         "otherwise are refused.",
         f"- **Operating point**: threshold {threshold.value:.4g} ({threshold.origin}).",

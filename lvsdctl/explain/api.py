@@ -118,22 +118,23 @@ def load_dataset_record(path: str, record_id: str, pre: dict, model_path: str) -
         return f["signals"][row], df.iloc[row].to_dict(), bool(f.attrs.get("synthetic", False))
 
 
-def measure_input(x: np.ndarray, layout: str, fs: float):
-    """`lvsdctl measure` of what the model saw (the printout's pieces, or 12 leads)."""
+def measure_input(x: np.ndarray, layout: str, fs: float, normalised: bool = False):
+    """`lvsdctl measure` of what the model saw (the printout's pieces, or 12 leads); `normalised`
+    amplitudes (not mV) leave the LBBB criteria unassessed."""
     from lvsdctl.measure import measure_leads
     from lvsdctl.measure.leads import from_four_channel, from_twelve
 
     lm = from_four_channel(x, fs) if str(layout).split("x")[0] == "4" else from_twelve(x, fs)
-    return measure_leads(lm)
+    return measure_leads(lm, normalised=normalised)
 
 
 def explain_array(model, x: np.ndarray, layout: str, fs: float, method: str = "deeplift",
-                  measured=None) -> Explanation:
+                  precision: str = "fp32", measured=None) -> Explanation:
     """Attribute, delineate (with `measured`, an `lvsdctl.measure.Measured` of this ECG, else by
     measuring `x` itself), and summarise attribution per lead and wave."""
     if not np.isfinite(x).all():
         raise InputError("the ECG contains NaN or infinite samples after preprocessing")
-    attr = attribute(model, x[None], method=method)
+    attr = attribute(model, x[None], method=method, precision=precision)
     apieces = lead_pieces(attr.values[0], layout, fs)
     measured = measured if measured is not None else measure_input(x, layout, fs)
     d = from_analysis(measured.analysis, x.shape[-1], fs)
@@ -202,9 +203,10 @@ class ExplainSummary(Summary):
 
 def explain(source: str, *, model_path: str | None = None, record: str | None = None,
             out: str | Path = "map.png", formats: tuple[str, ...] = (), method: str = "deeplift",
-            threshold: float | None = None, show_waves: bool = False) -> ExplainSummary:
+            threshold: float | None = None, show_waves: bool = False, precision: str = "fp32") -> ExplainSummary:
     """Explain one ECG and write the figure(s) and the per-wave tables (MAP.waves.csv / .json, the
-    beats in MAP.beats.csv); `show_waves` draws the wave boundaries faintly on the map."""
+    beats in MAP.beats.csv); `show_waves` draws the wave boundaries faintly on the map;
+    ``precision``: fp32 or bf16 (autocast; `lvsdctl.evaluate.precision`)."""
     from lvsdctl.models.checkpoint import load_checkpoint
 
     model_path = model_path or default_model()
@@ -222,8 +224,8 @@ def explain(source: str, *, model_path: str | None = None, record: str | None = 
         label = -1
         synthetic = is_synthetic_export(source)
     layout, fs = pre["layout"], float(pre["fs"])
-    measured = _measure_source(source, record, x, layout, fs)
-    expl = explain_array(model, x, layout, fs, method=method, measured=measured)
+    measured = _measure_source(source, record, x, layout, fs, pre.get("normalisation", "none") != "none")
+    expl = explain_array(model, x, layout, fs, method=method, precision=precision, measured=measured)
     thr = float(threshold if threshold is not None else meta.get("threshold", 0.5))
     predicted = "LVSD" if expl.score >= thr else "no LVSD"
     name = meta.get("model_name", "model")
@@ -232,6 +234,8 @@ def explain(source: str, *, model_path: str | None = None, record: str | None = 
     notes = ["SYNTHETIC ECG (lvsdctl synth), not a patient"] if synthetic else []
     if pre.get("normalisation") == "zscore":
         notes.append("amplitudes z-scored per channel (the model's input), not mV")
+    elif pre.get("normalisation") == "zscore-ecg":
+        notes.append("amplitudes z-scored over the whole ECG (the model's input), not mV")
     if expl.attribution.caveat:
         notes.append(expl.attribution.caveat)
     from lvsdctl.measure.lbbb import intended_use_warning
@@ -260,7 +264,7 @@ def explain(source: str, *, model_path: str | None = None, record: str | None = 
                           delineation=delineation_summary(expl.delineation))
 
 
-def _measure_source(source: str, record: str | None, x: np.ndarray, layout: str, fs: float):
+def _measure_source(source: str, record: str | None, x: np.ndarray, layout: str, fs: float, normalised: bool):
     """An export is measured as exported (all leads, its own median beat and statements: beats and
     boundaries on the same timeline as the model's input); a dataset record as the model sees it."""
     if record is None:
@@ -270,4 +274,4 @@ def _measure_source(source: str, record: str | None, x: np.ndarray, layout: str,
             return measure_export(str(source))
         except ReadError:
             pass  # preprocessing read it: measure what the model saw
-    return measure_input(x, layout, fs)
+    return measure_input(x, layout, fs, normalised)

@@ -59,9 +59,9 @@ class CohortExplanation(Summary):
 def explain_cohort(data_path: str, *, model_path: str, output: str, split: str | None = "internal",
                    method: str = "deeplift", threshold: float | None = None, batch_size: int = 16,
                    limit: int | None = None, figure: str | Path | None = None, save_maps: bool = True,
-                   progress: Callable[[int, int], None] | None = None) -> CohortExplanation:
+                   progress: Callable[[int, int], None] | None = None, precision: str = "fp32") -> CohortExplanation:
     """Explain every ECG of set `split` of an `ecg` file into an `attributions` file (-o), aggregated by
-    outcome group; `progress(done, total)` after every batch."""
+    outcome group; `progress(done, total)` after every batch; ``precision``: fp32 or bf16 (autocast)."""
     from lvsdctl.data.dataset import read_preprocessing
     from lvsdctl.hdf5 import atomic_output, open_input, read_records, write_json_attr, write_records
     from lvsdctl.models.checkpoint import check_preprocessing, load_checkpoint
@@ -74,6 +74,7 @@ def explain_cohort(data_path: str, *, model_path: str, output: str, split: str |
         found = read_preprocessing(signals)
         check_preprocessing(pre, found, model_path=model_path, data_path=data_path)
         layout, fs = found["layout"], float(found["fs"])
+        normalised = found.get("normalisation", "none") not in ("none", None)  # LBBB criteria need mV
         synthetic = bool(f.attrs.get("synthetic", False))
         df = read_records(f)
         rows = np.arange(len(df)) if split is None else np.flatnonzero(df["split"].to_numpy() == split)
@@ -95,14 +96,14 @@ def explain_cohort(data_path: str, *, model_path: str, output: str, split: str |
         caveat = None
         with atomic_output(output, kind="attributions", inputs=[f, model_path],
                            parameters={"model": str(model_path), "set": split, "method": method,
-                                       "threshold": thr, "n": n}) as out:
+                                       "threshold": thr, "n": n, "precision": precision}) as out:
             maps = (out.create_dataset("attributions", shape=(n, *signals.shape[1:]), dtype="float32",
                                        chunks=(1, *signals.shape[1:]), compression="gzip", compression_opts=1)
                     if save_maps else None)
             for lo in range(0, n, batch_size):
                 idx = rows[lo:lo + batch_size]
                 x = signals[np.sort(idx)]
-                attr = attribute(model, x, method=method, batch_size=batch_size)
+                attr = attribute(model, x, method=method, batch_size=batch_size, precision=precision)
                 caveat = attr.caveat
                 scores[lo:lo + len(idx)] = attr.score
                 deltas[lo:lo + len(idx)] = attr.delta
@@ -110,7 +111,7 @@ def explain_cohort(data_path: str, *, model_path: str, output: str, split: str |
                     maps[lo:lo + len(idx)] = attr.values
                 apieces = lead_pieces(attr.values, layout, fs)
                 for b in range(len(idx)):
-                    m = measure_input(x[b], layout, fs)
+                    m = measure_input(x[b], layout, fs, normalised)
                     d = from_analysis(m.analysis, x.shape[-1], fs)
                     status[lo + b] = d.status
                     lbbb[lo + b] = intended_use_warning(m.row)

@@ -1,10 +1,12 @@
-"""The `finetune` stage: ECG-FM fine-tuned for LVSD, one strategy or the study's 14 models.
+"""The `finetune` stage: a foundation model fine-tuned for LVSD, one strategy or the study's models.
 
 `finetune(path, output, freeze=4, sequential=True)` reads the training and tuning sets of a split
 `ecg` file, builds the LVSD model around an ECG-FM checkpoint (single-step: the self-supervised
 file; sequential: the PhysioNet-2021 fine-tuned one), freezes what `freeze` says, trains it with
 the shared engine (`lvsdctl.train.engine.fit`: devices, DDP, resume, history, progress) and writes
 one `model` checkpoint. `all_strategies` runs the 14 models of the study, each to its own file.
+`backbone="ecgfounder"` does the same around ECGFounder (`lvsdctl.finetune.ecgfounder`): the model
+is built by its own `build_lvsd_model`, the weights found by the same catalog (`lvsdctl.weights`).
 
 Defaults follow the study: 60 epochs, Adam (betas 0.9/0.98, the authors' recipe), cross-entropy,
 batch 256, the last epoch kept, full 10 s input; learning rate per strategy (`STRATEGY_LR`).
@@ -27,7 +29,8 @@ from lvsdctl.train.resume import check_resumable, resume_path
 
 log = logging.getLogger(__name__)
 
-BACKBONES = ("ecgfm",)
+BACKBONES = ("ecgfm", "ecgfounder")
+DISPLAY = {"ecgfm": "ECG-FM", "ecgfounder": "ECGFounder"}
 
 #: Learning rate by number of frozen transformer layers (of 12). The article gives only the range
 #: "1e-3 to 5e-7, depending on the model"; 5e-7 is the authors' released SS-FF recipe, 1e-3 the
@@ -72,13 +75,15 @@ def segment_samples(segments: str, fs: float, samples: int) -> int:
     return n
 
 
-def build_train_config(freeze: int, num_layers: int, options: dict[str, Any]) -> TrainConfig:
+def build_train_config(freeze: int, num_layers: int, options: dict[str, Any],
+                       defaults: dict[str, Any] | None = None) -> TrainConfig:
+    """``options`` over ``defaults`` (default: the study's recipe with the strategy's learning rate)."""
     fields = {f.name for f in dataclasses.fields(TrainConfig)}
     unknown = sorted(set(options) - fields)
     if unknown:
         raise InputError(f"unknown training option(s): {', '.join(unknown)}")
-    values = {**STUDY_DEFAULTS, "lr": default_lr(freeze, num_layers),
-              **{k: v for k, v in options.items() if v is not None}}
+    defaults = defaults or {**STUDY_DEFAULTS, "lr": default_lr(freeze, num_layers)}
+    values = {**defaults, **{k: v for k, v in options.items() if v is not None}}
     return TrainConfig(**values)
 
 
@@ -88,8 +93,9 @@ class FinetuneSummary(Summary):
     In `all_strategies`, a model whose file existed is `skipped` (its other fields None)."""
 
     output: str
+    backbone: str | None = None  # ecgfm, ecgfounder
     model: str | None = None
-    start: str | None = None  # ss (self-supervised weights), sq (sequential), scratch
+    start: str | None = None  # ss (self-supervised weights), sq (sequential), pretrained (ECGFounder), scratch
     strategy: str | None = None  # ff, pfN, af
     freeze: int | None = None
     lr: float | None = None
@@ -122,7 +128,7 @@ def finetune(
     size: str | None = None,
     from_scratch: bool = False,
     segments: str = "10s",
-    zscore: bool = True,
+    zscore: bool | None = None,
     proj_kernel: int = 1,
     final_dropout: float = 0.0,
     checkpoint_activations: bool = False,
@@ -136,8 +142,10 @@ def finetune(
     """Fine-tune one model; write the checkpoint (rank 0 under torchrun); return what was done.
 
     ``weights``: a catalog name (``lvsdctl.weights``) or a path; None -> the study's starting point in
-    the weights directory (``sequential`` picks which). Never downloads.
+    the weights directory (``sequential`` picks which; for ECGFounder the data's leads:
+    ``ecgfounder-1lead`` for 1 channel, else ``ecgfounder-12lead``). Never downloads.
     ``size`` None -> sizes from the weights file; a named size refuses a file of another size.
+    ``zscore`` None -> on for ECG-FM; for ECGFounder only for data in millivolts (its chain z-scores).
     ``train_options`` are TrainConfig fields (epochs, lr, batch_size, seed, device, workers, ...).
     """
     from lvsdctl.data.dataset import labelled_sets
@@ -154,6 +162,11 @@ def finetune(
         raise InputError("finetune writes its checkpoint to a file: give -o PATH (stdout cannot hold resume state)")
     if from_scratch and weights is not None:
         raise InputError("--from-scratch and --weights contradict each other")
+    founder = backbone == "ecgfounder"
+    if founder:
+        from lvsdctl.finetune import ecgfounder
+
+        ecgfounder.check_options(sequential=sequential, segments=segments, size=size)
     rpath = resume_path(output)
     if resume:
         check_resumable(output, [rpath])
@@ -162,31 +175,42 @@ def finetune(
     train_set, tune_set = labelled_sets(path, train_split, tune_split)
     pre = train_set.preprocessing
     channels, samples = train_set.shape
-    seg = segment_samples(segments, float(pre.get("fs") or 500.0), samples)
+    if zscore is None:
+        zscore = ecgfounder.default_zscore(pre) if founder else True
 
     model_opts: dict[str, Any] = {"in_channels": channels, "proj_kernel": proj_kernel, "zscore": zscore,
-                                  "segment_samples": seg, "final_dropout": final_dropout,
-                                  "checkpoint_activations": checkpoint_activations}
+                                  "final_dropout": final_dropout, "checkpoint_activations": checkpoint_activations}
     if size is not None or from_scratch:
-        model_opts["size"] = size or "base"
+        model_opts["size"] = size or ("full" if founder else "base")
     seed = int(train_options.get("seed") or 0)
     seed_everything(seed)  # the new projection and head come from the seed
-    try:  # the weights file is found (or reported missing) here, once
-        model, info = build_lvsd_model(weights, sequential=sequential, pretrained=not from_scratch, freeze=freeze,
+    # The weights file is found (or reported missing) here, once, by the backbone's own builder.
+    if founder:
+        model, info = ecgfounder.build(weights, data_path=path, pre=pre, pretrained=not from_scratch, freeze=freeze,
                                        seed=seed, **model_opts)
-    except ValueError as exc:  # a bad --freeze / --proj-kernel
-        raise InputError(str(exc)) from None
+        num_layers = info["units"]  # the network's stages
+        start = "scratch" if from_scratch else "pretrained"
+        defaults = ecgfounder.recipe(strategy_name(info["freeze"], num_layers))
+    else:
+        model_opts["segment_samples"] = segment_samples(segments, float(pre.get("fs") or 500.0), samples)
+        try:
+            model, info = build_lvsd_model(weights, sequential=sequential, pretrained=not from_scratch,
+                                           freeze=freeze, seed=seed, **model_opts)
+        except ValueError as exc:  # a bad --freeze / --proj-kernel
+            raise InputError(str(exc)) from None
+        if sequential and info.get("origin") == "official-pretrained":
+            log.warning("--sequential with %s, a self-supervised checkpoint without a fine-tuned head: the run is "
+                        "named sequential but starts as single-step does", info["weights"])
+        num_layers = len(model.encoder.encoder.layers)
+        # With --weights the file is the user's choice; --sequential then only names the run.
+        start = "scratch" if from_scratch else ("sq" if sequential else "ss")
+        defaults = None
     weights_path = info["weights"]
-    if sequential and info.get("origin") == "official-pretrained":
-        log.warning("--sequential with %s, a self-supervised checkpoint without a fine-tuned head: the run is "
-                    "named sequential but starts as single-step does", weights_path)
-    num_layers = len(model.encoder.encoder.layers)
     n_frozen = info["freeze"]
-    cfg = build_train_config(n_frozen, num_layers, train_options)
+    cfg = build_train_config(n_frozen, num_layers, train_options, defaults)
     name = strategy_name(n_frozen, num_layers)
-    # With --weights the file is the user's choice; --sequential then only names the run.
-    start = "scratch" if from_scratch else ("sq" if sequential else "ss")
-    label = f"ecgfm {start}-{name}"
+    label = f"{backbone} {start}-{name}"
+    model_name = model.model_name
 
     result = fit(model, train_set, tune_set, cfg, resume_path=rpath, resume=resume, progress=progress, label=label)
 
@@ -204,6 +228,7 @@ def finetune(
         "segments": segments,
         "zscore": zscore,
         "proj_kernel": proj_kernel,
+        "chain": pre.get("chain"),
         "train": cfg.to_json(),
         "task": result.task,
         "train_split": train_split,
@@ -219,7 +244,7 @@ def finetune(
         # The weights file is hashed into the provenance: which checkpoint a model came from matters.
         inputs = [path] + ([weights_path] if weights_path else [])
         save_checkpoint(
-            output, result.model, model_name="ecgfm-lvsd", config=model_config(result.model),
+            output, result.model, model_name=model_name, config=model_config(result.model),
             history=result.history,
             preprocessing={k: v for k, v in pre.items() if k != "shape"} | {"shape": [channels, samples]},
             inputs=inputs, parameters=parameters,
@@ -232,7 +257,7 @@ def finetune(
 
     last = result.history[-1] if result.history else {}
     return FinetuneSummary(
-        output=output, model="ecgfm-lvsd", start=start, strategy=name, freeze=n_frozen, lr=cfg.lr, epochs=cfg.epochs,
+        output=output, backbone=backbone, model=model_name, start=start, strategy=name, freeze=n_frozen, lr=cfg.lr, epochs=cfg.epochs,
         trainable_parameters=info["trainable"], n_train=len(train_set),
         n_tune=len(tune_set) if tune_set is not None else 0, selection=result.selection,
         last_epoch=defined(last),
@@ -251,31 +276,43 @@ def study_runs(output_dir: str | os.PathLike) -> list[dict]:
 
 def all_strategies(path: str | os.PathLike, output_dir: str | os.PathLike, *, skip_existing: bool = True,
                    **options: Any) -> list[FinetuneSummary]:
-    """Fine-tune the study's 14 models (SS and Sq x FF, PF 2/4/6/8/10, AF) into ``output_dir``.
+    """Fine-tune the study's 14 models (SS and Sq x FF, PF 2/4/6/8/10, AF) into ``output_dir``; with
+    ``backbone="ecgfounder"`` its FF, PF 1-6 and AF (``ecgfounder-ff.h5`` ...) from one weights file
+    (``weights`` may name it; None: ``ecgfounder-12lead``).
 
-    Both official checkpoints must be in the weights directory (checked before any training).
+    The official checkpoints must be in the weights directory (checked before any training).
     With ``skip_existing`` a model whose file exists is not trained again (a stopped run continues).
     ``options`` go to every ``finetune`` call (``lr`` would override every strategy's default).
     """
     from lvsdctl.train import distributed as dist_
 
+    founder = options.get("backbone") == "ecgfounder"  # one starting point: --weights may choose it
+    weights = options.pop("weights", None) if founder else None
     for key in ("weights", "sequential", "freeze", "from_scratch", "resume"):
         if options.get(key) not in (None, False):
             raise InputError(f"--all-strategies chooses {key} itself; drop that option")
         options.pop(key, None)
     out = Path(output_dir)
     if out.exists() and not out.is_dir():
-        raise InputError(f"{out}: --all-strategies writes 14 files: -o must be a directory")
-    _require_both_starts()  # both present, or stop now
+        raise InputError(f"{out}: --all-strategies writes one file per model: -o must be a directory")
+    if founder:
+        from lvsdctl.finetune import ecgfounder
+
+        # Reading the stages resolves the file: missing weights stop here, before any training.
+        runs = [{**run, "weights": weights} for run in ecgfounder.study_runs(out, ecgfounder.stages_of(weights))]
+    else:
+        _require_both_starts()  # both present, or stop now
+        runs = study_runs(out)
     out.mkdir(parents=True, exist_ok=True)
     summaries = []
-    for run in study_runs(out):
+    for run in runs:
         if skip_existing and Path(run["output"]).exists():
             summaries.append(FinetuneSummary(output=run["output"], skipped="exists"))
             continue
         resume = resume_path(run["output"]).exists()  # an interrupted model continues where it stopped
-        summaries.append(finetune(path, run["output"], sequential=run["sequential"], freeze=run["freeze"],
-                                  resume=resume, shutdown=False, **options))
+        start = {k: run[k] for k in ("sequential", "weights") if k in run}
+        summaries.append(finetune(path, run["output"], freeze=run["freeze"], resume=resume, shutdown=False,
+                                  **start, **options))
     dist_.shutdown(dist_.from_env())
     return summaries
 

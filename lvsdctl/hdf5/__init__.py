@@ -11,6 +11,7 @@ from lvsdctl.errors import FormatError
 from lvsdctl.hdf5.core import (
     FORMAT_VERSION,
     KINDS,
+    PSEUDONYM_KEYS_ATTR,
     atomic_output,
     open_input,
     provenance,
@@ -26,6 +27,7 @@ __all__ = [
     "FORMAT_VERSION",
     "FileDescription",
     "KINDS",
+    "PSEUDONYM_KEYS_ATTR",
     "FormatError",
     "RECORD_COLUMNS",
     "atomic_output",

@@ -29,6 +29,10 @@ from lvsdctl.errors import FormatError, InputError
 #: integer-coded segments as int16 in `/raw/counts` with a per-segment `scale` (version 1 files are read too).
 FORMAT_VERSION = 2
 
+#: Root attribute: JSON list of the fingerprints (`key_id`) of the pseudonymisation secrets that made the
+#: file's patient pseudonyms (written by ingest and merge; `lvsdctl.merge.inputs.key_ids` reads it).
+PSEUDONYM_KEYS_ATTR = "pseudonym_key_ids"
+
 #: What each kind of file holds (docs/formats.md has the full layout).
 KINDS = {
     "ecg-raw": "ECGs as ingested: native rates, every segment kept (ingest)",

@@ -11,7 +11,7 @@ at 13 rates) and median beats.
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Iterable, Iterator
 
 import h5py
 import numpy as np
@@ -66,6 +66,7 @@ class RawWriter:
         self._written = [0, 0]
         self._flush_at = flush_samples
         self._table: dict[str, list] = {k: [] for k in SEGMENT_TYPES}
+        self._done: list[dict[str, np.ndarray]] = []  # table rows of flushed ECGs, as compact arrays
         self.n_records = 0
 
     def append(self, segments: list[Segment]) -> int:
@@ -100,14 +101,22 @@ class RawWriter:
             ds[self._written[k]:] = data
             self._written[k] += len(data)
             self._buffer[k], self._buffered[k] = [], 0
+        if self._table["record"]:  # Python lists cost ~150 bytes a segment: arrays a fifth of that
+            self._done.append({k: np.array(v, dtype=object if SEGMENT_TYPES[k] is _STR else SEGMENT_TYPES[k])
+                               for k, v in self._table.items()})
+            self._table = {k: [] for k in SEGMENT_TYPES}
 
-    def finish(self, records: pd.DataFrame) -> None:
-        """Flush samples, write the segment table and `/records` (one row per appended ECG)."""
-        if len(records) != self.n_records:
+    def finish(self, records: pd.DataFrame | None) -> None:
+        """Flush samples, write the segment table and `/records` (one row per appended ECG; None: the
+        caller writes `/records` itself, e.g. block by block)."""
+        if records is not None and len(records) != self.n_records:
             raise ValueError(f"{len(records)} metadata rows for {self.n_records} ECGs")
         self._flush()
-        write_segment_table(self._group, self._table)
-        write_records(self._group.file, records)
+        table = {k: np.concatenate([part[k] for part in self._done]) if self._done else np.empty(0, dtype=dtype)
+                 for k, dtype in SEGMENT_TYPES.items()}
+        write_segment_table(self._group, table)
+        if records is not None:
+            write_records(self._group.file, records)
 
 
 _SHUFFLE, _DEFLATE = 2, 1  # HDF5 filter ids (H5Z_FILTER_SHUFFLE, H5Z_FILTER_DEFLATE)
@@ -168,29 +177,63 @@ def read_samples(samples: h5py.Dataset, start: int, stop: int, threads: int = 0)
     return out[offset:offset + (stop - start)]  # a view: at most two chunks more are kept alive
 
 
+class _SegmentCursor:
+    """Where blocks of records start in the sorted `/raw/segments/record` column, found by reading it
+    WINDOW rows at a time (never whole: at a million ECGs it alone would be 190 MB)."""
+
+    WINDOW = 1 << 16
+
+    def __init__(self, column: h5py.Dataset):
+        self._column = column
+        self._rows = len(column)
+        self._start = 0
+        self._values = np.empty(0, dtype=np.int64)
+
+    def first_row_of(self, record: int) -> int:
+        """The first segment row of a record numbered `record` or more (the table's length if none).
+        Calls must ask for non-decreasing records."""
+        while True:
+            if len(self._values) and self._values[-1] >= record:
+                return self._start + int(np.searchsorted(self._values, record))
+            following = self._start + len(self._values)
+            if following >= self._rows:
+                return self._rows
+            self._start, self._values = following, self._column[following:following + self.WINDOW]
+
+
+def _record_count(f: h5py.File, seg: h5py.Group) -> int:
+    if "records" in f:
+        return int(f["records"].attrs.get("n", len(f["records/record_id"])))
+    column = seg["record"]
+    return int(column[-1]) + 1 if len(column) else 0
+
+
 def iter_raw_records(f: h5py.File, chunk: int = 256, start: int = 0, stop: int | None = None,
-                     kind: str | None = None) -> Iterator[tuple[int, list[Segment]]]:
+                     kind: str | Iterable[str] | None = None) -> Iterator[tuple[int, list[Segment]]]:
     """Yield (record index, segments) in record order, reading one block of records at a time.
 
-    Memory stays flat: only `chunk` records' samples are in memory at once. `kind` keeps only
-    segments of that kind ("rhythm", "piece", "median").
+    Memory stays flat: only `chunk` records' samples (and their rows of the segment table) are in
+    memory at once. `kind` keeps only segments of that kind or kinds ("rhythm", "piece", "median").
     """
     seg = f["raw/segments"]
-    record = seg["record"][()]
-    n = int(f["records"].attrs.get("n", len(f["records/record_id"]))) if "records" in f else (
-        int(record.max()) + 1 if len(record) else 0)
+    n = _record_count(f, seg)
     stop = n if stop is None else min(stop, n)
+    wanted = None if kind is None else {kind} if isinstance(kind, str) else set(kind)
     streams = (f["raw/samples"], f["raw/counts"] if "raw/counts" in f else None)
     has_scale = "scale" in seg  # format version 1: no scale, every segment float32
+    cursor = _SegmentCursor(seg["record"])
+    hi = cursor.first_row_of(start)
     for block in range(start, stop, chunk):
         end = min(block + chunk, stop)
-        lo, hi = np.searchsorted(record, [block, end])
+        lo, hi = hi, cursor.first_row_of(end)
         if lo == hi:
             for i in range(block, end):
                 yield i, []
             continue
-        leads = seg["lead"].asstr()[lo:hi]
+        record = seg["record"][lo:hi]
         kinds = seg["kind"].asstr()[lo:hi]
+        use = np.ones(hi - lo, dtype=bool) if wanted is None else np.isin(kinds, list(wanted))
+        leads = seg["lead"].asstr()[lo:hi]
         t0 = seg["t0"][lo:hi]
         fs = seg["fs"][lo:hi]
         offset = seg["offset"][lo:hi]
@@ -198,8 +241,8 @@ def iter_raw_records(f: h5py.File, chunk: int = 256, start: int = 0, stop: int |
         scale = seg["scale"][lo:hi] if has_scale else np.zeros(hi - lo)
         coded = scale > 0
         data, base = [], []
-        for k, ds in enumerate(streams):  # each stream's range covering this block's segments
-            mine = coded == bool(k)
+        for k, ds in enumerate(streams):  # each stream's range covering this block's wanted segments
+            mine = use & (coded == bool(k))
             if not mine.any():
                 data.append(None)
                 base.append(0)
@@ -210,14 +253,13 @@ def iter_raw_records(f: h5py.File, chunk: int = 256, start: int = 0, stop: int |
             data.append(read_samples(ds, a, b))
             base.append(a)
         by_record: dict[int, list[Segment]] = {}
-        for j in range(hi - lo):
-            if kind is not None and kinds[j] != kind:
-                continue
+        for j in np.flatnonzero(use).tolist():
             k = int(coded[j])
             a = int(offset[j]) - base[k]
             piece = data[k][a:a + int(length[j])]
-            signal = counts_to_mv(piece, float(scale[j])) if k else piece
-            by_record.setdefault(int(record[lo + j]), []).append(
-                Segment(lead=leads[j], signal=signal, fs=float(fs[j]), t0=float(t0[j]), kind=kinds[j]))
+            segment = (Segment(leads[j], None, float(fs[j]), float(t0[j]), kinds[j], counts=piece,
+                               scale=float(scale[j])) if k
+                       else Segment(lead=leads[j], signal=piece, fs=float(fs[j]), t0=float(t0[j]), kind=kinds[j]))
+            by_record.setdefault(int(record[j]), []).append(segment)
         for i in range(block, end):
             yield i, by_record.get(i, [])

@@ -88,3 +88,54 @@ def update_column(parent: h5py.Group, col: str, values: np.ndarray, name: str = 
         del group[col]
     group.create_dataset(col, data=data, dtype=_STR if dtype == "str" else dtype,
                          chunks=True if len(data) else None, compression="gzip" if len(data) else None)
+
+
+class RecordAppender:
+    """Builds `/records` block by block (memory flat however many rows): one extendable dataset per column.
+
+    `columns`: name -> numpy dtype or "str", in file order. Blocks are dicts of column -> values; a
+    column a block lacks gets its default (RECORD_COLUMNS', else "" or NaN). `finish()` sets the `n`
+    attribute readers use.
+    """
+
+    def __init__(self, parent: h5py.Group, columns: dict[str, str], name: str = "records"):
+        self.group = parent.create_group(name, track_order=True)
+        self.columns = dict(columns)
+        self._datasets = {
+            col: self.group.create_dataset(col, shape=(0,), maxshape=(None,), chunks=(4096,), compression="gzip",
+                                           compression_opts=1, dtype=_STR if dtype == "str" else dtype)
+            for col, dtype in self.columns.items()}
+        self.n = 0
+
+    def append(self, block: dict[str, np.ndarray], rows: int) -> None:
+        if not rows:
+            return
+        for col, ds in self._datasets.items():
+            dtype = self.columns[col]
+            values = block.get(col)
+            if values is None:
+                default = RECORD_COLUMNS.get(col, (dtype, "" if dtype == "str" else np.nan))[1]
+                values = np.full(rows, default, dtype=object if dtype == "str" else dtype)
+            elif dtype == "str":
+                values = np.asarray(values, dtype=object)
+            else:
+                values = np.asarray(values).astype(dtype)
+            if len(values) != rows:
+                raise ValueError(f"column {col}: {len(values)} values for {rows} rows")
+            ds.resize((self.n + rows,))
+            ds[self.n:] = values
+        self.n += rows
+
+    def finish(self) -> None:
+        self.group.attrs["n"] = self.n
+
+
+def column_types(group: h5py.Group) -> dict[str, str]:
+    """The columns of a `/records` group and their types ("str" for strings), in file order."""
+    return {col: "str" if h5py.check_string_dtype(group[col].dtype) else group[col].dtype.str for col in group}
+
+
+def read_block(group: h5py.Group, start: int, stop: int) -> dict[str, np.ndarray]:
+    """Rows start..stop of every column of a `/records` group (strings decoded)."""
+    return {col: (group[col].asstr()[start:stop] if h5py.check_string_dtype(group[col].dtype)
+                  else group[col][start:stop]) for col in group}

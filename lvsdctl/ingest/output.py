@@ -38,7 +38,7 @@ def records_frame(state: IngestState, keep_patient_id: bool) -> tuple[pd.DataFra
 def write_output(out_name: str, state: IngestState, summary, key: Secret, echo, options: IngestOptions) -> None:
     """The `ecg-raw` file: the state's sample store becomes it (no sample is copied), with /records and
     the provenance (options, pseudonym key id, counts, pairing, echo table counts)."""
-    from lvsdctl.hdf5 import atomic_output, write_records
+    from lvsdctl.hdf5 import PSEUDONYM_KEYS_ATTR, atomic_output, write_json_attr, write_records
 
     written, every = records_frame(state, options.keep_patient_id)
     summary.pairing = pairing_counts(every)
@@ -62,6 +62,7 @@ def write_output(out_name: str, state: IngestState, summary, key: Secret, echo, 
                        synthetic=summary.synthetic, start_from=state.samples_file) as f:
         state.write_segments(f)
         write_records(f, written)
+        write_json_attr(f, PSEUDONYM_KEYS_ATTR, [key.key_id])  # which secret: `merge` links patients by it
 
 
 def write_rejects(csv_path: Path, json_path: Path, summary, echo_table: EchoTable | None) -> None:

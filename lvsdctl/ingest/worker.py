@@ -35,7 +35,7 @@ def _default_reader(path: str, data: bytes | None = None) -> ECGRecord:
 def init_worker(reader: Callable[[str], ECGRecord] | None) -> None:
     """Use `reader` (tests, benchmarks) or the format-detecting `read_ecg` in this process."""
     global _READER
-    from lvsdctl.ingest.alloc import tune_allocator
+    from lvsdctl.alloc import tune_allocator
 
     tune_allocator()  # bulk reading: keep freed heap instead of faulting it back in per file
     _READER = reader or _default_reader

@@ -70,6 +70,15 @@ class ECGFMLVSD(nn.Module):
         self.dropout = nn.Dropout(config.final_dropout)
         self.proj = nn.Linear(enc_cfg.embed_dim, config.n_classes)
 
+    # What `explain` says with DeepLIFT maps of this model (lvsdctl.explain.attribute; docs/explain.md).
+    deeplift_note = ("DeepLIFT is not complete for ECG-FM: its attributions do not sum to the log-odds minus the "
+                     "all-zero reference's (the convergence delta shows the gap, about the whole difference). "
+                     "The z-score is applied outside the attribution, but the first convolution's GroupNorm makes "
+                     "the network nearly scale-invariant, so gradient x input from an all-zero reference sums to "
+                     "about zero, and captum has no rules for its attention and GELUs; read the map as relative "
+                     "saliency (which samples matter more), not as each sample's share of the score. Integrated "
+                     "Gradients (--method ig) is not complete for it either at 64 steps")
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(batch, in_channels, samples) -> (batch, n_classes) logits."""
         if x.ndim != 3 or x.shape[1] != self.config.in_channels:
@@ -89,8 +98,8 @@ class ECGFMLVSD(nn.Module):
 FREEZE_CHOICES = "0..num_layers or 'all'"
 
 
-def parse_freeze(value: int | str, num_layers: int) -> int:
-    """``--freeze`` value -> the number of transformer layers to freeze ('all' = every layer)."""
+def parse_freeze(value: int | str, num_layers: int, unit: str = "layer encoder") -> int:
+    """``--freeze`` value -> the number of transformer layers (or ``unit``s) to freeze ('all' = every one)."""
     if isinstance(value, str):
         if value.strip().lower() == "all":
             return num_layers
@@ -98,7 +107,7 @@ def parse_freeze(value: int | str, num_layers: int) -> int:
             raise ValueError(f"--freeze must be an integer 0..{num_layers} or 'all', got {value!r}")
         value = int(value)
     if not 0 <= value <= num_layers:
-        raise ValueError(f"--freeze must be 0..{num_layers} or 'all' for this {num_layers}-layer encoder, got {value}")
+        raise ValueError(f"--freeze must be 0..{num_layers} or 'all' for this {num_layers}-{unit}, got {value}")
     return value
 
 

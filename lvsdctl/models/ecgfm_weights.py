@@ -84,10 +84,11 @@ def resolve_weights(weights: str | os.PathLike | None = None, *, sequential: boo
 
 
 # --------------------------------------------------------------------------- reading files
-def read_official(path: str | os.PathLike) -> dict:
-    """``torch.load(weights_only=True)`` with the refusals turned into clear errors."""
+def load_weights_only(path: str | os.PathLike):
+    """``torch.load(path, map_location="cpu", weights_only=True)`` with the refusals turned into clear
+    errors (shared by every backbone's official files)."""
     try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        return torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
         raise MissingResourceError(f"{path}: weights file not found") from None
     except pickle.UnpicklingError as exc:
@@ -101,6 +102,11 @@ def read_official(path: str | os.PathLike) -> dict:
         raise InputError(f"{path}: not a readable PyTorch checkpoint (weights-only load failed)") from None
     except (RuntimeError, EOFError, OSError, ValueError) as exc:
         raise InputError(f"{path}: not a readable PyTorch checkpoint ({exc.__class__.__name__})") from None
+
+
+def read_official(path: str | os.PathLike) -> dict:
+    """An official ECG-FM file as {"cfg": ..., "model": state dict}, read with ``load_weights_only``."""
+    ckpt = load_weights_only(path)
     if isinstance(ckpt, Mapping) and "model" in ckpt and isinstance(ckpt["model"], Mapping):
         return dict(ckpt)
     if isinstance(ckpt, Mapping) and all(isinstance(v, torch.Tensor) for v in ckpt.values()):

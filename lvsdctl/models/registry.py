@@ -15,7 +15,7 @@ from typing import Any, Callable
 from torch import nn
 
 # Modules that define families; imported on first use so `import lvsdctl.models.registry` stays light.
-# ECG-FM's modules are optional: the registry works before (and without) them.
+# The foundation models' modules are optional: the registry works before (and without) them.
 _FAMILY_MODULES = (
     "lvsdctl.models.fcn",
     "lvsdctl.models.lstm_fcn",
@@ -24,6 +24,8 @@ _FAMILY_MODULES = (
     "lvsdctl.models.ecgfm",
     "lvsdctl.models.ecgfm_lvsd",
     "lvsdctl.models.ecgfm_pretrain",
+    "lvsdctl.models.ecgfounder",
+    "lvsdctl.models.ecgfounder_lvsd",
 )
 
 

@@ -4,7 +4,8 @@
     summary = preprocess("raw.h5", "pre.h5", layout="4x5000")
 
 Modules: `api` (the verb: file to file, streamed), `chain` (the batch chain in memory), `filters`,
-`blockfilter`, `resample`, `layout`, `quality`. Import-light: the names load on first use.
+`blockfilter`, `resample`, `layout`, `quality`, `writer` (`/signals` compressed in threads).
+Import-light: the names load on first use.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Memory stays flat whatever the number of records: records are read `chunk` at a time
 (`iter_raw_records`), processed as one vectorised batch (`chain.process_batch`), appended to the
-resizable `/signals` dataset, and their `/records` rows copied column by column without pandas.
+resizable `/signals` dataset (compressed in threads by `writer.SignalWriter`), and their `/records` rows copied column by column without pandas.
 """
 
 from __future__ import annotations
@@ -15,27 +15,25 @@ from dataclasses import dataclass
 import h5py
 import numpy as np
 
+from lvsdctl.alloc import tune_allocator
 from lvsdctl.errors import InputError
 from lvsdctl.hdf5 import atomic_output, open_input, write_json_attr
 from lvsdctl.hdf5.raw import iter_raw_records
 from lvsdctl.record import Segment
 from lvsdctl.signal import quality as q
-from lvsdctl.signal.chain import ChainConfig, process_batch
+from lvsdctl.signal.chain import ChainConfig, _n_jobs, process_batch
+from lvsdctl.signal.writer import COMPRESSION, SignalWriter
 from lvsdctl.summary import Summary
 
 
-# Byte shuffling groups the float32s' exponent bytes: ~25 % smaller files for little time.
-_COMPRESSION = {
-    "lzf": {"compression": "lzf", "shuffle": True},
-    "gzip": {"compression": "gzip", "compression_opts": 1, "shuffle": True},
-    "none": {},
-}
+#: Segment kinds the chain uses: median beats are left out (never converted to millivolts).
+_KINDS = ("rhythm", "piece")
 
 
 def _batches(f: h5py.File, chunk: int) -> Iterator[tuple[int, list[list[Segment]]]]:
     batch: list[list[Segment]] = []
     start = 0
-    for i, segments in iter_raw_records(f, chunk=chunk):
+    for i, segments in iter_raw_records(f, chunk=chunk, kind=_KINDS):
         if not batch:
             start = i
         batch.append(segments)
@@ -171,6 +169,7 @@ class PreprocessSummary(Summary):
     flagged: int  # kept or not, records with a quality flag
     dropped_flagged: int  # left out by drop_flagged
     flags: dict[str, int]  # records per quality flag
+    chain: str  # study, ecgfounder, or custom (filter and normalisation of no named chain)
     layout: str
     fs: float
     filter: dict
@@ -186,32 +185,38 @@ def preprocess(
     output: str,
     layout: str = "4x5000",
     fs: float = 500.0,
-    filter: str = "neurokit",
+    filter: str | None = None,
     resample: str = "linear",
-    normalise: str = "none",
+    normalise: str | None = None,
     drop_flagged: bool = False,
-    chunk: int = 512,
+    chunk: int = 256,
     progress: Callable[[int, int], None] | None = None,
     jobs: int | None = None,
-    compression: str = "lzf",
+    compression: str = "gzip",
+    chain: str | None = None,
 ) -> PreprocessSummary:
     """Preprocess an `ecg-raw` file into an `ecg` file; returns what it did.
 
     Every input record is either kept (possibly flagged, see `lvsdctl.signal.quality`) or dropped:
     rejected (too short, wrong layout for its type, no leads), or flagged with `drop_flagged`.
     `inputs == kept + dropped`; reasons are counted in the summary. `compression` of /signals:
-    "lzf" (fast; h5py reads it), "gzip" (level 1; every HDF5 tool reads it) or "none".
+    "gzip" (level 1 + byte shuffle, encoded in threads; every HDF5 tool reads it), "lzf" (h5py's own
+    filter, run by HDF5 in one thread) or "none".
     `progress(done, total)` is called after every chunk of records.
+    ``chain`` names a filter + normalisation (``chain.CHAINS``: "study", the default, or
+    "ecgfounder"); ``filter`` / ``normalise`` default to the chain's.
     """
-    if compression not in _COMPRESSION:
-        raise InputError(f"unknown compression {compression!r}: use lzf, gzip or none")
+    if compression not in COMPRESSION:
+        raise InputError(f"unknown compression {compression!r}: use gzip, lzf or none")
     if chunk < 1:
         raise ValueError("chunk must be at least 1")
     try:
-        cfg = ChainConfig.make(layout=layout, fs=fs, filter=filter, resample=resample, normalise=normalise)
+        cfg = ChainConfig.make(layout=layout, fs=fs, filter=filter, resample=resample, normalise=normalise,
+                               chain=chain)
     except ValueError as exc:
         raise InputError(str(exc)) from None
     started = time.perf_counter()
+    tune_allocator(16 << 20)  # block-sized temporaries reuse heap pages instead of faulting in fresh ones
     reasons: Counter[str] = Counter()
     flag_counts: Counter[str] = Counter()
     n_in = kept = flagged = dropped_flagged = 0
@@ -220,38 +225,40 @@ def preprocess(
         n_total = _n_records(f, str(input))
         with atomic_output(output, kind="ecg", inputs=[f], parameters=params) as out:
             c, t = len(cfg.channels), cfg.n_samples
-            signals = out.create_dataset(
-                "signals", shape=(0, c, t), maxshape=(None, c, t), dtype="float32", chunks=(1, c, t),
-                **_COMPRESSION[compression],
-            )
+            writer = SignalWriter(out, c, t, compression, threads=_n_jobs(jobs))
+            signals = writer.dataset
             # "4x5000" at 500 Hz; at another rate the attribute gives the true shape ("4x2500").
             signals.attrs["layout"] = f"{c}x{t}"
             signals.attrs["arrangement"] = cfg.layout
             signals.attrs["fs"] = cfg.fs
             signals.attrs["channels"] = np.array(cfg.channels, dtype=h5py.string_dtype())
             signals.attrs["normalisation"] = cfg.normalise
+            signals.attrs["chain"] = cfg.chain
             signals.attrs["resample"] = cfg.resample
             write_json_attr(signals, "filter", cfg.filter.to_json())
             write_json_attr(out, "preprocessing", cfg.attrs())
             records = _RecordCopier(f["records"], out)
-            for start, batch in _prefetched(_batches(f, chunk)):
-                res = process_batch(batch, cfg, jobs=jobs)
-                n_in += len(batch)
-                reasons.update(res.rejected.values())
-                is_flagged = res.flags != 0
-                flagged += int(is_flagged.sum())
-                for name, count in q.count_flags(res.flags).items():
-                    flag_counts[name] += count
-                keep = ~is_flagged if drop_flagged else np.ones(len(res.kept), dtype=bool)
-                dropped_flagged += int((~keep).sum())
-                rows, sig = res.kept[keep], res.signals[keep]
-                signals.resize((kept + len(rows), c, t))
-                if len(rows):
-                    signals[kept:] = sig
-                records.append(start + rows, res.flags[keep])
-                kept += len(rows)
-                if progress is not None:
-                    progress(n_in, n_total)
+            try:
+                for start, batch in _prefetched(_batches(f, chunk)):
+                    res = process_batch(batch, cfg, jobs=jobs)
+                    n_in += len(batch)
+                    reasons.update(res.rejected.values())
+                    is_flagged = res.flags != 0
+                    flagged += int(is_flagged.sum())
+                    for name, count in q.count_flags(res.flags).items():
+                        flag_counts[name] += count
+                    keep = ~is_flagged if drop_flagged else np.ones(len(res.kept), dtype=bool)
+                    dropped_flagged += int((~keep).sum())
+                    rows = res.kept[keep]
+                    # compressed in threads while the next block is filtered
+                    writer.append(res.signals if keep.all() else res.signals[keep])
+                    records.append(start + rows, res.flags[keep])
+                    kept += len(rows)
+                    if progress is not None:
+                        progress(n_in, n_total)
+                writer.finish()
+            finally:
+                writer.close()
             records.finish()
     seconds = time.perf_counter() - started
     rejected = sum(reasons.values())

@@ -18,10 +18,27 @@ import numpy as np
 BLOCK = 32  # outputs per block: large enough for efficient products, small enough to waste little
 
 
-def odd_extend(x: np.ndarray, n: int) -> np.ndarray:
-    """scipy's odd extension by n samples at both ends of rows x (R, N)."""
-    first, last = x[:, :1], x[:, -1:]
-    return np.concatenate([2 * first - x[:, n:0:-1], x, 2 * last - x[:, -2:-n - 2:-1]], axis=1)
+def odd_extend(x: np.ndarray, n: int, start: int = 0, length: int | None = None) -> np.ndarray:
+    """scipy's odd extension by n samples at both ends of rows x (R, N), as a new C-ordered array.
+
+    `start`, `length`: only columns start .. start + length of the extension (zeros past its end), made
+    in one allocation and one pass (a cut and a pad afterwards would each copy the rows again).
+    """
+    rows, width = x.shape
+    full = width + 2 * n
+    length = full - start if length is None else length
+    out = np.empty((rows, length), dtype=np.result_type(x, np.float64))
+    left, right = n - start, n - start + width  # where x itself lands in `out`
+    if left > 0:  # 2 * x[0] - x[n], ..., 2 * x[0] - x[1] (from column `start` on)
+        m = min(left, length)
+        np.subtract(2 * x[:, :1], x[:, n - start:n - start - m:-1], out=out[:, :m])
+    if left < length:
+        out[:, max(left, 0):min(right, length)] = x[:, max(-left, 0):min(width, length - left)]
+    if right < length:  # 2 * x[-1] - x[-2], ...
+        tail = max(0, min(length, full - start) - right)
+        np.subtract(2 * x[:, -1:], x[:, -2:-tail - 2:-1], out=out[:, right:right + tail])
+        out[:, right + tail:] = 0.0
+    return out
 
 
 @lru_cache(maxsize=64)
@@ -47,10 +64,8 @@ def moving_average_filtfilt(x: np.ndarray, k: int) -> np.ndarray:
     half = k - 1
     L = BLOCK
     nb = -(-N // L)
-    ext = odd_extend(x, pad)[:, pad - half:]  # starts half a triangle before the first kept sample
     need = nb * L + 2 * half
-    if ext.shape[1] < need:
-        ext = np.concatenate([ext, np.zeros((R, need - ext.shape[1]))], axis=1)
-    windows = np.lib.stride_tricks.sliding_window_view(ext[:, :need], L + 2 * half, axis=1)[:, ::L]
+    ext = odd_extend(x, pad, start=pad - half, length=need)  # from half a triangle before the first kept sample
+    windows = np.lib.stride_tricks.sliding_window_view(ext, L + 2 * half, axis=1)[:, ::L]
     y = windows @ _triangle_matrix(k, L)
     return y.reshape(R, nb * L)[:, :N]

@@ -17,7 +17,7 @@ from functools import lru_cache
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from lvsdctl.record import LEADS12, Segment
+from lvsdctl.record import LEADS12, Segment, counts_to_mv
 from lvsdctl.signal import quality as q
 from lvsdctl.signal.filters import FilterSpec, apply_filter, fill_nonfinite, parse_filter
 from lvsdctl.signal.layout import (
@@ -31,7 +31,12 @@ from lvsdctl.signal.layout import (
 )
 from lvsdctl.signal.resample import RESAMPLE_METHODS, resample
 
-NORMALISATIONS = ("none", "zscore")
+#: none: millivolts; zscore: per record and channel (ECG-FM's pretraining); zscore-ecg: one mean and SD
+#: over all channels and samples of each record, (x - mean) / (SD + 1e-8) (ECGFounder's).
+NORMALISATIONS = ("none", "zscore", "zscore-ecg")
+#: Named chains: (filter, normalisation). "study" is the article's; "ecgfounder" is the one ECGFounder's
+#: authors require for their weights (`util.filter_bandpass`, then `z_score_normalization`).
+CHAINS = {"study": ("neurokit", "none"), "ecgfounder": ("ecgfounder", "zscore-ecg")}
 #: A segment may fall short of its slot by this fraction: it is kept, flagged too_short, its end
 #: held. Shorter segments reject the record.
 LENGTH_TOLERANCE = 0.02
@@ -69,9 +74,26 @@ class ChainConfig:
             raise ValueError(f"target rate must be positive, got {self.fs}")
 
     @classmethod
-    def make(cls, layout="4x5000", fs=500.0, filter="neurokit", resample="linear", normalise="none"):
-        return cls(layout=layout, fs=float(fs), filter=parse_filter(filter), resample=resample,
-                   normalise=normalise)
+    def make(cls, layout="4x5000", fs=500.0, filter=None, resample="linear", normalise=None, chain=None):
+        """A config from short names; ``filter`` / ``normalise`` default to those of ``chain`` (default
+        "study"), and contradicting a named chain is an error."""
+        if chain is not None and chain not in CHAINS:
+            raise ValueError(f"unknown chain {chain!r}: use one of {', '.join(CHAINS)}")
+        chain_filter, chain_norm = CHAINS[chain or "study"]
+        spec = parse_filter(filter if filter is not None else chain_filter)
+        norm = normalise if normalise is not None else chain_norm
+        if chain is not None and (spec != parse_filter(chain_filter) or norm != chain_norm):
+            raise ValueError(f"the {chain} chain is filter {chain_filter} with normalisation {chain_norm}; "
+                             "leave --filter / --normalise out, or leave out --chain")
+        return cls(layout=layout, fs=float(fs), filter=spec, resample=resample, normalise=norm)
+
+    @property
+    def chain(self) -> str:
+        """The name of the chain this is ("study", "ecgfounder"), or "custom"."""
+        for name, (filt, norm) in CHAINS.items():
+            if self.filter == parse_filter(filt) and self.normalise == norm:
+                return name
+        return "custom"
 
     @property
     def channels(self) -> list[str]:
@@ -82,7 +104,7 @@ class ChainConfig:
         return n_samples(self.fs)
 
     def attrs(self) -> dict:
-        return {"layout": self.layout, "fs": self.fs, "filter": self.filter.to_json(),
+        return {"chain": self.chain, "layout": self.layout, "fs": self.fs, "filter": self.filter.to_json(),
                 "resample": self.resample, "normalisation": self.normalise,
                 "order": "filter at each segment's native rate, then resample"}
 
@@ -99,7 +121,7 @@ class BatchResult:
 class _Jobs:
     """Segments to filter, and where each one's output goes."""
 
-    sig: list[np.ndarray] = field(default_factory=list)
+    seg: list[Segment] = field(default_factory=list)
     fs: list[float] = field(default_factory=list)
     n_out: list[int] = field(default_factory=list)
     rec: list[int] = field(default_factory=list)
@@ -107,14 +129,14 @@ class _Jobs:
     dest: list[list[tuple[int, int, int, int]]] = field(default_factory=list)
 
     def add(self, seg: Segment, n_out: int, rec: int, dest: list[tuple[int, int, int, int]]) -> None:
-        self.sig.append(seg.signal)
+        self.seg.append(seg)
         self.fs.append(float(seg.fs))
         self.n_out.append(n_out)
         self.rec.append(rec)
         self.dest.append(dest)
 
     def extend(self, other: "_Jobs") -> None:
-        for name in ("sig", "fs", "n_out", "rec", "dest"):
+        for name in ("seg", "fs", "n_out", "rec", "dest"):
             getattr(self, name).extend(getattr(other, name))
 
 
@@ -129,7 +151,7 @@ def _first_by_lead(segments: list[Segment], kind: str) -> dict[str, Segment]:
 def _length_check(seg: Segment, slot_s: float, what: str) -> tuple[str | None, bool]:
     """(rejection reason or None, too_short flag) for a segment that must fill slot_s seconds."""
     need = slot_s * seg.fs
-    n = len(seg.signal)
+    n = seg.size
     if n < 2 or n < need * (1 - LENGTH_TOLERANCE):
         # Generic on purpose: reasons are counted, and a duration in each would split the count.
         return f"too short: {what} under {slot_s:g} s", False
@@ -139,8 +161,10 @@ def _length_check(seg: Segment, slot_s: float, what: str) -> tuple[str | None, b
 def _limb_leads_derived(rhythm: dict[str, Segment]) -> bool:
     """Are III, aVR, aVL and aVF exactly a * I + b * II (to float32 rounding) in this record?"""
     segs = [rhythm.get(lead) for lead in ("I", "II", *LIMB_IDENTITIES)]
-    if any(s is None for s in segs) or len({(s.fs, len(s.signal)) for s in segs}) != 1:
+    if any(s is None for s in segs) or len({(s.fs, s.size) for s in segs}) != 1:
         return False
+    if _limb_codes_derived(segs):
+        return True
     i, ii = segs[0].signal, segs[1].signal
     # A reader derives them in float32 (a rounding or two); the check in float32 adds one more:
     # 2^-21 of the operands' size bounds them all, far below any real difference between leads.
@@ -149,6 +173,40 @@ def _limb_leads_derived(rhythm: dict[str, Segment]) -> bool:
         if not np.all(np.abs(seg.signal - (np.float32(a) * i + np.float32(b) * ii)) <= tol):
             return False
     return True
+
+
+def _limb_codes_derived(segs: list[Segment]) -> bool:
+    """The same question answered exactly on integer codes (MUSE: III = II - I in counts; aVR, aVL, aVF =
+    -(I + II), 2I - II, 2II - I in half-counts), without converting a sample. True here implies True from
+    the float32 check (each side is then within two roundings of the other); False leaves it to that check."""
+    lead_i, lead_ii, iii, avr, avl, avf = segs
+    scale = lead_i.scale
+    if (any(s.counts is None for s in segs) or not scale > 0 or lead_ii.scale != scale or iii.scale != scale
+            or any(s.scale != scale / 2 for s in (avr, avl, avf))):
+        return False
+    a, b = lead_i.counts.astype(np.int32), lead_ii.counts.astype(np.int32)
+    d = b - a
+    return (np.array_equal(iii.counts, d) and np.array_equal(avr.counts, -(a + b))
+            and np.array_equal(avl.counts, a - d) and np.array_equal(avf.counts, b + d))
+
+
+@lru_cache(maxsize=16)
+def _code_table(scale: float) -> np.ndarray:
+    """float64(float32(code x scale)) for every int16 code, indexed by the code's bits as uint16: a
+    segment's samples exactly as `Segment.signal` gives them, in one gather instead of three passes."""
+    return counts_to_mv(np.arange(1 << 16, dtype=np.uint16).view(np.int16), scale).astype(np.float64)
+
+
+def _stack(segments: list[Segment]) -> np.ndarray:
+    """The segments (equal lengths) as rows of one float64 array."""
+    out = np.empty((len(segments), segments[0].size))
+    for row, seg in zip(out, segments):
+        if seg.counts is not None:
+            codes = np.ascontiguousarray(seg.counts, dtype=np.int16)  # native order: its bits index the table
+            np.take(_code_table(seg.scale), codes.view(np.uint16), out=row, mode="clip")
+        else:
+            row[:] = seg.signal
+    return out
 
 
 def _plan_record(b: int, segments: list[Segment], cfg: ChainConfig, jobs: _Jobs,
@@ -224,6 +282,28 @@ def _zscore(x: np.ndarray) -> np.ndarray:
     return out.astype(np.float32)
 
 
+def zscore_ecg(x: np.ndarray) -> np.ndarray:
+    """One z-score per record (..., C, T) over all its channels and samples, ECGFounder's
+    ``(x - mean) / (std + 1e-8)`` (a flat record becomes zeros); float32 out, float64 inside."""
+    out = np.empty(np.shape(x), dtype=np.float32)
+    flat, dest = np.reshape(x, (-1,) + out.shape[-2:]), out.reshape((-1,) + out.shape[-2:])
+    for i, record in enumerate(flat):  # one record at a time: its float64 copy stays in cache (5x faster)
+        r = record.astype(np.float64)
+        dest[i] = (r - r.mean()) / (r.std() + 1e-8)
+    return out
+
+
+def normalise(x: np.ndarray, how: str) -> np.ndarray:
+    """Apply a normalisation (NORMALISATIONS) to records (N, C, T)."""
+    if how == "zscore":
+        return _zscore(x)
+    if how == "zscore-ecg":
+        return zscore_ecg(x)
+    if how == "none":
+        return x
+    raise ValueError(f"unknown normalisation {how!r}: use one of {', '.join(NORMALISATIONS)}")
+
+
 def _n_jobs(jobs: int | None) -> int:
     if jobs is not None:
         return max(1, int(jobs))
@@ -245,8 +325,9 @@ def process_batch(batch: list[list[Segment]], cfg: ChainConfig, jobs: int | None
     Work is split into row blocks of equal (rate, length) segments run on `jobs` threads (scipy's
     filters and numpy's kernels release the GIL). With `limb_identities`, records whose III, aVR,
     aVL and aVF are exactly derived from I and II (MUSE and most 8-lead devices) get those four
-    computed from the processed I and II instead of being filtered again: the chain is linear, so
-    the result is the same to float32 rounding, and a third of the filtering is saved.
+    computed from the processed I and II instead of being filtered again: a linear chain gives the
+    same result to float32 rounding, and a third of the filtering is saved (not done for a nonlinear
+    filter, e.g. ECGFounder's median baseline).
     """
     t = cfg.n_samples
     out = np.zeros((len(batch), len(cfg.channels), t), dtype=np.float32)
@@ -254,6 +335,7 @@ def process_batch(batch: list[list[Segment]], cfg: ChainConfig, jobs: int | None
     rejected: dict[int, str] = {}
     plan = _Jobs()
     derived: list[int] = []
+    limb_identities = limb_identities and cfg.filter.linear  # a median does not commute with them
     for b, segments in enumerate(batch):
         reason, fl, limb = _plan_record(b, segments, cfg, plan, limb_identities)
         if reason:
@@ -266,8 +348,8 @@ def process_batch(batch: list[list[Segment]], cfg: ChainConfig, jobs: int | None
     limb = np.zeros((len(derived), 2, t)) if derived else None
 
     groups: dict[tuple[float, int, int], list[int]] = {}
-    for j, (sig, fs, n_out) in enumerate(zip(plan.sig, plan.fs, plan.n_out)):
-        groups.setdefault((fs, len(sig), n_out), []).append(j)
+    for j, (seg, fs, n_out) in enumerate(zip(plan.seg, plan.fs, plan.n_out)):
+        groups.setdefault((fs, seg.size, n_out), []).append(j)
     tasks = []
     for (fs, n, n_out), ids in groups.items():
         step = max(1, _BLOCK_SAMPLES // max(n, n_out))
@@ -275,7 +357,7 @@ def process_batch(batch: list[list[Segment]], cfg: ChainConfig, jobs: int | None
 
     def run(task: tuple[float, int, list[int]]) -> tuple[list[int], np.ndarray, str | None]:
         fs, n_out, part = task
-        raw, had_bad = fill_nonfinite(np.stack([plan.sig[j] for j in part], dtype=np.float64), copy=False)
+        raw, had_bad = fill_nonfinite(_stack([plan.seg[j] for j in part]), copy=False)
         seg_flags = q.segment_flags(raw, fs)
         seg_flags[had_bad] |= q.NONFINITE
         try:
@@ -311,10 +393,8 @@ def process_batch(batch: list[list[Segment]], cfg: ChainConfig, jobs: int | None
         _place_derived(out, limb[[limb_rows[b] for b in derived]], np.array(derived), cfg)
 
     kept = np.array([b for b in range(len(batch)) if b not in rejected], dtype=np.int64)
-    signals = out[kept]
-    if cfg.normalise == "zscore":
-        signals = _zscore(signals)
-    return BatchResult(signals=signals, kept=kept, flags=flags[kept], rejected=rejected)
+    signals = out if len(kept) == len(batch) else out[kept]  # (a copy only when records were rejected)
+    return BatchResult(signals=normalise(signals, cfg.normalise), kept=kept, flags=flags[kept], rejected=rejected)
 
 
 def _place_derived(out: np.ndarray, limb: np.ndarray, records: np.ndarray, cfg: ChainConfig) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 #: Subcommands the script calls.
 COMMANDS = {
     "train": "train",  # a baseline from scratch
-    "finetune": "finetune",  # ECG-FM, one strategy
+    "finetune": "finetune",  # ECG-FM (or ECGFounder), one strategy
     "evaluate": "evaluate",
     "explain": "explain",
     "done": "study done",
@@ -30,6 +30,7 @@ FLAGS = {
     ("train", "resume"): "--resume",
     ("finetune", "output"): "-o",
     ("finetune", "weights"): "--weights",
+    ("finetune", "backbone"): "--backbone",
     ("finetune", "sequential"): "--sequential",
     ("finetune", "freeze"): "--freeze",
     ("finetune", "from_scratch"): "--from-scratch",

@@ -27,6 +27,7 @@ class Runs:
     synthetic: bool
     missing: dict[str, list[str]] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    names: tuple[str, ...] = grid.MODELS  # the article's grid, then what study.json adds (ECGFounder)
 
     def has(self, model: str) -> bool:
         return model in self.thresholds
@@ -113,13 +114,14 @@ def gather(root: str | Path) -> Runs:
             manifest = json.loads((root / "study.json").read_text(encoding="utf-8"))
         except json.JSONDecodeError:
             raise InputError(f"{root / 'study.json'}: not valid JSON (re-write it with `lvsdctl study script`)") from None
+    names = grid.MODELS + tuple(m for m in manifest.get("models", {}) if m in grid.FOUNDER)
     model_files = {m: (manifest.get("models", {}).get(m, {}).get("file") or grid.model_file(m).replace("$RUNS/", ""))
-                   for m in grid.MODELS}
-    eval_files = {m: manifest.get("evaluations", {}).get(m) or grid.eval_file(m).replace("$RUNS/", "") for m in grid.MODELS}
+                   for m in names}
+    eval_files = {m: manifest.get("evaluations", {}).get(m) or grid.eval_file(m).replace("$RUNS/", "") for m in names}
     frames, thresholds, models, counts, synthetic = [], {}, {}, {}, False
     missing: dict[str, list[str]] = {"models": [], "evaluations": [], "explanations": []}
     problems = []
-    for m in grid.MODELS:
+    for m in names:
         mp, ep = root / model_files[m], root / eval_files[m]
         if mp.is_file():
             try:
@@ -158,4 +160,4 @@ def gather(root: str | Path) -> Runs:
     metrics = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
         columns=["model", "set", "metric", "value", "ci_low", "ci_high", "n_patients", "n_ecgs"])
     synthetic |= bool(manifest.get("synthetic", False)) or any(a["synthetic"] for a in attributions)
-    return Runs(root, manifest, metrics, thresholds, models, attributions, counts, synthetic, missing, problems)
+    return Runs(root, manifest, metrics, thresholds, models, attributions, counts, synthetic, missing, problems, names)

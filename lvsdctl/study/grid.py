@@ -5,6 +5,8 @@ from its two starting points (SS: the self-supervised checkpoint; Sq: the one fi
 2021) with seven strategies each (FF; PF2, PF4, PF6, PF8, PF10: that many transformer layers frozen from
 the input side; AF: only the input projection and the head train), and ECG-FM from scratch (Table 3).
 Every model is evaluated on every validation set; the article's Fig. 4 models are explained.
+Beyond the article, `founder_steps` adds ECGFounder fine-tuned with the same strategies counted in its
+stages (FF, PF1-PF6, AF of 7), when the script is asked for it (`study script --ecgfounder`).
 
 A step is a list of words (an lvsdctl call) whose `-o` output is a file under the run directory;
 shell variables (`$SPLIT`, `$RUNS`, ...) stay symbolic so the script reads and edits as plain shell.
@@ -36,10 +38,16 @@ FAMILIES: dict[str, tuple[str, ...]] = {
 }
 MODELS: tuple[str, ...] = tuple(m for names in FAMILIES.values() for m in names)
 
+#: ECGFounder's stages (the published network); PF N freezes its stem and first N stages.
+FOUNDER_STAGES = 7
+FOUNDER = tuple(f"ecgfounder-{'ff' if n == 0 else 'af' if n == FOUNDER_STAGES else f'pf{n}'}"
+                for n in range(FOUNDER_STAGES + 1))
+
 #: Display names, as the article prints them.
 LABELS = {"fcn": "FCN", "lstm-fcn": "LSTM-FCN", "resnet": "ResNet", "inceptiontime": "InceptionTime",
           SCRATCH: "ECG-FM scratch", **{f"{s}-{strategy(k)}": f"{s.upper() if s == 'ss' else 'Sq'}-"
-                                        f"{strategy(k).upper()}" for s in STARTS for k in STUDY_FREEZES}}
+                                        f"{strategy(k).upper()}" for s in STARTS for k in STUDY_FREEZES},
+          **{m: "ECGFounder " + m.removeprefix("ecgfounder-").upper() for m in FOUNDER}}
 
 
 def model_file(name: str) -> str:
@@ -121,12 +129,29 @@ def training_steps(preset, *, layers: dict[str, int | None] | None = None) -> li
     return steps
 
 
-def evaluation_steps(preset) -> list[Step]:
-    return [Step("evaluate", m, [COMMANDS["evaluate"], model_file(m), "$SPLIT",
+def founder_steps(preset) -> list[Step]:
+    """ECGFounder fine-tuned on ``$FOUNDER_SPLIT`` from ``$FOUNDER_WEIGHTS``: FF, PF1-PF6, AF, each with
+    its authors' learning rate (``lvsdctl.finetune.ecgfounder``) and the preset's epochs and batch."""
+    from lvsdctl.finetune.ecgfounder import STRATEGY_LR
+
+    steps = []
+    for n, name in enumerate(FOUNDER):
+        lr = STRATEGY_LR["af" if n == FOUNDER_STAGES else "ff" if n == 0 else "pf"]
+        words = [COMMANDS["finetune"], "$FOUNDER_SPLIT", *_opt("finetune", "backbone", "ecgfounder"),
+                 *_opt("finetune", "weights", "$FOUNDER_WEIGHTS"), *_opt("finetune", "freeze", n),
+                 *_opt("finetune", "epochs", preset.finetune_epochs), *_opt("finetune", "lr", _fmt(lr)),
+                 *_opt("finetune", "batch_size", preset.finetune_batch), *_opt("finetune", "seed", "$SEED"),
+                 *_opt("finetune", "device", "$DEVICE"), *_opt("finetune", "output", model_file(name))]
+        steps.append(Step("finetune", name, words, model_file(name), extra={"freeze": n, "backbone": "ecgfounder"}))
+    return steps
+
+
+def evaluation_steps(preset, models: tuple[str, ...] = MODELS, split: str = "$SPLIT") -> list[Step]:
+    return [Step("evaluate", m, [COMMANDS["evaluate"], model_file(m), split,
                                  *_opt("evaluate", "threshold", preset.threshold),
                                  *_opt("evaluate", "bootstrap", preset.bootstrap), *_opt("evaluate", "seed", "$SEED"),
                                  *_opt("evaluate", "device", "$DEVICE"), *_opt("evaluate", "output", eval_file(m))],
-                 eval_file(m)) for m in MODELS]
+                 eval_file(m)) for m in models]
 
 
 def explain_steps(preset, validation_sets: list[str]) -> list[Step]:

@@ -140,8 +140,8 @@ def _header(doc: _Doc, runs, pub, preset: str | None) -> list[str]:
                 "say nothing about the models. `lvsdctl study script --preset paper` runs the study.", "")
     doc.add(f"This site's run of the study (`{runs.root.name}/`), beside {pub.citation['text']}. Written by lvsdctl "
             f"{__version__} on {datetime.now(timezone.utc):%Y-%m-%d}" + (f", preset `{preset}`." if preset else "."), "")
-    evaluated = [m for m in grid.MODELS if runs.has(m)]
-    doc.add(f"- models evaluated: {len(evaluated)} of {len(grid.MODELS)}")
+    evaluated = [m for m in runs.names if runs.has(m)]
+    doc.add(f"- models evaluated: {len(evaluated)} of {len(runs.names)}")
     for what, names in runs.missing.items():
         if names:
             doc.add(f"- **missing {what}**: " + ", ".join(grid.LABELS.get(n, n) for n in names))
@@ -309,6 +309,12 @@ def report(runs: str | os.PathLike, output: str | os.PathLike = "report.md", *, 
                 f"{pub.supplementary[key]['note']}.", "", "This site, Average rows:", "",
                 _table2_md(data, models, pub, with_ci=False, average_only=True), "")
         _compare(doc, data, models, pub, key, alpha)
+    founder = [m for m in data.names if m in grid.FOUNDER]
+    if founder:
+        doc.heading("Beyond the article: ECGFounder's strategies")
+        doc.add("ECGFounder (`study script --ecgfounder`) fine-tuned with the study's strategies counted in its 7 stages; "
+                "the article has no numbers to compare. Average rows:", "",
+                _table2_md(data, founder, pub, with_ci=False, average_only=True), "")
     tick(3)
 
     _attribution_section(doc, data)
@@ -322,7 +328,7 @@ def report(runs: str | os.PathLike, output: str | os.PathLike = "report.md", *, 
             *[f"- {x}" for x in findings(audited)], "")
     tick(5)
 
-    doc.add("## Appendix A. Every model (Table 2 layout)", "", _table2_md(data, list(grid.MODELS), pub), "")
+    doc.add("## Appendix A. Every model (Table 2 layout)", "", _table2_md(data, list(data.names), pub), "")
     if sbs is not None:
         doc.add("## Appendix B. Beside the article, every set", "", _md(_sbs_frame(sbs[sbs["set"] != "Average"], pub)), "")
     text = "\n".join(doc.lines)
@@ -336,7 +342,7 @@ def report(runs: str | os.PathLike, output: str | os.PathLike = "report.md", *, 
                                                 base=Path(html).parent, md_base=out.parent))
     tick(6)
     missing = {k: v for k, v in data.missing.items() if v}
-    return ReportSummary(str(out), html_path, doc.figures, len(grid.MODELS), len(evaluated), missing, data.synthetic,
+    return ReportSummary(str(out), html_path, doc.figures, len(data.names), len(evaluated), missing, data.synthetic,
                          preset, str(doc.files / "side_by_side.csv") if sbs is not None else None, data.problems)
 
 

@@ -9,6 +9,11 @@ with `--resume`, anything else runs. Paths and settings are shell variables at t
 from the environment (`DEVICE=cuda bash study.sh`); trainings go through `$TRAIN`, which `--torchrun N`
 sets to `torchrun --nproc-per-node N -m lvsdctl.cli.main` for several GPUs.
 
+With `ecgfounder=True` a seventh section (beyond the article) fine-tunes ECGFounder with the same
+strategies (FF, PF1-PF6, AF of its 7 stages) and evaluates it like every other model; its data are
+`$FOUNDER_SPLIT`, by default the study's split (ECGFounder then takes the 4x5000 layout through its
+4->12 projection), better the same split preprocessed with `--chain ecgfounder` (`ecgfounder_split`).
+
 Beside the script, `RUNS/study.json` records the grid (preset, models, files, frozen layers) for
 `lvsdctl study report`.
 """
@@ -157,9 +162,12 @@ def render(steps_by_section: list[tuple[str, list[grid.Step]]], *, header: str, 
 
 def script(split: str | os.PathLike, runs: str | os.PathLike, *, preset: str = "quick", output: str | None = None,
            torchrun: int | None = None, ss_weights: str | None = None, sq_weights: str | None = None,
+           ecgfounder: bool = False, ecgfounder_weights: str | None = None, ecgfounder_split: str | None = None,
            seed: int = 0, device: str = "auto", progress: Callable[[int, int], None] | None = None) -> ScriptSummary:
     """Write the study script (default ``RUNS/study.sh``; ``output='-'`` returns it in the summary only)
-    and ``RUNS/study.json``; nothing is trained."""
+    and ``RUNS/study.json``; nothing is trained. ``ecgfounder`` adds ECGFounder's strategies (beyond the
+    article) from ``ecgfounder_weights`` (default ``ecgfounder-12lead``) on ``ecgfounder_split``
+    (default: ``split``)."""
     from lvsdctl.tables import write_text
     from lvsdctl.weights import PRETRAINED, SEQUENTIAL, WEIGHTS_DIR_ENV
 
@@ -183,8 +191,16 @@ def script(split: str | os.PathLike, runs: str | os.PathLike, *, preset: str = "
     layers = {key: _encoder_layers(local) for key, (_, local, _) in starts.items()}
     steps_train = grid.training_steps(p, layers=layers)
     steps_eval = grid.evaluation_steps(p)
+    if (ecgfounder_weights or ecgfounder_split) and not ecgfounder:
+        raise InputError("--ecgfounder-weights / --ecgfounder-split only mean something with --ecgfounder")
+    founder_train, founder_eval, founder_start = [], [], None
+    if ecgfounder:
+        founder_start = _start(ecgfounder_weights, "ecgfounder-12lead")
+        founder_train = grid.founder_steps(p)
+        founder_eval = grid.evaluation_steps(p, grid.FOUNDER, "$FOUNDER_SPLIT")
     steps_explain = grid.explain_steps(p, sets)
-    total = len(steps_train) + len(steps_eval) + len(steps_explain)
+    all_train, all_eval = steps_train + founder_train, steps_eval + founder_eval
+    total = len(all_train) + len(all_eval) + len(steps_explain)
     if progress:
         progress(0, total)
 
@@ -192,6 +208,8 @@ def script(split: str | os.PathLike, runs: str | os.PathLike, *, preset: str = "
     command = ["lvsdctl", "study", "script", str(split), "--out", str(runs), "--preset", preset]
     if torchrun:
         command += ["--torchrun", str(torchrun)]
+    if ecgfounder:
+        command.append("--ecgfounder")
     header = "\n".join([
         "#!/usr/bin/env bash",
         "# The study of Sci Rep 2025, doi 10.1038/s41598-025-34911-6 (LVSD in LBBB, fine-tuned ECG-FM), on this",
@@ -217,11 +235,20 @@ def script(split: str | os.PathLike, runs: str | os.PathLike, *, preset: str = "
         ("SS_WEIGHTS", starts["ss"][0], "single-step (SS) start"),
         ("SQ_WEIGHTS", starts["sq"][0], "sequential (Sq) start"),
     ]
+    if ecgfounder:
+        split_value = literal(str(Path(ecgfounder_split).resolve())) if ecgfounder_split else "$SPLIT"
+        variables += [("FOUNDER_SPLIT", split_value, "ECGFounder's data: best the same split preprocessed --chain ecgfounder"),
+                      ("FOUNDER_WEIGHTS", founder_start[0], "ECGFounder's pretrained start (beyond the article)")]
     checks = ["# ECG-FM's two starting points must be here before anything trains."]
     for key, variable in (("ss", "SS_WEIGHTS"), ("sq", "SQ_WEIGHTS")):
         name = starts[key][2]
         how = f"get it: lvsdctl weights fetch {name}; or set {variable}" if name else f"or set {variable}"
         checks.append(f'[ -f "${variable}" ] || {{ echo "missing ECG-FM weights: ${variable} ({how})" >&2; exit 6; }}')
+    if ecgfounder:
+        name = founder_start[2]
+        how = f"get it: lvsdctl weights fetch {name}; or set FOUNDER_WEIGHTS" if name else "or set FOUNDER_WEIGHTS"
+        checks.append(f'[ -f "$FOUNDER_WEIGHTS" ] || {{ echo "missing ECGFounder weights: $FOUNDER_WEIGHTS ({how})" >&2; '
+                      'exit 6; }')
     by_model = {s.model: s for s in steps_train}
     sections = [
         (f"1. The four baselines, trained from scratch (Table 2): {p.baseline_epochs} epochs, lr {p.baseline_lr:g}, "
@@ -233,6 +260,10 @@ def script(split: str | os.PathLike, runs: str | os.PathLike, *, preset: str = "
         ("3. The same seven strategies, sequential (Sq: from the checkpoint fine-tuned on PhysioNet 2021; S2).",
          [by_model[m] for m in grid.FAMILIES["sq"]]),
         ("4. ECG-FM trained from scratch (Table 3).", [by_model[grid.SCRATCH]]),
+        *([("4b. Beyond the article: ECGFounder fine-tuned with the same strategies, counted in its 7 stages (FF;\n"
+            "PF1-PF6 freeze its stem and that many stages; AF trains only the projection and the head), its authors'\n"
+            "learning rates (1e-4; AF 1e-3), then evaluated on $FOUNDER_SPLIT's validation sets.",
+            founder_train + founder_eval)] if ecgfounder else []),
         (f"5. Every model on every validation set ({', '.join(sets)}): Table 2's metrics, patient-bootstrap CIs.",
          steps_eval),
         ("6. Where the models look (Fig. 4): DeepLIFT over each validation set, summarised by lead and wave.",
@@ -246,8 +277,8 @@ def script(split: str | os.PathLike, runs: str | os.PathLike, *, preset: str = "
         "lvsdctl_version": __version__, "created": now, "command": command, "preset": p.to_dict(),
         "split": split_abs, "synthetic": synthetic, "validation_sets": sets, "counts": counts,
         "torchrun": torchrun, "encoder_layers": layers, "warnings": warnings,
-        "models": {s.model: {"file": s.output.replace("$RUNS/", ""), "kind": s.kind, **s.extra} for s in steps_train},
-        "evaluations": {s.model: s.output.replace("$RUNS/", "") for s in steps_eval},
+        "models": {s.model: {"file": s.output.replace("$RUNS/", ""), "kind": s.kind, **s.extra} for s in all_train},
+        "evaluations": {s.model: s.output.replace("$RUNS/", "") for s in all_eval},
         "explanations": [{"model": s.model, "set": s.extra["set"], "file": s.output.replace("$RUNS/", "")}
                          for s in steps_explain],
     }
@@ -258,5 +289,5 @@ def script(split: str | os.PathLike, runs: str | os.PathLike, *, preset: str = "
         write_text(Path(target), text, executable=True)
     if progress:
         progress(total, total)
-    return ScriptSummary(target, runs_abs, p.name, total, len(steps_train), len(steps_eval), len(steps_explain),
+    return ScriptSummary(target, runs_abs, p.name, total, len(all_train), len(all_eval), len(steps_explain),
                          sets, synthetic, layers, torchrun, warnings, text)

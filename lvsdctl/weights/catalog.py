@@ -80,6 +80,10 @@ _UNPINNED = ("The full commit id and the LFS SHA-256 of this file were not avail
              "made: `lvsdctl weights fetch` checks the download against the SHA-256 the Hub publishes for it at "
              "download time and records it beside the file; `--revision COMMIT` pins a commit.")
 
+_HASH_AT_FETCH = ("Its LFS SHA-256 was not available where lvsdctl's catalog was made: `lvsdctl weights fetch` "
+                  "checks the download against the SHA-256 the Hub publishes for it at the pinned commit and "
+                  "records it beside the file.")
+
 CATALOG: tuple[WeightsEntry, ...] = (
     WeightsEntry(
         name="ecgfm-pretrained",
@@ -118,15 +122,15 @@ CATALOG: tuple[WeightsEntry, ...] = (
         family="ecgfm",
         repo="wanglab/ecg-fm",
         filename="mimic_iv_ecg_finetuned.pt",
-        revision="main",
+        revision="584219ea492cdeef2e19ffbdf9c6ecc874ba427e",
         size=None,
         sha256=None,
         licence="MIT",
         purpose="sequential start from MIMIC-IV-ECG's 17 labels: "
                 "--sequential --weights ecgfm-mimic-finetuned",
         approx_size="1.08 GB",
-        commit_hint="584219e",
-        note=_ECGFM_NOTE + " Added by commit 584219e ('Update models and README.'). " + _UNPINNED,
+        note=_ECGFM_NOTE + " Added by commit 584219e ('Update models and README.'), the file's latest. "
+             + _HASH_AT_FETCH,
     ),
     WeightsEntry(
         name="ecgfounder-12lead",

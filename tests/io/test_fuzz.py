@@ -86,10 +86,20 @@ def rename_tag(data, rng):
 
 
 def break_tag(data, rng):
-    """Rename a single opening tag (malformed: the closing tag no longer matches)."""
+    """Rename a single opening tag (malformed: the closing tag no longer matches). Inside the MUSE
+    measurement sections the reader never reads (cut out unparsed), the file is still read."""
     spots = [m.start(1) for m in re.finditer(rb"<([A-Za-z]\w*)>", data)]
     pos = spots[int(rng.integers(len(spots)))]
-    return data[:pos] + b"Zz" + data[pos:], True
+    unread = [(m.start(), m.end()) for name in muse_unread_sections()
+              for m in re.finditer(rb"<%s>.*?</%s>" % (name, name), data, re.S)]
+    # (a section whose own start tag breaks is not cut: `a + 1` is where its name starts)
+    return data[:pos] + b"Zz" + data[pos:], not any(a + 1 < pos < b for a, b in unread)
+
+
+def muse_unread_sections() -> tuple[bytes, ...]:
+    from lvsdctl.io.muse import _UNREAD_SECTIONS
+
+    return _UNREAD_SECTIONS
 
 
 def huge_number(data, rng):

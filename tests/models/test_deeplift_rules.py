@@ -138,3 +138,51 @@ def test_models_say_whether_deeplift_is_exact():
     assert build("fcn").deeplift_exact and build("resnet").deeplift_exact and build("inceptiontime").deeplift_exact
     assert not build("lstm-fcn").deeplift_exact
     assert not build("inceptiontime", ensemble=2).deeplift_exact
+
+
+def _founder(zscore: bool = False, in_channels: int = 4) -> nn.Module:
+    torch.manual_seed(0)
+    return create_model("ecgfounder-lvsd", size="tiny", in_channels=in_channels, zscore=zscore).eval()
+
+
+def test_ecgfounder_has_every_nonlinearity_as_its_own_module_used_once():
+    reused, calls, stray = nonlinearity_report(_founder(), torch.randn(2, 4, 300))
+    assert not reused and calls and calls == {n: 1 for n in calls}
+    assert stray == [], f"nonlinear functions called outside modules: {stray}"
+    kinds = {type(_founder().get_submodule(n)).__name__ for n in calls}
+    assert kinds == {"SiLU", "Sigmoid", "ReLU"}  # Swish, the gate, the shortcut's max-pool
+
+
+@pytest.mark.parametrize("in_channels", [4, 12])
+def test_deeplift_is_complete_on_ecgfounder_with_its_rules(in_channels):
+    """SiLU's Rescale rule, the gate's product rule and the block's input copy (lvsdctl.explain.rules)."""
+    from captum.attr import DeepLift
+
+    from lvsdctl.explain.rules import deeplift_rules
+
+    model = _founder(in_channels=in_channels)
+    x = torch.randn(3, in_channels, 500)
+    zero = torch.zeros_like(x)
+    with deeplift_rules(model):
+        attr, delta = DeepLift(model).attribute(x, baselines=zero, target=1, return_convergence_delta=True)
+    with torch.no_grad():
+        diff = model(x)[:, 1] - model(zero)[:, 1]
+    assert diff.abs().max() > 1e-3
+    assert delta.abs().max() < 1e-5 * max(1.0, float(diff.abs().max()))
+    torch.testing.assert_close(attr.sum(dim=(1, 2)), diff, atol=1e-5, rtol=0)
+    # Without them captum falls back to gradients and completeness fails: the rules are what makes it exact.
+    _, plain = DeepLift(model).attribute(x, baselines=zero, target=1, return_convergence_delta=True)
+    assert plain.abs().max() > 100 * delta.abs().max()
+    assert not any(getattr(m, "deeplift_mode", False) for m in model.modules())  # switched off again
+    from captum.attr._core.deep_lift import SUPPORTED_NON_LINEAR
+
+    assert nn.SiLU not in SUPPORTED_NON_LINEAR  # and captum's table restored
+
+
+def test_ecgfounder_deeplift_is_exact_with_or_without_its_zscore():
+    from lvsdctl.explain.attribute import attribute
+
+    exact = attribute(_founder(), torch.randn(2, 4, 400).numpy())
+    assert exact.caveat is None and abs(exact.delta).max() < 1e-5
+    zscored = attribute(_founder(zscore=True), torch.randn(2, 4, 400).numpy())  # on the z-scored input
+    assert zscored.caveat is None and abs(zscored.delta).max() < 1e-5

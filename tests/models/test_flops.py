@@ -20,7 +20,7 @@ def test_ecgfm_base_forward_is_the_documented_sum():
     assert terms["feed-forward"] > terms["attention projections (q, k, v, out)"] > terms["positional conv"]
 
 
-@pytest.mark.parametrize("name", ["fcn", "resnet", "inceptiontime", "ecgfm"])
+@pytest.mark.parametrize("name", ["fcn", "resnet", "inceptiontime", "ecgfm", "ecgfounder"])
 def test_counts_agree_with_torchs_flop_counter(name):
     x = torch.randn(2, 4, 400)
     if name == "ecgfm":
@@ -29,12 +29,24 @@ def test_counts_agree_with_torchs_flop_counter(name):
         tokens = 400 // cfg.downsampling
         # torch's counter does not count CPU scaled_dot_product_attention: add q k^T and (weights) v
         extra = cfg.num_layers * 4 * 2 * tokens * tokens * cfg.embed_dim
+    elif name == "ecgfounder":
+        model, extra = create_model("ecgfounder-lvsd", size="tiny", in_channels=4).eval(), 0
     else:
         model, extra = create_model(name, in_channels=4).eval(), 0
     counter = FlopCounterMode(display=False)
     with counter, torch.no_grad():
         model(x)
     assert forward_flops(model, x) == counter.get_total_flops() + extra
+
+
+def test_ecgfounder_full_forward_is_the_documented_figure():
+    """docs/ecgfounder.md: 2.34 GFLOP per 4 x 5000 ECG, 26 times fewer than ECG-FM base."""
+    from lvsdctl.models.ecgfounder_lvsd import ECGFounderLVSD, ECGFounderLVSDConfig
+
+    with torch.device("meta"):
+        fwd = forward_flops(ECGFounderLVSD(ECGFounderLVSDConfig(size="full", in_channels=4)), torch.zeros(1, 4, 5000))
+    assert fwd == 2_337_459_456
+    assert round(ecgfm_forward_flops()["total"] / fwd) == 26
 
 
 def test_lstm_and_training_counts():

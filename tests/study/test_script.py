@@ -183,3 +183,29 @@ def test_starting_points_by_catalog_name_are_the_files_weights_fetch_gets(split,
     proc = subprocess.run(["bash", s.script], env=dict(os.environ, LVSDCTL="false"), capture_output=True, text=True)
     assert proc.returncode == 6
     assert "mimic_iv_ecg_finetuned.pt (get it: lvsdctl weights fetch ecgfm-mimic-finetuned" in proc.stderr
+
+
+def test_ecgfounder_adds_its_strategies_beyond_the_article(split, tmp_path, monkeypatch):
+    """`--ecgfounder`: ECGFounder's FF, PF1-6, AF fine-tuned and evaluated on $FOUNDER_SPLIT from its
+    catalog weights, recorded in study.json for the report; without it the grid is the article's."""
+    monkeypatch.setenv("LVSDCTL_WEIGHTS_DIR", str(tmp_path / "weights"))
+    plain = script(split, tmp_path / "plain", preset="paper")
+    assert "--backbone" not in plain.text and "FOUNDER" not in plain.text
+    s = script(split, tmp_path / "runs", preset="paper", ecgfounder=True)
+    assert (s.trainings, s.evaluations) == (plain.trainings + 8, plain.evaluations + 8)
+    founder = [w for w in _steps(s.text) if "FOUNDER_SPLIT" in " ".join(w)]
+    trains = [w for w in founder if w[0] == COMMANDS["finetune"]]
+    assert [int(_value(w, FLAGS[("finetune", "freeze")])) for w in trains] == list(range(8))
+    for w in trains:
+        assert _value(w, FLAGS[("finetune", "backbone")]) == "ecgfounder"
+        assert _value(w, FLAGS[("finetune", "weights")]) == '"$FOUNDER_WEIGHTS"'
+        assert w[1] == '"$FOUNDER_SPLIT"'
+    assert [_value(w, FLAGS[("finetune", "lr")]) for w in trains] == ["0.0001"] * 7 + ["0.001"]
+    evals = [w for w in founder if w[0] == COMMANDS["evaluate"]]
+    assert len(evals) == 8 and all(w[2] == '"$FOUNDER_SPLIT"' for w in evals)
+    assert 'FOUNDER_WEIGHTS="${FOUNDER_WEIGHTS:-$WEIGHTS_DIR/12_lead_ECGFounder.pth}"' in s.text
+    manifest = json.loads((tmp_path / "runs" / "study.json").read_text())
+    assert set(grid.FOUNDER) <= set(manifest["models"]) and set(grid.FOUNDER) <= set(manifest["evaluations"])
+    assert grid.LABELS["ecgfounder-pf3"] == "ECGFounder PF3"
+    with pytest.raises(InputError):
+        script(split, tmp_path / "x", ecgfounder_weights="ecgfounder-1lead")

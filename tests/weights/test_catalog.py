@@ -39,7 +39,8 @@ def test_entries_without_published_values_say_so():
     for name in ("ecgfm-mimic-finetuned", "ecgfounder-12lead", "ecgfounder-1lead"):
         entry = lookup(name)
         assert entry.sha256 is None and not entry.pinned and "not available" in entry.note
-    assert lookup("ecgfm-mimic-finetuned").commit_hint == "584219e"
+    mimic = lookup("ecgfm-mimic-finetuned")  # its commit is known (the file's latest), its hash is not
+    assert mimic.revision == "584219ea492cdeef2e19ffbdf9c6ecc874ba427e" and not mimic.commit_hint
 
 
 def test_list_reports_every_entry_and_its_local_state(tmp_path):

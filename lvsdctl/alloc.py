@@ -7,7 +7,8 @@ the next file faults the same pages in again: measured on the MUSE fixtures, a f
 turns off glibc's sliding mmap threshold, so it is set too: without it every buffer over 128 kB (a
 whole export read into memory, the hash's read buffer) was a fresh mapping, faulted in page by page
 (hashing a 140 kB file took 0.19 ms instead of 0.09 ms). Call `tune_allocator()` once per ingest
-worker process; elsewhere (macOS, musl) it does nothing.
+worker process, and in `preprocess` (block-sized temporaries); elsewhere (macOS, musl) it does nothing.
+It lives on the ground floor because two stages (ingest, signal) use it and a stage imports no other.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Allocator tuning for bulk reads (lvsdctl.ingest.alloc)."""
+"""Allocator tuning for bulk reads (lvsdctl.alloc)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from lvsdctl.ingest.alloc import tune_allocator
+from lvsdctl.alloc import tune_allocator
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc only")
