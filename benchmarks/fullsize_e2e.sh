@@ -37,7 +37,7 @@ echo "(as it should: the random file is not the published ecgfm-pretrained)"
 
 step "finetune: --weights ecgfm-pretrained, batch 256 as micro-batches of $MICRO, freeze $FREEZE, 1 epoch"
 lvsdctl finetune "$OUT/split.h5" --weights ecgfm-pretrained --freeze "$FREEZE" --batch-size 256 \
-    --micro-batch "$MICRO" --epochs 1 --tune-split '' --device "$DEVICE" -o "$OUT/ecgfm-base.h5" --json \
+    --micro-batch "$MICRO" --epochs 1 --tune-set '' --device "$DEVICE" -o "$OUT/ecgfm-base.h5" --json \
     > "$OUT/finetune.json"
 "$PY" - "$OUT/finetune.json" <<'EOF'
 import json, sys
@@ -47,14 +47,14 @@ print(f"{s['n_train']} training ECGs, {s['trainable_parameters']:,} trainable pa
 EOF
 
 step "evaluate, predict and explain with the full-size model"
-lvsdctl evaluate "$OUT/ecgfm-base.h5" "$OUT/split.h5" --sets internal --bootstrap 0 --device "$DEVICE" \
+lvsdctl evaluate "$OUT/ecgfm-base.h5" "$OUT/split.h5" --set internal --bootstrap 0 --device "$DEVICE" \
     -o "$OUT/eval.h5" -q
-lvsdctl predict "$OUT/ecgfm-base.h5" "$OUT/split.h5" --sets internal --device "$DEVICE" -o "$OUT/pred.h5"
+lvsdctl predict "$OUT/ecgfm-base.h5" "$OUT/split.h5" --set internal --device "$DEVICE" -o "$OUT/pred.h5"
 record=$("$PY" -c "
 import sys, h5py
 with h5py.File(sys.argv[1]) as f:
     sets = f['records/split'].asstr()[()]
     print(f['records/record_id'].asstr()[list(sets).index('internal')])" "$OUT/split.h5")
-lvsdctl explain "$OUT/split.h5" --record "$record" --model "$OUT/ecgfm-base.h5" --out "$OUT/map.png" -q
+lvsdctl explain "$OUT/split.h5" --record "$record" --model "$OUT/ecgfm-base.h5" -o "$OUT/map.png" -q
 ls -la "$OUT"/*.h5 "$OUT"/map.png
 step "done: everything under $OUT"

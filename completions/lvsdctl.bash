@@ -14,7 +14,8 @@ _lvsdctl() {
 }
 _lvsdctl_subs() {
     case "$1" in
-        "") echo "evaluate explain finetune ingest inspect measure merge predict preprocess pretrain split stats study synth train weights" ;;
+        "") echo "calibrate evaluate explain finetune ingest inspect measure merge predict preprocess pretrain split stats study synth train weights" ;;
+        "calibrate") echo "" ;;
         "evaluate") echo "" ;;
         "explain") echo "" ;;
         "finetune") echo "" ;;
@@ -45,31 +46,32 @@ _lvsdctl_subs() {
 _lvsdctl_opts() {
     case "$1" in
         "") echo "--version" ;;
-        "evaluate") echo "-o --output --threshold --tune-set --sets --bootstrap --report --figures --table --measures --batch-size --device --seed --json -q --quiet" ;;
-        "explain") echo "--model -m --out --format --record --set -o --output --figure --method --threshold --limit --batch-size --show-waves --precision --json -q --quiet" ;;
-        "finetune") echo "-o --output --backbone --freeze --sequential --weights --size --from-scratch --all-strategies --epochs --lr --batch-size --segments --zscore --no-zscore --proj-kernel --micro-batch --checkpoint-activations --class-weight --train-split --tune-split --resume -j --jobs --device --seed --json -q --quiet" ;;
-        "ingest") echo "-o --output --echo --from-list --echo-patient-col --echo-date-col --echo-lvef-col --echo-date-format --window-days --policy --threshold --drop-unpaired --secret-file --demo-secret --keep-patient-id --site --synthetic --rejects --compression --resume -j --jobs --strict --json -q --quiet" ;;
-        "inspect") echo "--json" ;;
+        "calibrate") echo "-o --output --threshold --tune-set --batch-size --device --json -q --quiet" ;;
+        "evaluate") echo "-o --output --threshold --tune-set --set --bootstrap --report --figures --table --measures --no-save-threshold --batch-size --device --seed --json -q --quiet" ;;
+        "explain") echo "--model -m -o --output --format --record --set --figure --method --threshold --threshold-from --limit --batch-size --show-waves --precision --json -q --quiet" ;;
+        "finetune") echo "-o --output --backbone --freeze --sequential --weights --size --from-scratch --all-strategies --epochs --lr --batch-size --segments --zscore --no-zscore --proj-kernel --micro-batch --checkpoint-activations --class-weight --train-set --tune-set --resume -j --jobs --device --seed --json -q --quiet" ;;
+        "ingest") echo "-o --output --echo --from-list --echo-patient-col --echo-date-col --echo-lvef-col --echo-date-format --window-days --policy --lvef-cutoff --drop-unpaired --secret-file --demo-secret --keep-patient-id --site --synthetic --rejects --compression --resume -j --jobs --strict --json -q --quiet" ;;
+        "inspect") echo "-o --output --json" ;;
         "measure") echo "-o --output -j --jobs --json -q --quiet" ;;
         "merge") echo "-o --output --allow-different-keys --json -q --quiet" ;;
-        "predict") echo "-o --output --threshold --sets --batch-size --secret-file --demo-secret --lbbb-check --no-lbbb-check -j --jobs --device --precision --json -q --quiet" ;;
+        "predict") echo "-o --output --threshold --threshold-from --set --table --batch-size --secret-file --demo-secret --lbbb-check --no-lbbb-check -j --jobs --device --precision --json -q --quiet" ;;
         "preprocess") echo "-o --output --layout --fs --chain --filter --resample --normalise --drop-flagged --chunk --compression -j --jobs --strict --json -q --quiet" ;;
         "pretrain") echo "-o --output --size --weights --epochs --batch-size --lr --set --export-fairseq --resume --amp --no-amp -j --jobs --device --seed --json -q --quiet" ;;
         "split") echo "-o --output --design --seed --tune-fraction --straddle --include-unlabelled --table --measures --criterion --json -q --quiet" ;;
         "stats") echo "" ;;
         "stats audit") echo "--sizes --study --corrected --decimals -o --output --json -q --quiet" ;;
         "stats cohort") echo "-o --output --separate-tuning --unit --levene-center --json -q --quiet" ;;
-        "stats compare") echo "--csv --study --models --sets --metrics --keep-average --per-ecg --figure --table -o --output --alpha --bootstrap --seed --json -q --quiet" ;;
+        "stats compare") echo "--csv --study --models --set --metrics --keep-average --per-ecg --figure --table -o --output --alpha --bootstrap --seed --json -q --quiet" ;;
         "study") echo "" ;;
         "study done") echo "--json -q --quiet" ;;
         "study report") echo "-o --output --html --alpha --json -q --quiet" ;;
-        "study script") echo "--out --preset -o --output --torchrun --ss-weights --sq-weights --ecgfounder --ecgfounder-weights --ecgfounder-split --device --seed --json -q --quiet" ;;
+        "study script") echo "--runs --preset -o --output --torchrun --ss-weights --sq-weights --ecgfounder --ecgfounder-weights --ecgfounder-split --device --seed --json -q --quiet" ;;
         "synth") echo "-o --output --n-ecgs --n-patients --digitised-share --force --seed -j --jobs --json -q --quiet" ;;
-        "train") echo "-o --output --model -m --preset --epochs --lr --batch-size --micro-batch --class-weight --weight-decay --optimizer --schedule --select --metric --ensemble --model-option --train-split --tune-split --resume -j --jobs --device --seed --json -q --quiet" ;;
+        "train") echo "-o --output --model -m --preset --epochs --lr --batch-size --micro-batch --class-weight --weight-decay --optimizer --schedule --select --metric --ensemble --model-option --train-set --tune-set --resume -j --jobs --device --seed --json -q --quiet" ;;
         "weights") echo "" ;;
-        "weights fetch") echo "--weights-dir --revision --force --cache-dir --json -q --quiet" ;;
-        "weights list") echo "--weights-dir --json" ;;
-        "weights verify") echo "--weights-dir --json -q --quiet" ;;
+        "weights fetch") echo "--weights-dir --revision --force --cache-dir -o --output --json -q --quiet" ;;
+        "weights list") echo "--weights-dir -o --output --json -q --quiet" ;;
+        "weights verify") echo "--weights-dir -o --output --json -q --quiet" ;;
     esac
 }
 complete -o default -F _lvsdctl lvsdctl

@@ -1,6 +1,8 @@
 """Errors meant for users: each carries the process exit code the CLI returns.
 
-Messages name files and reasons, never patient data.
+Messages name files, line/column or field, and the form expected: never text taken from an input's
+content (a cell, an element or attribute name or value, a lead label, a library message quoting either),
+which may be patient data. Every cause a user can produce is one of these; exit code 1 is left to bugs.
 """
 
 
@@ -11,7 +13,9 @@ class LvsdError(Exception):
 
 
 class InputError(LvsdError):
-    """An input file or value is unreadable, invalid, or of the wrong kind."""
+    """An input file or value is unreadable, invalid, or of the wrong kind; or an output cannot be written
+    there (a directory, a path under a file, /proc, a read-only or full disk), or is being written by another
+    run (`lvsdctl.outputs.OutputBusyError`)."""
 
     exit_code = 3
 

@@ -12,7 +12,9 @@ N_PATIENTS="${DEMO_PATIENTS:-225}"
 EPOCHS="${DEMO_EPOCHS:-3}"
 FT_EPOCHS="${DEMO_FINETUNE_EPOCHS:-6}"  # the tiny ECG-FM is cheap: twice the baselines' epochs
 mkdir -p "$OUT"
-step() { printf '\n\033[1m== [%4ds] %s\033[0m\n' "$SECONDS" "$*" >&2; }
+# Bold step titles on a terminal only: a log redirected to a file gets no escape codes.
+if [ -t 2 ]; then B=$'\033[1m' N=$'\033[0m'; else B= N=; fi
+step() { printf '\n%s== [%4ds] %s%s\n' "$B" "$SECONDS" "$*" "$N" >&2; }
 
 step "synth: $N_ECGS synthetic ECGs of $N_PATIENTS synthetic patients"
 lvsdctl synth -o "$OUT/cohort" --n-ecgs "$N_ECGS" --n-patients "$N_PATIENTS" --seed 7
@@ -70,15 +72,22 @@ done
 step "stats: Table 1 of the synthetic cohort"
 lvsdctl stats cohort "$OUT/split.h5" -o "$OUT/table1.md"
 
-step "explain: DeepLIFT map of one ECG export, and the validation set's global view"
+# The model of the report is the one used from here on: evaluate saved its frozen threshold beside it
+# (ecgfm-pretrained.h5.threshold.json), so predict and explain call every ECG as the report does.
+USE="$OUT/ecgfm-pretrained.h5"
 exports=("$OUT"/cohort/ecg/MUSE_*.xml)
-ECG="${exports[0]}"
-lvsdctl explain "$ECG" --model "$OUT/inceptiontime.h5" --out "$OUT/map.png" --format svg --show-waves -q
-lvsdctl explain "$OUT/split.h5" --set internal --model "$OUT/inceptiontime.h5" -o "$OUT/attributions.h5" --figure "$OUT/attributions.png" --limit 40 -q
+
+step "predict: per-ECG scores and calls at the model's operating point (the internal set, and five exports)"
+lvsdctl predict "$USE" "$OUT/split.h5" --set internal -o "$OUT/predictions.h5" --table "$OUT/predictions.csv" -q
+lvsdctl predict "$USE" "${exports[@]:0:5}" --secret-file "$OUT/site.key" -o "$OUT/predictions-exports.h5" --json > "$OUT/predictions-exports.json"
+
+step "explain: the map of one ECG export (same call as predict, wave boundaries shown), and the internal set's global view"
+lvsdctl explain "${exports[0]}" --model "$USE" -o "$OUT/map.png" --format svg --show-waves -q
+lvsdctl explain "$OUT/split.h5" --set internal --model "$USE" -o "$OUT/attributions.h5" --figure "$OUT/attributions.png" --limit 40 -q
 
 step "results: Table 2 and the study's model comparison (SYNTHETIC data: these numbers say nothing about real patients)"
 EVALS=()
 for m in "${MODELS[@]}"; do EVALS+=("$OUT/$m-eval.h5"); done
 lvsdctl stats compare "${EVALS[@]}" --table "$OUT/table2.md" --figure "$OUT/fig3" -o "$OUT/comparison.md"
 cat "$OUT/table2.md" >&2
-echo "Everything is in $OUT/: report.md, figures/, table1.md, table2.md, comparison.md, fig3.png, map.png, attributions.png and the HDF5 files." >&2
+echo "Everything is in $OUT/: report.md, figures/, table1.md, table2.md, comparison.md, fig3.png, predictions.csv, predictions-exports.json, map.png, attributions.png and the HDF5 files (all SYNTHETIC)." >&2

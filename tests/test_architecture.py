@@ -37,7 +37,7 @@ DOORS = {
     "lvsdctl.train": ["train"],
     "lvsdctl.pretrain": ["pretrain"],
     "lvsdctl.finetune": ["finetune", "all_strategies"],
-    "lvsdctl.evaluate": ["evaluate", "predict"],
+    "lvsdctl.evaluate": ["evaluate", "predict", "calibrate"],
     "lvsdctl.stats": ["cohort", "compare", "audit"],
     "lvsdctl.explain": ["explain", "explain_cohort"],
     "lvsdctl.hdf5": ["describe"],

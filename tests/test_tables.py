@@ -31,3 +31,16 @@ def test_documents_and_csv_number_format(tmp_path):
     assert json.loads((tmp_path / "d.json").read_text()) == {"p": 0.25, "inf": None, "path": str(tmp_path)}
     write_frame(pd.DataFrame({"x": [1 / 3]}), tmp_path / "f.csv", float_format="%.2f")
     assert (tmp_path / "f.csv").read_text() == "x\n0.33\n"
+
+
+def test_synthetic_tables_say_which_part_is_synthetic(tmp_path):
+    """Synthetic data: SYNTHETIC data; real ECGs scored by a model trained on synthetic ECGs: SYNTHETIC
+    model (never "no real patient" about real patients' ECGs)."""
+    frame = pd.DataFrame({"file": ["a.xml"], "score": [0.6]})
+    write_frame(frame, tmp_path / "d.md", caption="Results", synthetic=True)
+    write_frame(frame, tmp_path / "m.md", caption="Results", synthetic="model")
+    write_frame(frame, tmp_path / "m.csv", synthetic="model")
+    assert (tmp_path / "d.md").read_text().startswith("SYNTHETIC data (lvsdctl synth): no real patient")
+    model = (tmp_path / "m.md").read_text()
+    assert model.startswith("SYNTHETIC model (trained on synthetic ECGs only") and "no real patient" not in model
+    assert pd.read_csv(tmp_path / "m.csv")["data"].tolist() == ["SYNTHETIC model"]

@@ -29,25 +29,64 @@ def _bug_location(exc: BaseException) -> str:
     return f"{rel.replace(os.sep, '/')}:{frames[-1].lineno}"
 
 
-class LvsdGroup(TyperGroup):
-    """Turns LvsdError into a one-line message and its exit code (no traceback, so no PHI).
+def _rename(args: list[str], renamed: dict[str, str]) -> tuple[list[str], list[str]]:
+    """`args` with former flag spellings replaced (`--sets x` and `--sets=x`), and the notes to print."""
+    out, notes = [], []
+    for i, arg in enumerate(args):
+        if arg == "--":
+            return out + args[i:], notes
+        name, eq, value = arg.partition("=")
+        if name in renamed:
+            new = renamed[name]
+            notes.append(f"{name} is deprecated: it is now {new} (same meaning); the old spelling will be removed")
+            arg = new + eq + value
+        out.append(arg)
+    return out, notes
 
-    An unexpected exception (a bug) is reported by its type and place only: its message and a
-    traceback's lines can quote input data. `LVSDCTL_DEBUG=1` shows the full traceback.
+
+class LvsdGroup(TyperGroup):
+    """The root command: plain `--help` pages (lvsdctl.cli.help), former flag spellings accepted with a
+    note (lvsdctl.cli.options.RENAMED), and errors as one line with their exit code.
+
+    An LvsdError is printed as a one-line message and its exit code (no traceback, so no PHI). An
+    unexpected exception (a bug) is reported by its type and place only: its message and a traceback's
+    lines can quote input data. `LVSDCTL_DEBUG=1` shows the full traceback. Messages are never wrapped
+    by lvsdctl (commands quoted in them must paste), and carry no colour when stderr is not a terminal.
     """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from lvsdctl.cli.help import install
+
+        install(self)
+
+    def resolve_command(self, ctx: typer.Context, args: list[str]):
+        name, cmd, rest = super().resolve_command(ctx, args)
+        from lvsdctl.cli.options import renamed_in
+
+        path = name or ""
+        if getattr(cmd, "commands", None) and rest and not rest[0].startswith("-"):
+            path = f"{path} {rest[0]}"
+        rest, notes = _rename(list(rest), renamed_in(path))
+        if notes:
+            from lvsdctl.cli.console import warn
+
+            for note in dict.fromkeys(notes):
+                warn(note)
+        return name, cmd, rest
 
     def invoke(self, ctx: typer.Context):  # commands list in main.py's import order
         try:
             return super().invoke(ctx)
         except LvsdError as exc:
-            from lvsdctl.cli.console import err
+            from lvsdctl.cli.console import error
 
-            err.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+            error(str(exc))
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
-            from lvsdctl.cli.console import err
+            from lvsdctl.cli.console import line
 
-            err.print("[yellow]interrupted[/]")
+            line("interrupted", style="yellow")
             ctx.exit(130)
         except Exception as exc:
             # Typer's and Click's own exceptions (usage errors, --help, Exit) are theirs to handle, and so
@@ -55,11 +94,11 @@ class LvsdGroup(TyperGroup):
             if (type(exc).__module__.split(".")[0] in ("typer", "click") or isinstance(exc, BrokenPipeError)
                     or os.environ.get("LVSDCTL_DEBUG")):
                 raise
-            from lvsdctl.cli.console import err
+            from lvsdctl.cli.console import error
 
-            err.print(f"[bold red]internal error:[/] {type(exc).__name__} at {_bug_location(exc)}. This is a bug "
-                      "in lvsdctl: please report it with the command line. LVSDCTL_DEBUG=1 shows the traceback "
-                      "(it may quote input data: keep it inside the site).", markup=True, highlight=False)
+            error(f"{type(exc).__name__} at {_bug_location(exc)}. This is a bug in lvsdctl: please report it with "
+                  "the command line. LVSDCTL_DEBUG=1 shows the traceback (it may quote input data: keep it inside "
+                  "the site).", label="internal error")
             ctx.exit(1)
 
 
@@ -77,7 +116,7 @@ app = typer.Typer(
         "Run `lvsdctl COMMAND --help` for each stage. `lvsdctl synth` writes a synthetic cohort to try it on."
     ),
     no_args_is_help=True,
-    rich_markup_mode="rich",
+    rich_markup_mode=None,  # plain help (lvsdctl.cli.help) and plain usage errors: nothing cut or boxed
     # Tracebacks with local variables could print patient data: never show them.
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},

@@ -17,8 +17,8 @@ from lvsdctl.cli.options import (
     Quiet,
     Resume,
     Seed,
-    TrainSplit,
-    TuneSplit,
+    TrainSet,
+    TuneSet,
 )
 
 
@@ -47,24 +47,24 @@ from lvsdctl.cli.options import (
 def finetune_cmd(
     data: Annotated[str, typer.Argument(help="Preprocessed, split ECG file (kind 'ecg') with train/tune sets.")],
     output: Output,
-    backbone: Annotated[str, typer.Option("--backbone", help="Foundation model to fine-tune: ecgfm or ecgfounder.")] = "ecgfm",
-    freeze: Annotated[str, typer.Option("--freeze", help="Frozen from the input side: ECG-FM transformer layers 0-12, ECGFounder stages 0-7, or 'all'.")] = "0",
+    backbone: Annotated[str, typer.Option("--backbone", metavar="[ecgfm|ecgfounder]", help="Foundation model to fine-tune: ecgfm or ecgfounder.")] = "ecgfm",
+    freeze: Annotated[str, typer.Option("--freeze", metavar="[N|all]", help="Frozen from the input side: ECG-FM transformer layers 0-12, ECGFounder stages 0-7, or 'all'.")] = "0",
     sequential: Annotated[bool, typer.Option("--sequential", help="Start from the multi-label fine-tuned checkpoint (Sq) instead of the self-supervised one (SS).")] = False,
-    weights: Annotated[Optional[str], typer.Option("--weights", help="Catalog name (`lvsdctl weights list`; ECGFounder: ecgfounder-12lead, ecgfounder-1lead) or weights file (official .pt/.pth or lvsdctl .h5).")] = None,
-    size: Annotated[Optional[str], typer.Option("--size", help="Require this backbone size (ECG-FM: tiny, base, large; ECGFounder: tiny, full); with --from-scratch, the size to build.")] = None,
+    weights: Annotated[Optional[str], typer.Option("--weights", metavar="NAME|FILE", help="Catalog name (`lvsdctl weights list`; ECGFounder: ecgfounder-12lead, ecgfounder-1lead) or weights file (official .pt/.pth or lvsdctl .h5).")] = None,
+    size: Annotated[Optional[str], typer.Option("--size", metavar="SIZE", help="Require this backbone size (ECG-FM: tiny, base, large; ECGFounder: tiny, full); with --from-scratch, the size to build.")] = None,
     from_scratch: Annotated[bool, typer.Option("--from-scratch", help="Random initial weights (an ablation; no weights file).")] = False,
     all_strategies: Annotated[bool, typer.Option("--all-strategies", help="Train the study's 14 models (SS/Sq x FF, PF2-10, AF; ECGFounder: FF, PF1-6, AF) into the -o directory; existing files are kept.")] = False,
     epochs: Annotated[int, typer.Option("--epochs", min=1, help="Training epochs (the study: 60).")] = 60,
     lr: Annotated[Optional[float], typer.Option("--lr", help="Learning rate (default: by strategy, see above).")] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Global batch size (the authors: 256).")] = 256,
-    segments: Annotated[str, typer.Option("--segments", help="10s: the whole ECG (the study); 5s: two halves, logits averaged (ECG-FM's convention).")] = "10s",
+    segments: Annotated[str, typer.Option("--segments", metavar="[10s|5s]", help="10s: the whole ECG (the study); 5s: two halves, logits averaged (ECG-FM's convention).")] = "10s",
     zscore: Annotated[Optional[bool], typer.Option("--zscore/--no-zscore", help="Z-score inside the model: each channel (ECG-FM, default on) or the whole ECG (ECGFounder, default on only for data in mV).", show_default=False)] = None,
     proj_kernel: Annotated[int, typer.Option("--proj-kernel", min=1, help="Kernel size of the input projection (the study: 1).")] = 1,
     micro_batch: MicroBatch = None,
     checkpoint_activations: Annotated[bool, typer.Option("--checkpoint-activations", help="Recompute activations in backward: less memory for large batches.")] = False,
-    class_weight: Annotated[str, typer.Option("--class-weight", help="none (the article) or balanced.")] = "none",
-    train_split: TrainSplit = "train",
-    tune_split: TuneSplit = "tune",
+    class_weight: Annotated[str, typer.Option("--class-weight", metavar="[none|balanced]", help="none (the article) or balanced.")] = "none",
+    train_split: TrainSet = "train",
+    tune_split: TuneSet = "tune",
     resume: Resume = False,
     workers: LoaderJobs = 0,
     device: DeviceOpt = Device.auto,
@@ -72,7 +72,7 @@ def finetune_cmd(
     json_out: Json = False,
     quiet: Quiet = False,
 ) -> None:
-    from lvsdctl.cli.console import emit_json, err
+    from lvsdctl.cli.console import emit_json, line
     from lvsdctl.cli.progress import reporting
     from lvsdctl.finetune import all_strategies as run_all, finetune
     from lvsdctl.finetune.api import DISPLAY
@@ -96,7 +96,7 @@ def finetune_cmd(
             return
         if not quiet:
             for s in summaries:
-                err.print(f"{s.output}: " + ("kept (exists)" if s.skipped else
+                line(f"{s.output}: " + ("kept (exists)" if s.skipped else
                           f"{s.start}-{s.strategy}, lr {s.lr:g}, {s.epochs} epochs, {s.seconds:.0f} s"))
         if json_out:
             emit_json(summaries)
@@ -108,7 +108,7 @@ def finetune_cmd(
         return
     if not quiet:
         last = summary.last_epoch
-        err.print(f"{DISPLAY[summary.backbone]} {summary.start}-{summary.strategy} (freeze {summary.freeze}, "
+        line(f"{DISPLAY[summary.backbone]} {summary.start}-{summary.strategy} (freeze {summary.freeze}, "
                   f"{summary.trainable_parameters:,} trainable parameters), lr {summary.lr:g}, "
                   f"{summary.epochs} epochs on {summary.device}: train loss {last.get('train_loss', float('nan')):.4f}, "
                   f"tune AUROC {last.get('tune_auroc', float('nan')):.3f} -> {summary.output}")

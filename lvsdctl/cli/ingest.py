@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from lvsdctl.cli.app import app
-from lvsdctl.cli.options import Compression, Jobs, Json, Output, Quiet, Strict
+from lvsdctl.cli.options import Compression, Jobs, Json, LvefCutoff, Output, Quiet, Strict
 
 
 class Policy(str, Enum):
@@ -19,7 +19,7 @@ class Policy(str, Enum):
 
 HELP = """Read ECG exports (GE MUSE XML, digitised XML, HL7 aECG, DICOM, WFDB, Philips XML, SCP-ECG; the
 format is detected from each file's content), pair each with the nearest echo of the same patient,
-label it (LVSD = LVEF < 40) and write one `ecg-raw` HDF5 file.
+label it (LVSD = LVEF < 40, --lvef-cutoff) and write one `ecg-raw` HDF5 file.
 
 Example:
 
@@ -41,40 +41,40 @@ def ingest_command(
     inputs: Annotated[Optional[list[str]], typer.Argument(help="ECG files, directories or globs.",
                                                           show_default=False)] = None,
     output: Output = ...,  # type: ignore[assignment]
-    echo: Annotated[Optional[str], typer.Option("--echo", help="Echo table (CSV or .xlsx): patient id, echo date, "
+    echo: Annotated[Optional[str], typer.Option("--echo", metavar="FILE", help="Echo table (CSV or .xlsx): patient id, echo date, "
                                                 "LVEF.")] = None,
-    from_list: Annotated[Optional[str], typer.Option("--from-list", help="File with one input path per line "
+    from_list: Annotated[Optional[str], typer.Option("--from-list", metavar="FILE", help="File with one input path per line "
                                                      "('-' reads stdin).")] = None,
-    echo_patient_col: Annotated[str, typer.Option("--echo-patient-col", help="Echo table column of patient ids.")]
+    echo_patient_col: Annotated[str, typer.Option("--echo-patient-col", metavar="COLUMN", help="Echo table column of patient ids.")]
     = "patient_id",
-    echo_date_col: Annotated[str, typer.Option("--echo-date-col", help="Echo table column of echo dates.")]
+    echo_date_col: Annotated[str, typer.Option("--echo-date-col", metavar="COLUMN", help="Echo table column of echo dates.")]
     = "echo_date",
-    echo_lvef_col: Annotated[str, typer.Option("--echo-lvef-col", help="Echo table column of LVEF (%).")] = "lvef",
+    echo_lvef_col: Annotated[str, typer.Option("--echo-lvef-col", metavar="COLUMN", help="Echo table column of LVEF (%).")] = "lvef",
     echo_date_format: Annotated[Optional[str], typer.Option(
-        "--echo-date-format", help="strptime format of the echo dates, e.g. '%d/%m/%Y' (default: ISO 8601 "
+        "--echo-date-format", metavar="FORMAT", help="strptime format of the echo dates, e.g. '%d/%m/%Y' (default: ISO 8601 "
         "YYYY-MM-DD; never guessed).")] = None,
-    window_days: Annotated[int, typer.Option("--window-days", min=0, help="Pair an ECG with an echo at most this "
+    window_days: Annotated[int, typer.Option("--window-days", metavar="DAYS", min=0, help="Pair an ECG with an echo at most this "
                                              "many days apart (inclusive).")] = 30,
     policy: Annotated[Policy, typer.Option("--policy", help="nearest: closest echo (tie: the earlier); "
                                            "before-only: echo on or before the ECG day; after-only: on or "
                                            "after.")] = Policy.nearest,
-    threshold: Annotated[float, typer.Option("--threshold", help="LVSD when LVEF is strictly below this.")] = 40.0,
+    lvef_cutoff: LvefCutoff = 40.0,
     drop_unpaired: Annotated[bool, typer.Option("--drop-unpaired", help="Leave ECGs without an echo out of the "
                                                 "output (they are still counted); default: keep them with "
                                                 "label -1.")] = False,
-    secret_file: Annotated[Optional[str], typer.Option("--secret-file", help="File holding the site's "
+    secret_file: Annotated[Optional[str], typer.Option("--secret-file", metavar="FILE", help="File holding the site's "
                                                        "pseudonymisation secret (else LVSDCTL_PSEUDONYM_SECRET).")]
     = None,
     demo_secret: Annotated[bool, typer.Option("--demo-secret", help="Use the public demo key: synthetic data "
                                               "only (refused for real exports).")] = False,
     keep_patient_id: Annotated[bool, typer.Option("--keep-patient-id", help="Also write the RAW patient id "
                                                   "(column patient_id). Only for data that may hold it.")] = False,
-    site: Annotated[Optional[str], typer.Option("--site", help="Site name for every ECG of this run (overrides "
+    site: Annotated[Optional[str], typer.Option("--site", metavar="NAME", help="Site name for every ECG of this run (overrides "
                                                 "the exports').")] = None,
     synthetic: Annotated[bool, typer.Option("--synthetic", help="Declare the inputs not real patients: marks "
                                             "the output synthetic and allows --demo-secret (`lvsdctl synth` "
                                             "exports are recognised without it).")] = False,
-    rejects: Annotated[Optional[str], typer.Option("--rejects", help="Rejects report CSV (a .json is written "
+    rejects: Annotated[Optional[str], typer.Option("--rejects", metavar="FILE", help="Rejects report CSV (a .json is written "
                                                    "beside it); default OUTPUT.rejects.csv.")] = None,
     compression: Annotated[Compression, typer.Option("--compression", help="Compression of the samples: gzip "
                                                      "(level 1, read by every HDF5 tool), lzf (40% larger) or none "
@@ -87,7 +87,7 @@ def ingest_command(
     json_out: Json = False,
     quiet: Quiet = False,
 ) -> None:
-    from lvsdctl.cli.console import emit_json, err, warn
+    from lvsdctl.cli.console import emit_json, err, line, warn
     from lvsdctl.cli.progress import reporting
     from lvsdctl.errors import InputError, StrictRejectError
     from lvsdctl.ingest import IngestOptions, ingest
@@ -96,7 +96,7 @@ def ingest_command(
         raise InputError("no inputs: give ECG files, directories or globs, or --from-list FILE")
     if json_out and output == "-":
         raise InputError("--json and -o - both write to stdout; choose one")
-    options = IngestOptions(window_days=window_days, policy=policy.value, threshold=threshold,
+    options = IngestOptions(window_days=window_days, policy=policy.value, threshold=lvef_cutoff,
                             drop_unpaired=drop_unpaired, keep_patient_id=keep_patient_id, site=site,
                             synthetic=True if synthetic else None, compression=compression.value,
                             echo_patient_col=echo_patient_col, echo_date_col=echo_date_col,
@@ -110,10 +110,9 @@ def ingest_command(
         err.print(_summary_table(summary))
         # Rejected files as plain lines, never cut to the terminal's width: the path is what users need.
         for r in summary.rejects[:10]:
-            err.print(f"[red]rejected[/] {r.path}: {r.reason}", markup=True, highlight=False, soft_wrap=True)
+            line(f"{r.path}: {r.reason}", style="red", label="rejected")
         if len(summary.rejects) > 10:
-            err.print(f"... and {len(summary.rejects) - 10} more rejected: see {summary.rejects_csv}",
-                      highlight=False, soft_wrap=True)
+            line(f"... and {len(summary.rejects) - 10} more rejected: see {summary.rejects_csv}")
     if json_out:
         emit_json(summary)
     if strict and summary.rejected:

@@ -37,7 +37,7 @@ def merge_command(
     json_out: Json = False,
     quiet: Quiet = False,
 ) -> None:
-    from lvsdctl.cli.console import emit_json, err
+    from lvsdctl.cli.console import emit_json, err, line
     from lvsdctl.cli.progress import reporting
     from lvsdctl.errors import InputError
     from lvsdctl.merge import merge
@@ -59,4 +59,4 @@ def merge_command(
         err.print(f"{summary.patients} patients, {summary.patients_in_several_inputs} of them in more than one "
                   f"input; pseudonym key(s): {', '.join(summary.key_ids) or 'not recorded'}")
         for note in summary.notes:
-            err.print(f"[yellow]note:[/] {note}")
+            line(note, style="yellow", label="note")

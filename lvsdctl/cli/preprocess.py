@@ -55,15 +55,16 @@ def preprocess_command(
     layout: Annotated[Layout, typer.Option("--layout", help="4x5000: the study's printout format (3 channels of "
                                            "four 2.5 s pieces + a 10 s lead II strip); 12x5000: all 12 leads.")]
     = Layout.four,
-    fs: Annotated[float, typer.Option("--fs", min=50, help="Target sampling rate (Hz); 10 s per channel.")] = 500.0,
+    fs: Annotated[float, typer.Option("--fs", metavar="HZ", min=50, help="Target sampling rate (Hz); 10 s per channel.")] = 500.0,
     chain: Annotated[Chain, typer.Option("--chain", help="A named filter + normalisation: study (neurokit, "
                                          "mV) or ecgfounder (the chain ECGFounder's weights need: 50 Hz notch, "
                                          "0.67-40 Hz band-pass, minus a median baseline; zscore-ecg).")]
     = Chain.study,
-    filter: Annotated[Optional[str], typer.Option("--filter", help="neurokit (the study's: 0.5 Hz high-pass + 50 Hz "
-                                                  "moving average), neurokit60, notch50 / notch60 (high-pass + IIR "
-                                                  "notch), bandpass (0.5-40 Hz) or bandpass:LOW-HIGH, ecgfounder, "
-                                                  "none. Default: the chain's.", show_default=False)] = None,
+    filter: Annotated[Optional[str], typer.Option("--filter", metavar="FILTER", help="neurokit (the study's: 0.5 Hz "
+                                                  "high-pass + 50 Hz moving average), neurokit60, notch50 / notch60 "
+                                                  "(high-pass + IIR notch), bandpass (0.5-40 Hz) or "
+                                                  "bandpass:LOW-HIGH, ecgfounder, none. Default: the chain's.",
+                                                  show_default=False)] = None,
     resample: Annotated[Resampling, typer.Option("--resample", help="linear (the study's), polyphase "
                                                  "(anti-aliased) or fft.")] = Resampling.linear,
     normalise: Annotated[Optional[Normalisation], typer.Option(

@@ -16,6 +16,8 @@ from lvsdctl.cli.options import (
     Quiet,
     Resume,
     Seed,
+    Sets,
+    split_list,
 )
 
 
@@ -39,13 +41,13 @@ from lvsdctl.cli.options import (
 def pretrain_cmd(
     data: Annotated[str, typer.Argument(help="Preprocessed 12-lead ECG file (kind 'ecg', layout 12x5000 @ 500 Hz).")],
     output: Output,
-    size: Annotated[Optional[str], typer.Option("--size", help="Backbone size: tiny (the default), base or large; with --weights, the size the file must have.")] = None,
-    weights: Annotated[Optional[str], typer.Option("--weights", help="Continue pretraining this checkpoint (a name from `lvsdctl weights list`, e.g. ecgfm-pretrained, or a file); never downloaded.")] = None,
+    size: Annotated[Optional[str], typer.Option("--size", metavar="[tiny|base|large]", help="Backbone size: tiny (the default), base or large; with --weights, the size the file must have.")] = None,
+    weights: Annotated[Optional[str], typer.Option("--weights", metavar="NAME|FILE", help="Continue pretraining this checkpoint (a name from `lvsdctl weights list`, e.g. ecgfm-pretrained, or a file); never downloaded.")] = None,
     epochs: Annotated[int, typer.Option("--epochs", min=1, help="Passes over the ECGs.")] = 10,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Global batch size in ECGs (each gives two 5 s segments).")] = 16,
     lr: Annotated[float, typer.Option("--lr", help="Learning rate, constant (ECG-FM: 5e-5).")] = 5e-5,
-    sets: Annotated[Optional[list[str]], typer.Option("--set", help="Use only ECGs of this set (repeatable); default: all.")] = None,
-    export_fairseq: Annotated[Optional[str], typer.Option("--export-fairseq", help="Also write the weights in the fairseq-signals .pt layout.")] = None,
+    sets: Sets = None,
+    export_fairseq: Annotated[Optional[str], typer.Option("--export-fairseq", metavar="FILE", help="Also write the weights in the fairseq-signals .pt layout.")] = None,
     resume: Resume = False,
     amp: Annotated[bool, typer.Option("--amp/--no-amp", help="bf16 autocast on CUDA.")] = True,
     workers: LoaderJobs = 0,
@@ -54,7 +56,7 @@ def pretrain_cmd(
     json_out: Json = False,
     quiet: Quiet = False,
 ) -> None:
-    from lvsdctl.cli.console import emit_json, err
+    from lvsdctl.cli.console import emit_json, line
     from lvsdctl.cli.progress import reporting
     from lvsdctl.pretrain import pretrain
     from lvsdctl.train.distributed import from_env
@@ -62,12 +64,12 @@ def pretrain_cmd(
     with reporting("pretrain", quiet=quiet) as progress:
         summary = pretrain(data, output, size=size, weights=weights, epochs=epochs, batch_size=batch_size, lr=lr,
                            seed=seed, device=device.value, resume=resume, export=export_fairseq, progress=progress,
-                           split=sets or None, workers=workers, amp=amp)
+                           split=split_list(sets), workers=workers, amp=amp)
     if not from_env().is_main:  # under torchrun one process reports, not N
         return
     if not quiet:
         first, last = summary.first_epoch, summary.last_epoch
-        err.print(
+        line(
             f"ECG-FM {summary.size} ({summary.parameters:,} parameters) pretrained on {summary.n_ecgs} ECGs, "
             f"{summary.epochs} epochs ({summary.num_updates} updates) on {summary.device}: "
             f"loss {first.get('train_loss', float('nan')):.3f} -> {last.get('train_loss', float('nan')):.3f}, "

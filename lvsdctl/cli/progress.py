@@ -53,7 +53,9 @@ class _Bar:
                                        TimeElapsedColumn, TimeRemainingColumn, TransferSpeedColumn)
 
             counts = (DownloadColumn(), TransferSpeedColumn()) if self.unit == "bytes" else (MofNCompleteColumn(),)
-            self.bar = Progress(TextColumn(f"[bold]{self.label}"), BarColumn(), *counts,
+            from rich.markup import escape
+
+            self.bar = Progress(TextColumn(f"[bold]{escape(self.label)}"), BarColumn(), *counts,
                                 TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=err,
                                 transient=True)
             self.bar.start()

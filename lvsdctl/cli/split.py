@@ -35,12 +35,12 @@ The built-in design (--design study) is the study's: train + tune = site A up to
 
   tune_fraction = 0.2
 
-  \\[\\[rules]]
+  [[rules]]
   set = "train+tune"
   site = ["A"]
   until = "2023-12-31"
 
-  \\[\\[rules]]
+  [[rules]]
   set = "internal"
   site = ["A"]
   from = "2024-01-01"
@@ -58,7 +58,7 @@ def split_command(
     input: Annotated[str, typer.Argument(help="An ecg (or ecg-raw) HDF5 file ('-' reads stdin).",
                                          show_default=False)],
     output: Output = ...,  # type: ignore[assignment]
-    design: Annotated[str, typer.Option("--design", help="'study' or a JSON/TOML design file.")] = "study",
+    design: Annotated[str, typer.Option("--design", metavar="DESIGN", help="'study' or a JSON/TOML design file.")] = "study",
     seed: Seed = 0,
     tune_fraction: Annotated[Optional[float], typer.Option("--tune-fraction", min=0.01, max=0.99,
                                                            help="Share of train+tune patients' ECGs in tune "
@@ -68,16 +68,16 @@ def split_command(
                                                "their first ECG), drop, error, allow.")] = Straddle.first,
     include_unlabelled: Annotated[bool, typer.Option("--include-unlabelled", help="Assign unlabelled ECGs "
                                                      "(label -1) too.")] = False,
-    table: Annotated[Optional[str], typer.Option("--table", help="Write Table 1 to this CSV (or .json).")] = None,
-    measures: Annotated[Optional[str], typer.Option("--measures", help="`lvsdctl measure` output (.csv or .h5) "
-                                                    "for these ECGs: adds LBBB criteria and intervals to "
-                                                    "the records.")] = None,
+    table: Annotated[Optional[str], typer.Option("--table", metavar="FILE", help="Also write Table 1 as .csv, .md or .json.")] = None,
+    measures: Annotated[Optional[str], typer.Option("--measures", metavar="FILE", help="`lvsdctl measure` output "
+                                                    "(.csv or .h5) for these ECGs: adds LBBB criteria and "
+                                                    "intervals to the records.")] = None,
     criterion: Annotated[Optional[Criterion], typer.Option("--criterion", help="Only ECGs meeting this LBBB "
                                                            "criterion go to a set (needs --measures).")] = None,
     json_out: Json = False,
     quiet: Quiet = False,
 ) -> None:
-    from lvsdctl.cli.console import emit_json, err, warn
+    from lvsdctl.cli.console import emit_json, err, line, warn
     from lvsdctl.data import split
     from lvsdctl.errors import InputError
 
@@ -103,10 +103,10 @@ def split_command(
     if not quiet:
         err.print(_table1(report))
         left = report.records - report.assigned
-        err.print(f"{report.assigned} of {report.records} ECGs assigned; {left} in no set "
-                  f"({report.unmatched} match no rule, {report.unlabelled_excluded} unlabelled"
-                  + (f", {report.criterion_excluded} not LBBB by {report.criterion}" if report.criterion else "")
-                  + ")")
+        line(f"{report.assigned} of {report.records} ECGs assigned; {left} in no set "
+             f"({report.unmatched} match no rule, {report.unlabelled_excluded} unlabelled"
+             + (f", {report.criterion_excluded} not LBBB by {report.criterion}" if report.criterion else "")
+             + ")")
     if json_out:
         emit_json(report)
 
@@ -116,18 +116,21 @@ def _fmt(mean, sd) -> str:
 
 
 def _table1(report):
-    from rich.table import Table
+    """Table 1 as the terminal shows it: set names whole, cells wrapped between words to fit."""
+    import pandas as pd
+
+    from lvsdctl.cli.console import to_rich
 
     rows = report.table1
-    t = Table(title=f"Table 1 (seed {report.seed}, design {report.design['name']})")
-    t.add_column("")
-    for r in rows:
-        t.add_column(r["set"], justify="right")
     pct = lambda n, p: f"{n} ({p:.1f})" if p is not None else str(n)  # noqa: E731
-    t.add_row("Patients", *[str(r["patients"]) for r in rows])
-    t.add_row("ECG-echo pairs", *[str(r["pairs"]) for r in rows])
-    t.add_row("Age, mean (SD)", *[_fmt(r["age_mean"], r["age_sd"]) for r in rows])
-    t.add_row("Females, n (%)", *[pct(r["females_n"], r["females_pct"]) for r in rows])
-    t.add_row("LVEF %, mean (SD)", *[_fmt(r["lvef_mean"], r["lvef_sd"]) for r in rows])
-    t.add_row("LVSD, n (%)", *[pct(r["lvsd_n"], r["lvsd_pct"]) for r in rows])
-    return t
+    lines = {"Patients": [str(r["patients"]) for r in rows],
+             "ECG-echo pairs": [str(r["pairs"]) for r in rows],
+             "Age, mean (SD)": [_fmt(r["age_mean"], r["age_sd"]) for r in rows],
+             "Females, n (%) of pairs": [pct(r["females_n"], r["females_pct"]) for r in rows],
+             "LVEF %, mean (SD)": [_fmt(r["lvef_mean"], r["lvef_sd"]) for r in rows],
+             "LVSD, n (%) of pairs": [pct(r["lvsd_n"], r["lvsd_pct"]) for r in rows]}
+    frame = pd.DataFrame([[label, *values] for label, values in lines.items()],
+                         columns=["", *(r["set"] for r in rows)])
+    title = (f"{'SYNTHETIC data: ' if report.synthetic else ''}Table 1 (seed {report.seed}, design "
+             f"{report.design['name']}); patients counted once, other counts per ECG-echo pair")
+    return to_rich(frame, title)

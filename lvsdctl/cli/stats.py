@@ -8,20 +8,24 @@ from typing import Annotated, Optional
 import typer
 
 from lvsdctl.cli.app import app
-from lvsdctl.cli.options import Json, OptionalOutput, Quiet, Seed, split_list
+from lvsdctl.cli.options import Json, OptionalOutput, Quiet, Seed, Sets, split_list
 
 stats_app = typer.Typer(
     short_help="The study's statistics: Table 1 (cohort), Table 2 and Fig. 3 (compare), audit.",
     help=(
         "The study's statistics.\n\n"
-        "  lvsdctl stats cohort split.h5                      Table 1 with p-values\n\n"
-        "  lvsdctl stats compare a-eval.h5 b-eval.h5 c-eval.h5  RM-ANOVA, Friedman, Wilcoxon+Holm\n\n"
+        "  # Table 1 with p-values\n"
+        "  lvsdctl stats cohort split.h5 -o table1.md\n\n"
+        "  # RM-ANOVA, Friedman, Wilcoxon + Holm (Table 2, Fig. 3)\n"
+        "  lvsdctl stats compare a-eval.h5 b-eval.h5 c-eval.h5 --figure fig3\n\n"
         "  lvsdctl stats compare --csv table2.csv --figure fig3.png\n\n"
-        "  lvsdctl stats compare --study                      re-analyse the article's Table 2\n\n"
-        "  lvsdctl stats audit --study                        GRIM-style check of Table 2"
+        "  # re-analyse the article's Table 2\n"
+        "  lvsdctl stats compare --study\n\n"
+        "  # GRIM-style check of Table 2\n"
+        "  lvsdctl stats audit --study"
     ),
     no_args_is_help=True,
-    rich_markup_mode="rich",
+    rich_markup_mode=None,
 )
 app.add_typer(stats_app, name="stats")
 
@@ -31,8 +35,8 @@ def cohort(
     data: Annotated[str, typer.Argument(help="An 'ecg' file after `lvsdctl split` ('-' reads stdin).")],
     output: OptionalOutput = None,
     separate_tuning: Annotated[bool, typer.Option("--separate-tuning", help="Show training and tuning as two sets (the study merges them).")] = False,
-    unit: Annotated[str, typer.Option("--unit", help="'ecg' (each ECG-echo pair, as the study) or 'patient' (first pair of each patient).")] = "ecg",
-    levene_center: Annotated[str, typer.Option("--levene-center", help="Levene's test centre: 'median' (Brown-Forsythe, scipy's default) or 'mean' (Levene's original).")] = "median",
+    unit: Annotated[str, typer.Option("--unit", metavar="[ecg|patient]", help="'ecg' (each ECG-echo pair, as the study) or 'patient' (first pair of each patient).")] = "ecg",
+    levene_center: Annotated[str, typer.Option("--levene-center", metavar="[median|mean]", help="Levene's test centre: 'median' (Brown-Forsythe, scipy's default) or 'mean' (Levene's original).")] = "median",
     json_out: Json = False,
     quiet: Quiet = False,
 ) -> None:
@@ -43,12 +47,17 @@ def cohort(
 
     Example: lvsdctl stats cohort split.h5 -o table1.md
     """
-    from lvsdctl.cli.console import emit_json, err, to_rich
+    from lvsdctl.cli.console import emit_json, err, line, to_rich, warn
     from lvsdctl.stats import cohort as cohort_table
+    from lvsdctl.tables import SYNTHETIC_NOTE
 
     table = cohort_table(data, output, combine_train_tune=not separate_tuning, unit=unit, levene_center=levene_center)
+    if table.synthetic:
+        warn(SYNTHETIC_NOTE)
     if not quiet:
-        err.print(to_rich(table.to_frame(short=True), title=f"Cohort ({'ECG-echo pairs' if unit == 'ecg' else 'patients'})"))
+        err.print(to_rich(table.to_frame(short=True), title=("SYNTHETIC: " if table.synthetic else "")
+                          + f"Cohort ({'ECG-echo pairs' if unit == 'ecg' else 'patients'})"))
+        line(table.caption)
     if json_out:
         emit_json(table)
 
@@ -56,15 +65,15 @@ def cohort(
 @stats_app.command("compare", short_help="Model comparison (Table 2, Fig. 3): RM-ANOVA, Friedman, Wilcoxon + Holm; per-ECG DeLong and McNemar.")
 def compare(
     files: Annotated[Optional[list[str]], typer.Argument(help="Evaluation files (one per model) from `lvsdctl evaluate`.", show_default=False)] = None,
-    csv: Annotated[Optional[str], typer.Option("--csv", help="Read metrics from a CSV with columns model, validation_set, metric, value instead.")] = None,
+    csv: Annotated[Optional[str], typer.Option("--csv", metavar="FILE", help="Read metrics from a CSV with columns model, validation_set, metric, value instead.")] = None,
     study: Annotated[bool, typer.Option("--study", help="Use the article's Table 2 (shipped with lvsdctl).")] = False,
-    models: Annotated[Optional[str], typer.Option("--models", help="Comma-separated subset of models.")] = None,
-    sets: Annotated[Optional[str], typer.Option("--sets", help="Comma-separated subset of validation sets.")] = None,
-    metrics: Annotated[Optional[str], typer.Option("--metrics", help="Comma-separated subset of metrics (accuracy,sensitivity,...).")] = None,
+    models: Annotated[Optional[str], typer.Option("--models", metavar="NAMES", help="Comma-separated subset of models.")] = None,
+    sets: Sets = None,
+    metrics: Annotated[Optional[str], typer.Option("--metrics", metavar="NAMES", help="Comma-separated subset of metrics (accuracy,sensitivity,...).")] = None,
     keep_average: Annotated[bool, typer.Option("--keep-average", help="Also use the 'Average' rows as blocks (they are means of the others; off by default).")] = False,
     per_ecg: Annotated[bool, typer.Option("--per-ecg", help="Also compare the models ECG by ECG (DeLong, patient bootstrap, McNemar; needs evaluation/prediction files of the same ECGs).")] = False,
-    figure: Annotated[Optional[str], typer.Option("--figure", help="Write the matrix of adjusted p-values (Fig. 3) as PNG and SVG.")] = None,
-    table_out: Annotated[Optional[str], typer.Option("--table", help="Also write the models' metrics in Table 2's layout (.csv, .md or .json).")] = None,
+    figure: Annotated[Optional[str], typer.Option("--figure", metavar="FILE", help="Write the matrix of adjusted p-values (Fig. 3) as PNG and SVG.")] = None,
+    table_out: Annotated[Optional[str], typer.Option("--table", metavar="FILE", help="Also write the models' metrics in Table 2's layout (.csv, .md or .json).")] = None,
     output: OptionalOutput = None,
     alpha: Annotated[float, typer.Option("--alpha", help="Significance level.")] = 0.05,
     n_boot: Annotated[int, typer.Option("--bootstrap", help="Replicates of the patient bootstrap (--per-ecg).")] = 1000,
@@ -81,29 +90,37 @@ def compare(
 
       lvsdctl stats compare fcn-eval.h5 incep-eval.h5 ssff-eval.h5 --figure fig3
 
-      lvsdctl stats compare --study    (F = 16.67, p < 0.001, as the article reports)
+      # the article's own Table 2: F = 16.67, p < 0.001, as it reports
+      lvsdctl stats compare --study
 
-      lvsdctl stats compare a-pred.h5 b-pred.h5    (two models, ECG by ECG: DeLong, McNemar)
+      # two models, ECG by ECG: DeLong, McNemar
+      lvsdctl stats compare a-pred.h5 b-pred.h5
     """
-    from lvsdctl.cli.console import emit_json, err, to_rich
+    from lvsdctl.cli.console import emit_json, err, line, to_rich, warn
     from lvsdctl.stats import compare as compare_models
     from lvsdctl.stats.output import compare_summary_lines, fmt_p, pairwise_frame
+    from lvsdctl.tables import SYNTHETIC_NOTE
 
     out = compare_models(files, csv=csv, study=study, models=split_list(models), sets=split_list(sets),
                          metrics=split_list(metrics), keep_average=keep_average, per_ecg=per_ecg, figure=figure,
                          table=table_out, output=output, alpha=alpha, n_boot=n_boot, seed=seed)
+    if out.synthetic:
+        warn(SYNTHETIC_NOTE)
     if not quiet:
+        tag = "SYNTHETIC: " if out.synthetic else ""
         if out.files:
-            err.print("figure: " + ", ".join(out.files))
+            line("figure: " + ", ".join(out.files))
         if out.skipped:
-            err.print(f"[yellow]model-level comparison skipped:[/] {out.skipped}")
+            line(out.skipped, style="yellow", label="model-level comparison skipped")
         if out.result is not None:
-            for line in compare_summary_lines(out.result):
-                err.print(line)
-            err.print(to_rich(pairwise_frame(out.result), "Pairwise Wilcoxon signed-rank, Holm-adjusted"))
+            for text in compare_summary_lines(out.result):
+                line(text)
+            err.print(to_rich(pairwise_frame(out.result), tag + "Pairwise Wilcoxon signed-rank, Holm-adjusted",
+                              keep=("Model A", "Model B")))
         if out.per_ecg is not None:
             shown = out.per_ecg.assign(p=out.per_ecg["p"].map(fmt_p), p_holm=out.per_ecg["p_holm"].map(fmt_p))
-            err.print(to_rich(shown.round(3), "Per-ECG comparisons (Holm within set and test)"))
+            err.print(to_rich(shown.round(3), tag + "Per-ECG comparisons (Holm within set and test)",
+                              keep=("model_a", "model_b")))
     if json_out:
         emit_json(out)
 
@@ -111,10 +128,10 @@ def compare(
 @stats_app.command("audit", short_help="Check a published table: can one confusion matrix give each row's metrics?")
 def audit_cmd(
     table: Annotated[Optional[str], typer.Argument(help="CSV: model, validation_set, metric, value (or one column per metric).", show_default=False)] = None,
-    sizes: Annotated[Optional[str], typer.Option("--sizes", help="CSV: validation_set, n, positives (e.g. from Table 1).")] = None,
+    sizes: Annotated[Optional[str], typer.Option("--sizes", metavar="FILE", help="CSV: validation_set, n, positives (e.g. from Table 1).")] = None,
     study: Annotated[bool, typer.Option("--study", help="The article's Table 2 and Table 1 (shipped with lvsdctl).")] = False,
-    corrected: Annotated[Optional[str], typer.Option("--corrected", help="Write the table with the exchanges found undone (.csv), for `stats compare --csv`.")] = None,
-    decimals: Annotated[Optional[int], typer.Option("--decimals", min=0, help="Printed precision (default: each value's own decimals).")] = None,
+    corrected: Annotated[Optional[str], typer.Option("--corrected", metavar="FILE", help="Write the table with the exchanges found undone (.csv), for `stats compare --csv`.")] = None,
+    decimals: Annotated[Optional[int], typer.Option("--decimals", min=0, metavar="N", help="Printed precision (default: each value's own decimals).")] = None,
     output: OptionalOutput = None,
     json_out: Json = False,
     quiet: Quiet = False,
@@ -130,21 +147,22 @@ def audit_cmd(
 
     Examples:
 
-      lvsdctl stats audit --study          (the article's Table 2 against its Table 1)
+      # the article's Table 2 against its Table 1
+      lvsdctl stats audit --study
 
       lvsdctl stats audit table2.csv --sizes table1.csv --corrected fixed.csv
     """
-    from lvsdctl.cli.console import emit_json, err
+    from lvsdctl.cli.console import emit_json, line
     from lvsdctl.stats import audit
     from lvsdctl.stats.consistency import findings
 
     result = audit(table, sizes, study=study, decimals=decimals, output=output, corrected=corrected)
     if not quiet:
-        for line in findings(result):
-            err.print(f"- {line}", highlight=False, markup=False)
+        for text in findings(result):
+            line(f"- {text}")
         if study:
             from lvsdctl.study.published import published
 
-            err.print(f"source: {published().citation['text']}", highlight=False)
+            line(f"source: {published().citation['text']}")
     if json_out:
         emit_json(result)

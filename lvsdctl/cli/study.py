@@ -18,12 +18,13 @@ study_app = typer.Typer(
     help=(
         "The article's whole experiment on your data: 4 baselines, the 14 ECG-FM strategies, ECG-FM from "
         "scratch, every evaluation, DeepLIFT summaries, then one report beside the article's numbers.\n\n"
-        "  lvsdctl study script split.h5 --out runs/ --preset paper\n\n"
-        "  bash runs/study.sh         (run it; again after any stop)\n\n"
+        "  lvsdctl study script split.h5 --runs runs/ --preset paper\n\n"
+        "  # run it; again after any stop\n"
+        "  bash runs/study.sh\n\n"
         "  lvsdctl study report runs/ -o runs/report.md"
     ),
     no_args_is_help=True,
-    rich_markup_mode="rich",
+    rich_markup_mode=None,
 )
 app.add_typer(study_app, name="study")
 
@@ -34,22 +35,22 @@ class PresetName(str, Enum):
 
 
 @study_app.command("script", short_help="Write the study as an editable, resumable bash script of lvsdctl calls.", help=(
-    "Write the study as a bash script (default OUT/study.sh; -o - prints it). Nothing is trained now.\n\n"
+    "Write the study as a bash script (default RUNS/study.sh; -o - prints it). Nothing is trained now.\n\n"
     "Every line is an ordinary lvsdctl call. A step whose output is done (complete, made by the same command from "
     "the same inputs: `lvsdctl study done`) is kept, an interrupted training resumes, so running the script again "
     "after a stop finishes the study. Paths and settings are variables at the top: DEVICE=cuda bash runs/study.sh\n\n"
-    "Example: lvsdctl study script split.h5 --out runs/ --preset paper --torchrun 4"))
+    "Example: lvsdctl study script split.h5 --runs runs/ --preset paper --torchrun 4"))
 def script_cmd(
     split: Annotated[str, typer.Argument(help="The split ECG file (lvsdctl split) the study runs on.")],
-    out: Annotated[str, typer.Option("--out", help="Run directory: models/, eval/, explain/, report.md go here.")],
+    runs: Annotated[str, typer.Option("--runs", metavar="DIR", help="Run directory: models/, eval/, explain/, report.md go here.", show_default=False)],
     preset: Annotated[PresetName, typer.Option("--preset", help="paper: the article's recipe (GPU); quick: a CPU trial.")] = PresetName.quick,
     output: OptionalOutput = None,
-    torchrun: Annotated[Optional[int], typer.Option("--torchrun", min=1, help="Train with torchrun on N processes (GPUs).")] = None,
-    ss_weights: Annotated[Optional[str], typer.Option("--ss-weights", help="Single-step start instead of ecgfm-pretrained: a catalog name (`lvsdctl weights list`) or a file.")] = None,
-    sq_weights: Annotated[Optional[str], typer.Option("--sq-weights", help="Sequential start instead of ecgfm-physionet-finetuned: a catalog name or a file.")] = None,
+    torchrun: Annotated[Optional[int], typer.Option("--torchrun", min=1, metavar="N", help="Train with torchrun on N processes (GPUs).")] = None,
+    ss_weights: Annotated[Optional[str], typer.Option("--ss-weights", metavar="NAME|FILE", help="Single-step start instead of ecgfm-pretrained: a catalog name (`lvsdctl weights list`) or a file.")] = None,
+    sq_weights: Annotated[Optional[str], typer.Option("--sq-weights", metavar="NAME|FILE", help="Sequential start instead of ecgfm-physionet-finetuned: a catalog name or a file.")] = None,
     ecgfounder: Annotated[bool, typer.Option("--ecgfounder", help="Beyond the article: also fine-tune and evaluate ECGFounder with the same strategies (FF, PF1-6, AF).")] = False,
-    ecgfounder_weights: Annotated[Optional[str], typer.Option("--ecgfounder-weights", help="ECGFounder's start instead of ecgfounder-12lead: a catalog name or a file.")] = None,
-    ecgfounder_split: Annotated[Optional[str], typer.Option("--ecgfounder-split", help="ECGFounder's data instead of SPLIT: the same split preprocessed with --chain ecgfounder.")] = None,
+    ecgfounder_weights: Annotated[Optional[str], typer.Option("--ecgfounder-weights", metavar="NAME|FILE", help="ECGFounder's start instead of ecgfounder-12lead: a catalog name or a file.")] = None,
+    ecgfounder_split: Annotated[Optional[str], typer.Option("--ecgfounder-split", metavar="FILE", help="ECGFounder's data instead of SPLIT: the same split preprocessed with --chain ecgfounder.")] = None,
     device: DeviceOpt = Device.auto,
     seed: Seed = 0,
     json_out: Json = False,
@@ -57,12 +58,12 @@ def script_cmd(
 ) -> None:
     import sys
 
-    from lvsdctl.cli.console import emit_json, err
+    from lvsdctl.cli.console import emit_json, line, warn
     from lvsdctl.cli.progress import reporting
     from lvsdctl.study import script
 
     with reporting("study script", quiet=quiet) as progress:
-        summary = script(split, out, preset=preset.value, output=output, torchrun=torchrun, ss_weights=ss_weights,
+        summary = script(split, runs, preset=preset.value, output=output, torchrun=torchrun, ss_weights=ss_weights,
                          sq_weights=sq_weights, ecgfounder=ecgfounder,
                          ecgfounder_weights=ecgfounder_weights, ecgfounder_split=ecgfounder_split, seed=seed,
                          device=device.value, progress=progress)
@@ -71,13 +72,13 @@ def script_cmd(
     if json_out:
         emit_json(summary)
     if not quiet:
-        err.print(f"{summary.steps} steps ({summary.trainings} trainings, {summary.evaluations} evaluations, "
-                  f"{summary.explanations} explanations) on sets {', '.join(summary.validation_sets)}, preset "
-                  f"{summary.preset}" + (" [yellow]SYNTHETIC DATA[/]" if summary.synthetic else ""))
+        line(f"{summary.steps} steps ({summary.trainings} trainings, {summary.evaluations} evaluations, "
+             f"{summary.explanations} explanations) on sets {', '.join(summary.validation_sets)}, preset "
+             f"{summary.preset}" + (" SYNTHETIC DATA" if summary.synthetic else ""))
         for w in summary.warnings:
-            err.print(f"[yellow]warning:[/] {w}")
+            warn(w)
         if output != "-":
-            err.print(f"run it: bash {summary.script}")
+            line(f"run it: bash {summary.script}")
 
 
 @study_app.command("done", short_help="Exit 0 when a step's -o output is done (complete, same command, same inputs).", help=(
@@ -91,14 +92,14 @@ def done_cmd(
     json_out: Json = False,
     quiet: Quiet = False,
 ) -> None:
-    from lvsdctl.cli.console import emit_json, err
+    from lvsdctl.cli.console import emit_json, line
     from lvsdctl.study import done
 
     status = done(list(words))
     if json_out:
         emit_json(status)
     if not quiet:
-        err.print(f"{status.output}: {status.reason}" + (" (resumable)" if status.resumable else ""))
+        line(f"{status.output}: {status.reason}" + (" (resumable)" if status.resumable else ""))
     if not status.done:
         raise typer.Exit(RESUMABLE if status.resumable else NOT_DONE)
 
@@ -111,14 +112,14 @@ def done_cmd(
     "the top.\n\n"
     "Example: lvsdctl study report runs/ -o runs/report.md --html runs/report.html"))
 def report_cmd(
-    runs: Annotated[str, typer.Argument(help="The run directory (--out of `lvsdctl study script`).")],
+    runs: Annotated[str, typer.Argument(metavar="RUNS", help="The run directory (--runs of `lvsdctl study script`).")],
     output: OptionalOutput = None,
-    html: Annotated[Optional[str], typer.Option("--html", help="Also write the report as one HTML page.")] = None,
+    html: Annotated[Optional[str], typer.Option("--html", metavar="FILE", help="Also write the report as one HTML page.")] = None,
     alpha: Annotated[float, typer.Option("--alpha", help="Significance level of the tests.")] = 0.05,
     json_out: Json = False,
     quiet: Quiet = False,
 ) -> None:
-    from lvsdctl.cli.console import emit_json, err
+    from lvsdctl.cli.console import emit_json, line
     from lvsdctl.cli.progress import reporting
     from lvsdctl.study import report
 
@@ -132,8 +133,8 @@ def report_cmd(
     if json_out:
         emit_json(summary)
     if not quiet:
-        err.print(f"{summary.models_evaluated} of {summary.models_expected} models evaluated"
-                  + (" [yellow]SYNTHETIC DATA[/]" if summary.synthetic else "") + f" -> {summary.output}"
-                  + (f", {summary.html}" if summary.html else ""))
+        line(f"{summary.models_evaluated} of {summary.models_expected} models evaluated"
+             + (" SYNTHETIC DATA" if summary.synthetic else "") + f" -> {summary.output}"
+             + (f", {summary.html}" if summary.html else ""))
         for what, names in summary.missing.items():
-            err.print(f"[yellow]missing {what}:[/] {', '.join(names)}")
+            line(", ".join(names), style="yellow", label=f"missing {what}")

@@ -18,8 +18,8 @@ from lvsdctl.cli.options import (
     Quiet,
     Resume,
     Seed,
-    TrainSplit,
-    TuneSplit,
+    TrainSet,
+    TuneSet,
 )
 
 
@@ -69,21 +69,21 @@ def train_cmd(
     data: Annotated[str, typer.Argument(help="Preprocessed, split ECG file (kind 'ecg') with labelled train/tune sets.")],
     output: Output,
     model: Annotated[Baseline, typer.Option("--model", "-m", help="Baseline family.")] = Baseline.inceptiontime,
-    preset: Annotated[Optional[str], typer.Option("--preset", help="Recipe: article (default), sktime, published.")] = None,
+    preset: Annotated[Optional[str], typer.Option("--preset", metavar="[article|sktime|published]", help="Recipe: article (default), sktime, published.")] = None,
     epochs: Annotated[Optional[int], typer.Option("--epochs", min=1, help="Epochs (article: 100).")] = None,
     lr: Annotated[Optional[float], typer.Option("--lr", help="Learning rate (article: 5e-6).")] = None,
     batch_size: Annotated[Optional[int], typer.Option("--batch-size", min=1, help="Global batch size (authors: 16).")] = None,
     micro_batch: MicroBatch = None,
-    class_weight: Annotated[Optional[str], typer.Option("--class-weight", help="none (article) or balanced.")] = None,
+    class_weight: Annotated[Optional[str], typer.Option("--class-weight", metavar="[none|balanced]", help="none (article) or balanced.")] = None,
     weight_decay: Annotated[Optional[float], typer.Option("--weight-decay", min=0.0, help="L2 penalty (Adam) / decoupled decay (adamw).")] = None,
-    optimizer: Annotated[Optional[str], typer.Option("--optimizer", help="adam (article), adamw or sgd.")] = None,
-    schedule: Annotated[Optional[str], typer.Option("--schedule", help="Learning-rate schedule: constant, cosine, plateau.")] = None,
-    select: Annotated[Optional[str], typer.Option("--select", help="Epoch kept: last (article) or best.")] = None,
-    metric: Annotated[Optional[str], typer.Option("--metric", help="Metric for --select best: auroc, auprc, accuracy, loss, train_loss.")] = None,
+    optimizer: Annotated[Optional[str], typer.Option("--optimizer", metavar="[adam|adamw|sgd]", help="adam (article), adamw or sgd.")] = None,
+    schedule: Annotated[Optional[str], typer.Option("--schedule", metavar="[constant|cosine|plateau]", help="Learning-rate schedule: constant, cosine, plateau.")] = None,
+    select: Annotated[Optional[str], typer.Option("--select", metavar="[last|best]", help="Epoch kept: last (article) or best.")] = None,
+    metric: Annotated[Optional[str], typer.Option("--metric", metavar="METRIC", help="Metric for --select best: auroc, auprc, accuracy, loss, train_loss.")] = None,
     ensemble: Annotated[Optional[int], typer.Option("--ensemble", min=1, help="InceptionTime: train N networks, average their softmax (published: 5).")] = None,
-    model_option: Annotated[list[str], typer.Option("--model-option", help="Model setting KEY=VALUE, e.g. lstm_cells=64, shuffle=false, convs_per_block=[4,4,3].")] = [],
-    train_split: TrainSplit = "train",
-    tune_split: TuneSplit = "tune",
+    model_option: Annotated[list[str], typer.Option("--model-option", metavar="KEY=VALUE", help="Model setting KEY=VALUE, e.g. lstm_cells=64, shuffle=false, convs_per_block=[4,4,3].")] = [],
+    train_split: TrainSet = "train",
+    tune_split: TuneSet = "tune",
     resume: Resume = False,
     workers: LoaderJobs = 0,
     device: DeviceOpt = Device.auto,
@@ -91,7 +91,7 @@ def train_cmd(
     json_out: Json = False,
     quiet: Quiet = False,
 ) -> None:
-    from lvsdctl.cli.console import emit_json, err
+    from lvsdctl.cli.console import emit_json, line
     from lvsdctl.cli.progress import reporting
     from lvsdctl.train import train
     from lvsdctl.train.distributed import from_env
@@ -128,7 +128,7 @@ def train_cmd(
         kept = summary.kept_epoch_metrics
         kept = kept if isinstance(kept, dict) else {}
         auroc = kept.get("tune_auroc")
-        err.print(
+        line(
             f"{summary.model}{' x' + str(summary.ensemble) if summary.ensemble > 1 else ''}: "
             f"{summary.epochs} epochs on {summary.n_train} ECGs ({summary.device}, {summary.seconds:.0f} s); "
             f"kept epoch {summary.selection.get('epoch', '-')}"

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from lvsdctl.errors import InputError
+from lvsdctl.outputs import claims_outputs
 from lvsdctl.summary import Summary
 
 DIVIDED = "train+tune"
@@ -333,8 +334,10 @@ class SplitSummary(Summary):
     unmeasured: int = 0  # records the measures did not cover
     input: str = ""
     output: str = ""
+    synthetic: bool = False  # the input is synthetic data
 
 
+@claims_outputs("output", "table")
 def split(
     input: str,
     output: str,
@@ -366,6 +369,7 @@ def split(
     des = load_design(design)
     with open_input(input, kind={"ecg", "ecg-raw"}) as f:
         kind = check_file(f, None, str(input))
+        synthetic = bool(f.attrs.get("synthetic", False))
         df = read_records(f)
         if len(df) == 0:
             raise InputError(f"{input}: has no records to split")
@@ -389,9 +393,10 @@ def split(
             out["records"].attrs["split_seed"] = seed
     tab = table1(df, values)
     if table is not None:
-        write_frame(tab, table, float_format="%.2f")
+        write_frame(tab, table, float_format="%.2f", synthetic=synthetic,
+                    caption="Table 1 per set; patients counted once, every other count per ECG-echo pair")
     rows = tab.astype(object).where(tab.notna(), None).to_dict(orient="records")
-    return SplitSummary(**report, table1=rows, input=str(input), output=str(output))
+    return SplitSummary(**report, table1=rows, input=str(input), output=str(output), synthetic=synthetic)
 
 
 def _lbbb_restriction(df: pd.DataFrame, measures: str | None, criterion: str | None

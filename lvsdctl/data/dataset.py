@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from lvsdctl.data.finite import nonfinite_rows, refuse_nonfinite
 from lvsdctl.errors import InputError
 from lvsdctl.hdf5 import open_input
 
@@ -104,7 +105,7 @@ def select_rows(name: str, f: h5py.File, split: str | Sequence[str] | None, *, r
             found = ", ".join(sorted(set(sets) - {""})) or "none"
             raise InputError(
                 f"{name}: no ECG in set {' or '.join(map(repr, wanted))} (sets in the file: {found}); "
-                "run `lvsdctl split` or choose the set with --train-split/--tune-split"
+                "run `lvsdctl split` or choose the set with --train-set/--tune-set"
             )
     if require_labels:
         missing = int(np.sum(labels[rows] < 0))
@@ -147,15 +148,10 @@ def scan_finite(name: str, signals: h5py.Dataset, rows: np.ndarray, keep: bool) 
         else:  # rows of this set are scattered: do not read the rows between them
             block = read_rows(signals, idx, np.empty((len(idx), *signals.shape[1:]), dtype=np.float32))
         block = block.astype(np.float32, copy=False)
-        finite = np.isfinite(block).reshape(len(idx), -1).all(axis=1)
-        bad.extend(int(i) for i in idx[~finite])
+        bad.extend(nonfinite_rows(block, idx).tolist())
         if keep:
             out[start : start + len(idx)] = block
-    if bad:
-        raise InputError(
-            f"{name}: {len(bad)} ECG(s) contain NaN or infinite samples (first at /signals row {bad[0]}); "
-            "re-run `lvsdctl preprocess` or drop them"
-        )
+    refuse_nonfinite(name, bad)
     return out
 
 

@@ -17,6 +17,7 @@ import pandas as pd
 
 from lvsdctl.errors import InputError, MismatchError
 from lvsdctl.evaluate.evaluation import Evaluation
+from lvsdctl.outputs import claims_outputs
 from lvsdctl.summary import Summary
 from lvsdctl.tables import table_format, write_frame, write_text
 
@@ -42,6 +43,7 @@ def score_file(model_path: str, data_path: str, *, sets: list[str] | None = None
 
     from lvsdctl.data.dataset import check_layout, read_preprocessing
     from lvsdctl.evaluate.precision import prepare
+    from lvsdctl.data.finite import require_finite
     from lvsdctl.hdf5 import open_input, provenance, read_records, sha256_file
     from lvsdctl.models.checkpoint import check_preprocessing, load_checkpoint
     from lvsdctl.train.devices import resolve_device
@@ -76,8 +78,7 @@ def score_file(model_path: str, data_path: str, *, sets: list[str] | None = None
                     x = np.asarray(signals[idx[0]:idx[-1] + 1], dtype=np.float32)[idx - idx[0]]
                 else:  # sparse rows (e.g. a set interleaved with others): h5py point selection
                     x = np.asarray(signals[idx], dtype=np.float32)
-                if not np.isfinite(x).all():
-                    raise InputError(f"{data_path}: non-finite samples in ECG rows {idx[0]}-{idx[-1]}")
+                require_finite(data_path, x, idx)
                 with autocast:
                     logits = model(torch.from_numpy(x).to(dev))
                 if logits.ndim != 2 or logits.shape[1] != 2:
@@ -101,13 +102,14 @@ def prepare_exports(inputs: list[str], model_path: str, workdir: str | Path, *, 
                     demo_secret: bool = False, jobs: int = 1, rejects: str | None = None):
     """Ingest ECG exports (XML, DICOM, WFDB, ... files or folders) and preprocess them exactly as the model
     expects (its recorded layout, rate, filter and normalisation); returns the temporary `ecg` file, the
-    ingest summary (every rejected file with its reason; the report goes to `rejects` if given) and the
-    preprocess summary (ECGs read but not usable by this model, e.g. too short, by reason)."""
+    ingest summary (every rejected file with its reason; the report goes to `rejects` if given), the
+    preprocess summary (ECGs read but not usable by this model, e.g. too short, by reason) and the
+    temporary `ecg-raw` file."""
     from lvsdctl.hdf5 import open_input
     from lvsdctl.ingest import ingest
     from lvsdctl.models.checkpoint import read_meta
-    from lvsdctl.signal.filters import FilterSpec
     from lvsdctl.signal import preprocess
+    from lvsdctl.signal.chain import ChainConfig
 
     with open_input(model_path, kind={"model"}) as f:
         prep = read_meta(f).get("preprocessing") or {}
@@ -118,59 +120,100 @@ def prepare_exports(inputs: list[str], model_path: str, workdir: str | Path, *, 
     raw, ecg = workdir / "exports-raw.h5", workdir / "exports-ecg.h5"
     summary = ingest(inputs, raw, secret=secret_file, demo_secret=demo_secret, jobs=jobs,
                      rejects=rejects)
-    filt = prep["filter"]
-    pre = preprocess(str(raw), str(ecg), layout=prep["layout"], fs=float(prep["fs"]),
-                     filter=FilterSpec.from_json(filt) if isinstance(filt, dict) else filt,
-                     resample=prep.get("resample", "linear"), normalise=prep.get("normalisation", "none"))
-    return str(ecg), summary, pre
+    cfg = ChainConfig.from_attrs(prep)
+    pre = preprocess(str(raw), str(ecg), layout=cfg.layout, fs=cfg.fs, filter=cfg.filter, resample=cfg.resample,
+                     normalise=cfg.normalise)
+    return str(ecg), summary, pre, str(raw)
 
 
 @dataclass
 class PredictSummary(Summary):
-    """What `predict` wrote; with exports as input, also what became of them (every file accounted for:
-    inputs = accepted + rejected + duplicates; ECGs read but not preprocessable for this model by reason)."""
+    """What `predict` wrote: the threshold and where it came from, the per-ECG `results` (file, record,
+    acquisition time, score, call, warnings), and with exports as input what became of every file
+    (inputs = accepted + rejected + duplicates; ECGs read but not preprocessable for this model by reason)."""
 
     output: str
-    ecgs: int
+    ecgs: int  # ECGs scored
     predicted_lvsd: int
     threshold: float
+    threshold_source: str  # "operating point", "command line", "fitted", "default"
     threshold_origin: str
     model: str
+    model_synthetic: bool  # the model was trained on synthetic data: its calls say nothing about patients
+    data_synthetic: bool
+    table: str | None = None  # the per-ECG table written (--table)
+    notes: list[str] = field(default_factory=list)  # what a reader must not miss (e.g. no operating point)
     inputs: int | None = None  # the export files given (None: an `ecg` file was given)
     accepted: int | None = None
     duplicates: int | None = None
     rejected: list[dict] = field(default_factory=list)  # {"path", "reason"} per rejected export
     rejects_csv: str | None = None
     not_preprocessable: dict[str, int] = field(default_factory=dict)
+    results: list[dict] = field(default_factory=list)  # one row per ECG (and per rejected/duplicate export)
     not_lbbb: int = 0  # ECGs outside the model's intended use (not LBBB, or not assessable)
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # cohort-level: how many ECGs are not LBBB
+
+    @property
+    def synthetic(self) -> bool:
+        return self.model_synthetic or self.data_synthetic
 
     def to_dict(self) -> dict:
         d = super().to_dict()
         if self.inputs is None:  # an `ecg` file was scored: nothing about exports to report
             for key in ("inputs", "accepted", "duplicates", "rejected", "rejects_csv", "not_preprocessable"):
                 del d[key]
+        d["synthetic"] = self.synthetic
         return d
 
 
-def predict(model_path: str, data: str | list[str], output: str, *, threshold: str = "0.5",
-            sets: list[str] | None = None, batch_size: int = 64, device: str = "cpu", secret_file: str | None = None,
-            demo_secret: bool = False, jobs: int = 1, progress: Callable[[int, int], None] | None = None,
+def _choose(threshold, threshold_from, model_path: str, scored: Scored, data_path: str):
+    """The threshold of a `predict` run (lvsdctl.evaluate.operating_point.resolve_threshold), or a policy
+    ('youden', 'sens:0.9') fitted on the data's own labelled tuning set."""
+    from lvsdctl.evaluate.operating_point import ThresholdChoice, resolve_threshold
+    from lvsdctl.evaluate.thresholds import choose_threshold, parse_policy
+
+    if threshold is not None and parse_policy(threshold).kind != "fixed":
+        if threshold_from is not None:
+            raise InputError("give --threshold or --threshold-from, not both")
+        rec = scored.records
+        sel = (rec["split"].astype(str) == "tune").to_numpy() & rec["label"].isin([0, 1]).to_numpy()
+        if not sel.any():
+            raise InputError(f"{data_path}: --threshold {threshold} is fitted on the labelled ECGs of set 'tune', "
+                             "and there are none among those scored")
+        thr = choose_threshold(threshold, rec["label"].to_numpy()[sel], scored.score[sel], set_name="tune")
+        return ThresholdChoice(thr.value, "fitted", f"{thr.origin} of {Path(data_path).name} (--threshold "
+                               f"{threshold})"), thr.policy
+    choice = resolve_threshold(model_path, threshold=threshold, threshold_from=threshold_from,
+                               model_sha256=scored.model_sha256 or None)
+    policy = choice.operating_point.policy if choice.operating_point else f"{choice.value:g}"
+    return choice, policy
+
+
+@claims_outputs("output")
+def predict(model_path: str, data: str | list[str], output: str, *, threshold: str | float | None = None,
+            threshold_from: str | None = None, sets: list[str] | None = None, batch_size: int = 64,
+            device: str = "cpu", secret_file: str | None = None, demo_secret: bool = False, jobs: int = 1,
+            table: str | None = None, progress: Callable[[int, int], None] | None = None,
             precision: str = "fp32", check_lbbb: bool = True) -> PredictSummary:
-    """Score ECGs and write a `predictions` file; returns what it did.
+    """Score ECGs and write a `predictions` file (and the per-ECG `table`, .csv, .md or .json); returns
+    what it did, every ECG's result included.
 
     ``data``: one `ecg` file, or ECG exports (files/folders of any format `ingest` reads), which are
     ingested and preprocessed the model's way in a temporary folder first (needs the site's
-    pseudonymisation secret, like `ingest`)."""
+    pseudonymisation secret, like `ingest`). The threshold is the model's operating point (saved by
+    `evaluate` or `calibrate`) unless ``threshold`` (a number, or a policy fitted on the data's tuning
+    set) or ``threshold_from`` (an operating-point or evaluation file) says otherwise."""
     import tempfile
 
     from lvsdctl.evaluate.metrics import predict_labels
+    from lvsdctl.evaluate.results import not_scored_records, relative_names, results_frame
     from lvsdctl.evaluate.store import PredictionMeta, write_predictions
-    from lvsdctl.evaluate.thresholds import choose_threshold, parse_policy
     from lvsdctl.hdf5 import atomic_output
 
-    pol = parse_policy(threshold)
+    if table:
+        table_format(table)  # before any work
     inputs = [data] if isinstance(data, (str, Path)) else [str(d) for d in data]
+    skipped, names, rejected, duplicates = None, {}, [], []
     with tempfile.TemporaryDirectory(prefix="lvsdctl-predict-") as tmp:
         ingested = prepared = None
         if len(inputs) == 1 and is_lvsdctl_file(inputs[0]):
@@ -178,28 +221,48 @@ def predict(model_path: str, data: str | list[str], output: str, *, threshold: s
         else:
             # rejected exports are listed beside the output, as `ingest` does
             rejects = None if output == "-" else f"{output}.rejects.csv"
-            data_path, ingested, prepared = prepare_exports(inputs, model_path, tmp, secret_file=secret_file,
-                                                  demo_secret=demo_secret, jobs=jobs, rejects=rejects)
+            data_path, ingested, prepared, raw = prepare_exports(inputs, model_path, tmp, secret_file=secret_file,
+                                                                 demo_secret=demo_secret, jobs=jobs, rejects=rejects)
         scored = score_file(model_path, data_path, sets=sets, batch_size=batch_size, device=device,
                             progress=progress, precision=precision)
-        if pol.kind == "fixed":
-            thr = choose_threshold(pol)
-        else:
-            rec = scored.records
-            sel = (rec["split"].astype(str) == "tune").to_numpy() & rec["label"].isin([0, 1]).to_numpy()
-            thr = choose_threshold(pol, rec["label"].to_numpy()[sel], scored.score[sel], set_name="tune")
-        pred = predict_labels(scored.score, thr.value)
-        warnings = _not_lbbb(data_path, scored) if check_lbbb else np.full(len(scored.rows), "", dtype=object)
-        scored.records["lbbb_warning"] = warnings
-        meta = PredictionMeta(thr.value, thr.origin, thr.policy, str(scored.model_meta.get("model_name", "")),
-                              scored.model_sha256)
-        params = {"threshold": thr.policy, "sets": sets or "all", "batch_size": batch_size, "precision": precision,
+        choice, policy = _choose(threshold, threshold_from, model_path, scored, data_path)
+        pred = predict_labels(scored.score, choice.value)
+        lbbb = _not_lbbb(data_path, scored) if check_lbbb else np.full(len(scored.rows), "", dtype=object)
+        scored.records["lbbb_warning"] = lbbb  # one of the per-ECG warnings (lvsdctl.evaluate.scope)
+        if ingested is not None:
+            shown = relative_names([*ingested.sources.values(), *(r.path for r in ingested.rejects),
+                                    *(d.path for d in ingested.duplicate_files),
+                                    *(d.duplicate_of for d in ingested.duplicate_files)], inputs)
+            names = {sha: shown[p] for sha, p in ingested.sources.items()}
+            rejected = [{"path": shown[r.path], "reason": r.reason} for r in ingested.rejects]
+            duplicates = [{"path": shown[d.path], "duplicate_of": shown[d.duplicate_of]}
+                          for d in ingested.duplicate_files]
+            if prepared.rejected:
+                skipped = not_scored_records(raw, data_path, scored.model_meta.get("preprocessing") or {})
+        results = results_frame(scored.records, scored.score, pred, choice.value, names=names, skipped=skipped,
+                                rejected=rejected, duplicates=duplicates)
+        meta = PredictionMeta(choice.value, choice.origin, policy, str(scored.model_meta.get("model_name", "")),
+                              scored.model_sha256, threshold_source=choice.source,
+                              extra={"operating_point": choice.operating_point.to_dict()} if choice.operating_point
+                              else {})
+        params = {"threshold": threshold, "threshold_from": threshold_from, "sets": sets or "all",
+                  "batch_size": batch_size, "precision": precision, "check_lbbb": check_lbbb,
                   "exports": None if data_path == inputs[0] else len(inputs)}
+        kept = scored.records.assign(file=results["file"].to_numpy()[:len(pred)],
+                                     warnings=results["warnings"].to_numpy()[:len(pred)])
         with atomic_output(output, kind="predictions", inputs=[model_path, data_path], parameters=params) as f:
-            write_predictions(f, scored.records, scored.score, pred, meta)
+            write_predictions(f, kept, scored.score, pred, meta)
+    model_synthetic = bool(scored.model_meta.get("synthetic", False))
+    if table:
+        write_frame(results, table, synthetic=True if scored.synthetic else "model" if model_synthetic else False,
+                    caption=f"Per-ECG results of {meta.model_name or 'the model'}: {choice.origin}")
     summary = PredictSummary(output=output, ecgs=int(scored.score.size), predicted_lvsd=int(pred.sum()),
-                             threshold=thr.value, threshold_origin=thr.origin, model=meta.model_name,
-                             not_lbbb=int((warnings != "").sum()), warnings=_lbbb_summary(warnings, check_lbbb))
+                             threshold=choice.value, threshold_source=choice.source, threshold_origin=choice.origin,
+                             model=meta.model_name, model_synthetic=model_synthetic,
+                             data_synthetic=scored.synthetic, table=table,
+                             notes=[choice.warning] if choice.warning else [],
+                             results=results.to_dict(orient="records"),
+                             not_lbbb=int((lbbb != "").sum()), warnings=_lbbb_summary(lbbb, check_lbbb))
     if ingested is not None:
         summary.inputs, summary.accepted, summary.duplicates = ingested.inputs, ingested.accepted, ingested.duplicates
         summary.rejected = [{"path": r.path, "reason": r.reason} for r in ingested.rejects]
@@ -219,21 +282,25 @@ def _lbbb_summary(warnings: np.ndarray, checked: bool) -> list[str]:
         return ["LBBB not checked (--no-lbbb-check): the model is meant for ECGs with LBBB"]
     n = int((warnings != "").sum())
     return [f"{n} of {len(warnings)} ECG(s) are not LBBB by the conventional criteria or the machine's statement, "
-            "or could not be assessed: the model is meant for ECGs with LBBB; see the lbbb_warning column"] if n else []
+            "or could not be assessed: the model is meant for ECGs with LBBB; see each ECG's warnings"] if n else []
 
 
+@claims_outputs("output", "report", "table", dirs=("figures",))
 def evaluate(model_path: str, data_path: str, output: str | None = None, *, threshold: str = "0.5",
              tune_set: str = "tune", sets: list[str] | None = None, n_boot: int = 1000, seed: int = 0,
              batch_size: int = 64, device: str = "cpu", report: str | None = None, figures: str | None = None,
-             table: str | None = None, measures: str | None = None,
+             table: str | None = None, save_threshold: bool = True, measures: str | None = None,
              progress: Callable[[int, int], None] | None = None) -> Evaluation:
     """Score the tuning and validation sets, freeze the threshold on the tuning set, compute metrics with
     patient-bootstrap CIs and calibration, write an `evaluation` file (and the report, figures and Table 2
-    layout (.csv, .md or .json) if asked). Returns the ``Evaluation``."""
+    layout (.csv, .md or .json) if asked), and save the frozen threshold as the model's operating point
+    (`MODEL.threshold.json`, read by `predict` and `explain`) unless ``save_threshold`` is false.
+    Returns the ``Evaluation``."""
     from lvsdctl.evaluate.evaluation import evaluate_scores, validation_sets_of
+    from lvsdctl.evaluate.operating_point import OperatingPoint
     from lvsdctl.evaluate.store import PredictionMeta, write_calibration, write_metrics, write_predictions
     from lvsdctl.evaluate.thresholds import parse_policy
-    from lvsdctl.hdf5 import open_input, read_records
+    from lvsdctl.hdf5 import open_input, read_records, sha256_file
 
     if table:
         table_format(table)  # before any work
@@ -249,9 +316,15 @@ def evaluate(model_path: str, data_path: str, output: str | None = None, *, thre
     scored = score_file(model_path, data_path, sets=wanted, batch_size=batch_size, device=device, progress=progress)
     ev = evaluate_scores(scored.records, scored.score, policy=threshold, tune_set=tune_set, validation_sets=val,
                          n_boot=n_boot, seed=seed)
+    ev.model_synthetic = bool(scored.model_meta.get("synthetic", False))
+    ev.data_synthetic = scored.synthetic
+    point = OperatingPoint.from_threshold(ev.threshold, data_path=data_path, model_path=model_path,
+                                          data_sha256=sha256_file(data_path) if data_path != "-" else None,
+                                          synthetic=scored.synthetic, model_sha256=scored.model_sha256,
+                                          chosen_by="lvsdctl evaluate")
     meta = PredictionMeta(ev.threshold.value, ev.threshold.origin, ev.threshold.policy,
                           str(scored.model_meta.get("model_name", "")), scored.model_sha256,
-                          extra={"validation_sets": val})
+                          extra={"validation_sets": val, "operating_point": point.to_dict()})
     if output:
         from lvsdctl.hdf5 import atomic_output
 
@@ -265,6 +338,9 @@ def evaluate(model_path: str, data_path: str, output: str | None = None, *, thre
             f.attrs["bootstrap_unit"] = "patient"
             f.attrs["ci_level"] = 0.95
             f.attrs["seed"] = int(seed)
+    if save_threshold:
+        _save_operating_point(ev, point, model_path)
+    synthetic = ev.model_synthetic or ev.data_synthetic
     scored_df = scored.records.assign(score=scored.score, pred=ev.pred)
     if measures:  # LBBB criteria and measured QRS width for the subgroups (split --measures stores them)
         from lvsdctl.measure.join import annotate
@@ -276,7 +352,7 @@ def evaluate(model_path: str, data_path: str, output: str | None = None, *, thre
     if figures:
         from lvsdctl.evaluate.plots import evaluation_figures
 
-        evaluation_figures(scored_df, val, ev.threshold.value, ev.calibration, figures)
+        evaluation_figures(scored_df, val, ev.threshold.value, ev.calibration, figures, synthetic=synthetic)
     if report:
         from lvsdctl.evaluate.report import render_report
 
@@ -288,5 +364,34 @@ def evaluate(model_path: str, data_path: str, output: str | None = None, *, thre
     if table:
         from lvsdctl.evaluate.tables import drop_blank_model, table2
 
-        write_frame(drop_blank_model(table2(ev.metrics)), table)
+        write_frame(drop_blank_model(table2(ev.metrics)), table,
+                    caption=f"LVSD detection by {Path(model_path).name} (95% CI, patient bootstrap)",
+                    synthetic=True if ev.data_synthetic else "model" if ev.model_synthetic else False)
     return ev
+
+
+def _save_operating_point(ev: Evaluation, point, model_path: str) -> None:
+    """The frozen threshold beside the model; a model that cannot have one (stdin, a read-only folder)
+    is said so in the log, and the evaluation goes on."""
+    import logging
+
+    from lvsdctl.evaluate.operating_point import sidecar_path, write_operating_point
+
+    log = logging.getLogger(__name__)
+    if model_path == "-":
+        log.warning("the model was read from stdin: its operating point is not saved (it is in the evaluation file)")
+        return
+    path = sidecar_path(model_path)
+    try:
+        replaced = write_operating_point(point, path)
+    except OSError as exc:
+        log.warning("%s: cannot save the operating point (%s); `predict --threshold-from EVAL.h5` reads it from "
+                    "the evaluation file", path, exc.strerror or type(exc).__name__)
+        return
+    ev.operating_point_file = str(path)
+    if replaced is not None and replaced.threshold != point.threshold:
+        ev.replaced_threshold = replaced.threshold
+        log.info("operating point %.4g saved to %s (replaces %.4g: %s)", point.threshold, path, replaced.threshold,
+                 replaced.describe())
+    else:
+        log.info("operating point %.4g saved to %s", point.threshold, path)

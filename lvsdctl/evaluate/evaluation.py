@@ -32,10 +32,19 @@ class Evaluation(Summary):
     n_boot: int
     seed: int
     subgroups: list[dict] = field(default_factory=list)  # filled by `evaluate` (evaluate.report.subgroup_table)
+    model_synthetic: bool = False  # the model was trained on synthetic data
+    data_synthetic: bool = False
+    operating_point_file: str | None = None  # where the frozen threshold was saved for predict/explain
+    replaced_threshold: float | None = None  # the operating point it replaced, when different
+
+    @property
+    def synthetic(self) -> bool:
+        return self.model_synthetic or self.data_synthetic
 
     def to_dict(self) -> dict:
-        return {"threshold": self.threshold.as_dict(), "validation_sets": self.validation_sets,
-                "metrics": self.metrics.to_dict(orient="records"),
+        return {"threshold": self.threshold.as_dict(), "operating_point_file": self.operating_point_file,
+                "replaced_threshold": self.replaced_threshold, "synthetic": self.synthetic,
+                "validation_sets": self.validation_sets, "metrics": self.metrics.to_dict(orient="records"),
                 "calibration": {s: {k: c[k] for k in ("brier", "intercept", "slope", "n")}
                                 for s, c in self.calibration.items()},
                 "subgroups": self.subgroups}

@@ -7,6 +7,7 @@ TRIPOD+AI: Collins GS et al. BMJ 2024;385:e078378. Model cards: Mitchell M et al
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -98,7 +99,10 @@ def model_card(model_meta: dict, model_sha256: str, threshold, evaluation_metric
         "## Model card",
         "",
         f"- **Model**: `{model_meta.get('model_name', 'unknown')}`, checkpoint SHA-256 `{model_sha256[:16]}...`; "
-        f"config `{json.dumps(model_meta.get('config') or {}, sort_keys=True)[:300]}`",
+        "its configuration is below.",
+        "- **Training data**: SYNTHETIC ECGs only (lvsdctl synth): the model has never seen a patient's ECG."
+        if model_meta.get("synthetic") else "- **Training data**: as recorded in the model file's provenance "
+        "(`lvsdctl inspect`).",
         f"- **Trained for**: {len(history)} recorded epochs; task `{model_meta.get('task', 'lvsd')}`",
         "- **Intended use**: research on LVSD (LVEF < 40 %) detection from resting ECGs of adults with left bundle "
         "branch block, as a prompt for echocardiography; not a diagnosis, not for other rhythms or populations.",
@@ -106,10 +110,17 @@ def model_card(model_meta: dict, model_sha256: str, threshold, evaluation_metric
         f"{prep.get('layout', '?')}, {prep.get('fs', '?')} Hz, filter "
         f"`{json.dumps(prep.get('filter'))}`, normalisation `{prep.get('normalisation', '?')}`; data preprocessed "
         "otherwise are refused.",
-        f"- **Operating point**: threshold {threshold.value:.4g} ({threshold.origin}).",
+        f"- **Operating point**: threshold {threshold.value:.4g} ({threshold.origin}); saved beside the model "
+        "for `lvsdctl predict` and `lvsdctl explain`; `lvsdctl calibrate` chooses one on a site's own tuning data.",
         f"- **Performance (average of validation sets)**: {perf}.",
         "- **Limits**: small, retrospective cohorts; digitised paper ECGs resampled from 99-221 Hz; calibration and "
         "threshold may not transfer to other sites or prevalences; no prospective evaluation.",
+        "",
+        "Configuration (every key, as the model file records it):",
+        "",
+        "```json",
+        json.dumps(model_meta.get("config") or {}, sort_keys=True, indent=2),
+        "```",
         "",
     ])
 
@@ -122,10 +133,17 @@ def render_report(*, evaluation, scored: pd.DataFrame, data_records: pd.DataFram
     prep = model_meta.get("preprocessing") or {}
     stages = [p.get("command", "?").split(" ")[1] if " " in p.get("command", "") else p.get("command", "?")
               for p in provenance]
+    model_synthetic = bool(model_meta.get("synthetic", False))
+    warning = ("> **SYNTHETIC data**: these figures describe lvsdctl's synthetic cohort, not patients."
+               if synthetic else "")
+    if model_synthetic:
+        warning += ("\n>\n" if warning else "") + ("> **SYNTHETIC model**: trained on synthetic ECGs only; whatever "
+                                                   "it scores, its output says nothing about patients.")
     lines = [
-        f"# LVSD evaluation: {model_meta.get('model_name', 'model')}",
+        f"# LVSD evaluation{' (SYNTHETIC)' if synthetic or model_synthetic else ''}: "
+        f"{model_meta.get('model_name', 'model')}",
         "",
-        "> **Synthetic data**: these figures describe lvsdctl's synthetic cohort, not patients." if synthetic else "",
+        warning,
         "",
         "## Data (TRIPOD+AI 5-8, 20)",
         "",
@@ -147,7 +165,10 @@ def render_report(*, evaluation, scored: pd.DataFrame, data_records: pd.DataFram
         "## Threshold",
         "",
         f"{thr.value:.4g}: {thr.origin}. Frozen before any validation set was scored; an ECG is called LVSD when "
-        "its score is at or above it.",
+        "its score is at or above it. "
+        + (f"Saved as the model's operating point (`{Path(evaluation.operating_point_file).name}`), which `lvsdctl "
+           "predict` and `lvsdctl explain` use by default." if evaluation.operating_point_file else
+           "Not saved as the model's operating point (`--no-save-threshold`)."),
         "",
         "## Discrimination and classification (TRIPOD+AI 23)",
         "",

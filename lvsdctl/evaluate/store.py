@@ -1,11 +1,14 @@
 """Predictions and evaluation files (kinds "predictions" and "evaluation"); layout in docs/formats.md.
 
 predictions:
-  /records                 record_id, patient, site, split, label, sex, age, qrs_ms (one row per ECG);
-                           predict adds lbbb_warning ("" when the ECG is LBBB, else why it may not be)
+  /records                 the ECGs' /records columns but the echo's (record_id, patient pseudonym, site,
+                           acquired, source_sha256, source_format, fs, ... quality, qrs_ms), plus `file` (the
+                           export's path relative to its input, when exports were scored) and
+                           `warnings` (lvsdctl.evaluate.scope), one row per ECG
   /predictions/score       float64 (N,) LVSD probability, softmax(logits)[:, 1]
   /predictions/pred        int8 (N,) 1 when score >= threshold
-  root attrs               threshold, threshold_origin, threshold_policy, model_name, model_sha256
+  root attrs               threshold, threshold_origin, threshold_policy, threshold_source, model_name,
+                           model_sha256, operating_point (JSON, when the threshold is one)
 evaluation: all of the above, plus
   /metrics/{set, metric, value, ci_low, ci_high, n_patients, n_ecgs}      1-D columns, one row per (set, metric)
   /calibration/{set, brier, intercept, slope, n}                          1-D columns, one row per set
@@ -22,10 +25,12 @@ import numpy as np
 import pandas as pd
 
 from lvsdctl.errors import InputError
-from lvsdctl.hdf5 import open_input, read_json_attr, read_records, write_json_attr, write_records
+from lvsdctl.hdf5 import RECORD_COLUMNS, open_input, read_json_attr, read_records, write_json_attr, write_records
 
-PREDICTION_RECORD_COLUMNS = ["record_id", "patient", "site", "split", "label", "sex", "age", "qrs_ms",
-                             "lbbb_warning"]  # lbbb_warning: predict only, "" for an LBBB ECG
+#: Columns of /records kept in predictions and evaluation files: those that find the ECG again and
+#: describe it (not the echo's LVEF and date: the label is kept), and the two `predict` adds. No patient
+#: identifier beyond the pseudonym (/records holds none).
+PREDICTION_RECORD_COLUMNS = [*(c for c in RECORD_COLUMNS if c not in ("lvef", "echo_delta_days")), "file", "warnings"]
 METRIC_COLUMNS = {"set": "str", "metric": "str", "value": "float64", "ci_low": "float64", "ci_high": "float64",
                   "n_patients": "int64", "n_ecgs": "int64"}
 CALIBRATION_COLUMNS = {"set": "str", "brier": "float64", "intercept": "float64", "slope": "float64", "n": "int64"}
@@ -39,7 +44,8 @@ class PredictionMeta:
     threshold_policy: str
     model_name: str
     model_sha256: str
-    extra: dict = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)  # further JSON attributes (operating_point, validation_sets)
+    threshold_source: str = ""  # "operating point", "command line", "fitted", "default" (predict)
 
 
 def _write_columns(group: h5py.Group, df: pd.DataFrame, spec: dict[str, str]) -> None:
@@ -72,6 +78,8 @@ def write_predictions(f: h5py.File, records: pd.DataFrame, score: np.ndarray, pr
     f.attrs["threshold_policy"] = meta.threshold_policy
     f.attrs["model_name"] = meta.model_name
     f.attrs["model_sha256"] = meta.model_sha256
+    if meta.threshold_source:
+        f.attrs["threshold_source"] = meta.threshold_source
     for k, v in meta.extra.items():
         write_json_attr(f, k, v)
 
@@ -103,7 +111,7 @@ def read_predictions(f: h5py.File, name: str = "file") -> tuple[pd.DataFrame, Pr
     df["pred"] = f["predictions/pred"][()]
     meta = PredictionMeta(float(_attr(f, "threshold", np.nan)), str(_attr(f, "threshold_origin")),
                           str(_attr(f, "threshold_policy")), str(_attr(f, "model_name")),
-                          str(_attr(f, "model_sha256")))
+                          str(_attr(f, "model_sha256")), threshold_source=str(_attr(f, "threshold_source")))
     return df, meta
 
 

@@ -2,7 +2,13 @@
 
 Data-driven thresholds are chosen on the TUNING set only, then frozen and applied unchanged to every
 validation set; choosing them on a validation set would leak its labels into its own metrics. The
-threshold's value and origin travel with every predictions/evaluation file.
+threshold's value and origin travel with every predictions/evaluation file, and `evaluate` saves it
+beside the model for `predict` and `explain` (lvsdctl.evaluate.operating_point).
+
+A fitted threshold is frozen halfway between the tuning score that sets the operating point and the
+next lower tuning score: every tuning ECG keeps its call (sensitivity and specificity there are those of
+the chosen point), and a score recomputed with float noise (another batch size, a GPU) cannot flip the
+call of the ECG whose score set the point, as it could if the threshold were that score itself.
 """
 
 from __future__ import annotations
@@ -36,6 +42,10 @@ class Threshold:
     value: float
     origin: str  # human-readable, e.g. "Youden's J on set 'tune' (n=300 ECGs)"
     policy: str  # the policy text that produced it, e.g. "youden"
+    set: str | None = None  # the set it was chosen on (None: fixed, not fitted)
+    n_ecgs: int | None = None  # labelled ECGs of that set
+    sensitivity: float | None = None  # on that set, at this threshold
+    specificity: float | None = None
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -77,14 +87,18 @@ def choose_threshold(policy: ThresholdPolicy | str, y_tune=None, score_tune=None
         raise InputError(f"threshold policy '{text}' needs both classes in set '{set_name}'")
     fpr, tpr, thr = roc_curve(y, s, drop_intermediate=False)
     # roc_curve's first threshold is +inf (nothing called positive): never a usable operating point.
-    fpr, tpr, thr = fpr[1:], tpr[1:], thr[1:]
+    fpr, tpr, thr = fpr[1:], tpr[1:], thr[1:]  # thresholds: the distinct scores, decreasing
     if policy.kind == "youden":
         # ties broken towards the higher threshold (fewer false positives) by argmax's first hit.
         i = int(np.argmax(tpr - fpr))
-        origin = f"Youden's J on set '{set_name}' (n={y.size} ECGs, J={tpr[i] - fpr[i]:.3f})"
+        origin = (f"Youden's J on set '{set_name}' (n={y.size} ECGs, J={tpr[i] - fpr[i]:.3f}: sensitivity "
+                  f"{tpr[i]:.3f}, specificity {1 - fpr[i]:.3f})")
     else:
         # thresholds decrease along the curve: the first point reaching the target keeps specificity highest.
         i = int(np.argmax(tpr >= policy.target - 1e-12))
         origin = (f"highest threshold with sensitivity >= {policy.target:g} on set '{set_name}' "
                   f"(n={y.size} ECGs, sensitivity {tpr[i]:.3f}, specificity {1 - fpr[i]:.3f})")
-    return Threshold(float(min(thr[i], 1.0)), origin, text)
+    # halfway to the next lower score (see the module's docstring); the lowest score: halfway to 0
+    below = thr[i + 1] if i + 1 < thr.size else 0.0
+    value = float(min((thr[i] + below) / 2, 1.0))
+    return Threshold(value, origin, text, set_name, int(y.size), float(tpr[i]), float(1 - fpr[i]))

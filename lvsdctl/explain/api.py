@@ -17,6 +17,7 @@ from lvsdctl.explain.attribute import Attribution, attribute
 from lvsdctl.explain.figure import LeadTrace, plot_attribution_map
 from lvsdctl.explain.waves import BEAT_COLUMNS, WAVES, Delineation, from_analysis, wave_shares
 from lvsdctl.io.synthetic import is_synthetic_export
+from lvsdctl.outputs import claims_outputs
 from lvsdctl.signal.layout import PIECE_S, PRINTOUT_ROWS, RHYTHM_KEY, RHYTHM_LEAD, pieces_from_4ch
 from lvsdctl.summary import Summary
 from lvsdctl.tables import write_frame, write_json
@@ -76,35 +77,30 @@ def lead_pieces(x: np.ndarray, layout: str, fs: float) -> dict[str, tuple[float,
     return out
 
 
-def _chain_for(pre: dict):
-    from lvsdctl.signal.chain import ChainConfig
-    from lvsdctl.signal.filters import FilterSpec, parse_filter
-
-    filt = pre.get("filter") or "neurokit"
-    spec = FilterSpec.from_json(filt) if isinstance(filt, dict) else parse_filter(str(filt))
-    return ChainConfig(layout=pre.get("layout", "4x5000"), fs=float(pre.get("fs", 500.0)), filter=spec,
-                       resample=pre.get("resample", "linear"), normalise=pre.get("normalisation", "none"))
-
-
-def load_export(path: str | Path, pre: dict) -> np.ndarray:
-    """Read an ECG export and preprocess it as the model expects: (C, T) float32."""
+def load_export(path: str | Path, pre: dict) -> tuple[np.ndarray, dict]:
+    """Read an ECG export and preprocess it as the model expects: (C, T) float32, and the record's
+    fields the per-ECG warnings look at (qrs_ms, age, quality flags, format, acquisition time)."""
     from lvsdctl.io.detect import read_ecg
-    from lvsdctl.signal.chain import process_batch
+    from lvsdctl.signal.chain import ChainConfig, process_batch
 
     try:
         record = read_ecg(Path(path))
     except ReadError as exc:  # its reason alone; the user needs the file too
         raise ReadError(f"{path}: {exc}") from None
-    res = process_batch([record.segments], _chain_for(pre))
+    res = process_batch([record.segments], ChainConfig.from_attrs(pre))
     if 0 in res.rejected:
         raise InputError(f"{path}: cannot be preprocessed for this model: {res.rejected[0]}")
-    return res.signals[0]
+    fields = {"qrs_ms": record.extra.get("qrs_ms"), "age": record.age, "quality": int(res.flags[0]),
+              "source_format": record.source_format,
+              "acquired": record.acquired.isoformat() if record.acquired else ""}
+    return res.signals[0], fields
 
 
 def load_dataset_record(path: str, record_id: str, pre: dict, model_path: str) -> tuple[np.ndarray, dict, bool]:
     """One record of an `ecg` file, checked against the model's preprocessing, and whether the file is
     synthetic."""
     from lvsdctl.data.dataset import read_preprocessing
+    from lvsdctl.data.finite import require_finite
     from lvsdctl.hdf5 import open_input, read_records
     from lvsdctl.models.checkpoint import check_preprocessing
 
@@ -115,7 +111,9 @@ def load_dataset_record(path: str, record_id: str, pre: dict, model_path: str) -
         if not len(rows):
             raise InputError(f"{path}: no record with id {record_id!r}")
         row = int(rows[0])
-        return f["signals"][row], df.iloc[row].to_dict(), bool(f.attrs.get("synthetic", False))
+        x = f["signals"][row]
+        require_finite(path, x[None], [row])
+        return x, df.iloc[row].to_dict(), bool(f.attrs.get("synthetic", False))
 
 
 def measure_input(x: np.ndarray, layout: str, fs: float, normalised: bool = False):
@@ -146,8 +144,8 @@ def explain_array(model, x: np.ndarray, layout: str, fs: float, method: str = "d
     return Explanation(x, attr, layout, fs, d, rows)
 
 
-def figure_for(expl: Explanation, title: str, outputs: list[str | Path], subtitle: str | None = None,
-               show_waves: bool = False) -> list[Path]:
+def figure_for(expl: Explanation, title: str, outputs: list[str | Path],
+               subtitle: str | list[str] | None = None, show_waves: bool = False) -> list[Path]:
     pieces = lead_pieces(expl.x, expl.layout, expl.fs)
     apieces = lead_pieces(expl.attribution.values[0], expl.layout, expl.fs)
     traces = [LeadTrace(lead, t0, sig, apieces[lead][1]) for lead, (t0, sig) in pieces.items() if lead != RHYTHM_KEY]
@@ -169,18 +167,20 @@ def write_wave_table(expl: Explanation, base: Path, meta: dict) -> list[Path]:
     csv_path = base.with_suffix(".waves.csv")
     json_path = base.with_suffix(".waves.json")
     beats_path = base.with_suffix(".beats.csv")
-    write_frame(pd.DataFrame(expl.waves, columns=["lead", *WAVES, "abs_attribution"]).round(6), csv_path)
+    synthetic = True if meta.get("synthetic") else "model" if meta.get("model_synthetic") else False
+    write_frame(pd.DataFrame(expl.waves, columns=["lead", *WAVES, "abs_attribution"]).round(6), csv_path,
+                synthetic=synthetic)
     beats = pd.DataFrame(expl.delineation.beats, columns=list(BEAT_COLUMNS))
     beats.insert(0, "beat", np.arange(1, len(beats) + 1))
-    write_frame(beats, beats_path)
+    write_frame(beats, beats_path, synthetic=synthetic)
     write_json({**meta, "delineation": delineation_summary(expl.delineation), "waves": expl.waves}, json_path)
     return [csv_path, json_path, beats_path]
 
 
 @dataclass
 class ExplainSummary(Summary):
-    """What `explain` found for one ECG: its score and call, the attribution's checks, the files written
-    and the share of attribution per lead and wave."""
+    """What `explain` found for one ECG: its score and call at the model's operating point, the
+    attribution's checks, the files written and the share of attribution per lead and wave."""
 
     source: str
     model: str
@@ -188,79 +188,112 @@ class ExplainSummary(Summary):
     method: str  # deeplift | ig
     score: float  # LVSD probability
     threshold: float
+    threshold_source: str  # "operating point", "command line", "default"
+    threshold_origin: str
     prediction: str  # "LVSD" | "no LVSD"
     label: int  # 1, 0, or -1 unknown
     convergence_delta: float
     log_odds: float
     caveat: str | None
-    synthetic: bool
-    warnings: list[str]  # the ECG is not LBBB (the model's intended use), or could not be assessed
+    synthetic: bool  # the ECG is synthetic
+    model_synthetic: bool  # the model was trained on synthetic data: its call says nothing about patients
+    warnings: list[str]  # per-ECG warnings (lvsdctl.evaluate.scope; not LBBB among them), on the map too
+    notes: list[str]  # what a reader must not miss (e.g. no operating point saved)
     lbbb: dict  # the LBBB criteria and QRS duration measured on the ECG (lvsdctl.measure)
     files: list[str]
     waves: list[dict]  # per lead: lead, P, QRS, ST-T, other, abs_attribution
     delineation: dict  # status, method, problems, how sure, every beat's boundaries
 
 
+def map_title(prediction: str, score: float, threshold: float, source: str, model_path: str, name: str,
+              method: str, model_synthetic: bool) -> str:
+    """The map's title: the call, the score against the threshold and where that came from, the model."""
+    how = {"operating point": "the model's operating point", "command line": "--threshold",
+           "default": "the study's fixed value: no operating point saved"}.get(source, source)
+    sign = ">=" if score >= threshold else "<"
+    title = (f"Prediction: {prediction} (LVSD score {score:.3f} {sign} threshold {threshold:.3g}, {how}); model "
+             f"{Path(model_path).name} ({name}); {'DeepLIFT' if method == 'deeplift' else 'Integrated Gradients'}")
+    if model_synthetic:
+        title = f"SYNTHETIC model, trained on synthetic ECGs only: not for patients. {title}"
+    return title
+
+
+@claims_outputs("output", "out")
 def explain(source: str, *, model_path: str | None = None, record: str | None = None,
-            out: str | Path = "map.png", formats: tuple[str, ...] = (), method: str = "deeplift",
-            threshold: float | None = None, show_waves: bool = False, precision: str = "fp32") -> ExplainSummary:
-    """Explain one ECG and write the figure(s) and the per-wave tables (MAP.waves.csv / .json, the
-    beats in MAP.beats.csv); `show_waves` draws the wave boundaries faintly on the map;
-    ``precision``: fp32 or bf16 (autocast; `lvsdctl.evaluate.precision`)."""
+            output: str | Path | None = None, formats: tuple[str, ...] = (), method: str = "deeplift",
+            threshold: float | None = None, threshold_from: str | None = None,
+            out: str | Path | None = None, show_waves: bool = False, precision: str = "fp32") -> ExplainSummary:
+    """Explain one ECG and write the figure `output` (default map.png; .png, .svg or .pdf, plus
+    `formats`) and the per-wave tables beside it (MAP.waves.csv / .json, the beats in MAP.beats.csv).
+    The call uses the model's operating point (saved by `lvsdctl evaluate` or `calibrate`) unless
+    `threshold` or `threshold_from` says otherwise. `out` is the former name of `output`; `show_waves`
+    draws the wave boundaries faintly on the map; ``precision``: fp32 or bf16 (autocast;
+    `lvsdctl.evaluate.precision`)."""
+    import pandas as pd
+
+    from lvsdctl.evaluate.operating_point import resolve_threshold
+    from lvsdctl.evaluate.scope import ecg_warnings
+    from lvsdctl.measure.lbbb import intended_use_warning
     from lvsdctl.models.checkpoint import load_checkpoint
 
+    if out is not None:
+        import warnings
+
+        warnings.warn("explain(out=...) is now explain(output=...)", DeprecationWarning, stacklevel=2)
+        output = output if output is not None else out
+    output = Path(output if output is not None else "map.png")
     model_path = model_path or default_model()
     model, meta = load_checkpoint(model_path)
     pre = meta.get("preprocessing") or {}
     if not pre.get("layout"):
         raise MismatchError(f"{model_path}: the checkpoint does not record the preprocessing it expects")
+    choice = resolve_threshold(model_path, threshold=threshold, threshold_from=threshold_from)
     if record is not None:
         x, rec, synthetic = load_dataset_record(source, record, pre, model_path)
         label = int(rec.get("label", -1))
     else:
         if str(source).endswith((".h5", ".hdf5")):
             raise InputError(f"{source}: an HDF5 dataset needs --record ID (or --set NAME with -o for a cohort)")
-        x = load_export(source, pre)
+        x, rec = load_export(source, pre)
         label = -1
         synthetic = is_synthetic_export(source)
     layout, fs = pre["layout"], float(pre["fs"])
     measured = _measure_source(source, record, x, layout, fs, pre.get("normalisation", "none") != "none")
     expl = explain_array(model, x, layout, fs, method=method, precision=precision, measured=measured)
-    thr = float(threshold if threshold is not None else meta.get("threshold", 0.5))
+    thr = choice.value
     predicted = "LVSD" if expl.score >= thr else "no LVSD"
     name = meta.get("model_name", "model")
-    title = (f"Prediction {predicted}: LVSD score {expl.score:.3f} (threshold {thr:.2f}) - "
-             f"model {Path(model_path).name} ({name}) - {'DeepLIFT' if method == 'deeplift' else 'Integrated Gradients'}")
+    model_synthetic = bool(meta.get("synthetic", False))
+    warnings_ = ecg_warnings(pd.DataFrame([{**rec, "lbbb_warning": intended_use_warning(measured.row) or ""}]))[0]
+    title = map_title(predicted, expl.score, thr, choice.source, model_path, name, method, model_synthetic)
     notes = ["SYNTHETIC ECG (lvsdctl synth), not a patient"] if synthetic else []
+    notes += [f"Warning: {w}" for w in warnings_]
+    notes.append(f"Threshold: {choice.origin}")
     if pre.get("normalisation") == "zscore":
-        notes.append("amplitudes z-scored per channel (the model's input), not mV")
+        notes.append("Amplitudes z-scored per channel (the model's input), not mV")
     elif pre.get("normalisation") == "zscore-ecg":
-        notes.append("amplitudes z-scored over the whole ECG (the model's input), not mV")
+        notes.append("Amplitudes z-scored over the whole ECG (the model's input), not mV")
     if expl.attribution.caveat:
         notes.append(expl.attribution.caveat)
-    from lvsdctl.measure.lbbb import intended_use_warning
-
-    warning = intended_use_warning(measured.row)
-    if warning:
-        notes.insert(0, f"WARNING: {warning}")
     if not expl.delineation.usable:
         notes.append("delineation failed: the wave shares are not meaningful")
     notes.extend(expl.delineation.problems)
-    out = Path(out)
-    outputs = [out] + [out.with_suffix("." + f.lstrip(".")) for f in formats if "." + f.lstrip(".") != out.suffix]
-    written = figure_for(expl, title, outputs, subtitle="; ".join(notes) or None, show_waves=show_waves)
-    meta = {
+    outputs = [output] + [output.with_suffix("." + f.lstrip(".")) for f in formats
+                          if "." + f.lstrip(".") != output.suffix]
+    written = figure_for(expl, title, outputs, subtitle=notes, show_waves=show_waves)
+    summary = {
         "source": str(source) if record is None else f"{source}#{record}",
         "model": str(model_path), "model_name": name, "method": method, "score": expl.score,
-        "threshold": thr, "prediction": predicted, "label": label,
-        "convergence_delta": float(expl.attribution.delta[0]),
+        "threshold": thr, "threshold_source": choice.source, "threshold_origin": choice.origin,
+        "prediction": predicted, "label": label, "convergence_delta": float(expl.attribution.delta[0]),
         "log_odds": float(expl.attribution.logit[0]), "caveat": expl.attribution.caveat,
-        "synthetic": synthetic, "warnings": [warning] if warning else [],
+        "synthetic": synthetic, "model_synthetic": model_synthetic, "warnings": warnings_,
+        "notes": [choice.warning] if choice.warning else [],
         "lbbb": {k: measured.row[k] for k in ("lbbb_statement", "lbbb_conventional", "lbbb_aha2009",
                                                "lbbb_strauss", "qrs_ms")},
     }
-    written += write_wave_table(expl, out, meta)
-    return ExplainSummary(**meta, files=[str(p) for p in written], waves=expl.waves,
+    written += write_wave_table(expl, output, summary)
+    return ExplainSummary(**summary, files=[str(p) for p in written], waves=expl.waves,
                           delineation=delineation_summary(expl.delineation))
 
 

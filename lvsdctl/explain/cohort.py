@@ -20,6 +20,7 @@ from lvsdctl.explain.api import lead_pieces, measure_input
 from lvsdctl.explain.attribute import attribute
 from lvsdctl.explain.waves import WAVES, from_analysis, wave_shares
 from lvsdctl.measure.lbbb import intended_use_warning
+from lvsdctl.outputs import claims_outputs
 from lvsdctl.record import LEADS12
 from lvsdctl.signal.layout import RHYTHM_KEY
 from lvsdctl.summary import Summary
@@ -43,6 +44,9 @@ class CohortExplanation(Summary):
     ecgs: int
     method: str
     threshold: float
+    threshold_source: str  # "operating point", "command line", "default"
+    threshold_origin: str
+    synthetic: bool  # the ECGs are synthetic, or the model was trained on synthetic data
     caveat: str | None
     max_abs_convergence_delta: float
     delineation_problems: dict[str, int]
@@ -56,26 +60,36 @@ class CohortExplanation(Summary):
     files: list[str]
 
 
+@claims_outputs("output", "figure")
 def explain_cohort(data_path: str, *, model_path: str, output: str, split: str | None = "internal",
-                   method: str = "deeplift", threshold: float | None = None, batch_size: int = 16,
-                   limit: int | None = None, figure: str | Path | None = None, save_maps: bool = True,
-                   progress: Callable[[int, int], None] | None = None, precision: str = "fp32") -> CohortExplanation:
+                   method: str = "deeplift", threshold: float | None = None, threshold_from: str | None = None,
+                   batch_size: int = 16, limit: int | None = None, figure: str | Path | None = None,
+                   save_maps: bool = True, progress: Callable[[int, int], None] | None = None,
+                   precision: str = "fp32") -> CohortExplanation:
     """Explain every ECG of set `split` of an `ecg` file into an `attributions` file (-o), aggregated by
-    outcome group; `progress(done, total)` after every batch; ``precision``: fp32 or bf16 (autocast)."""
+    outcome group at the model's operating point (or `threshold` / `threshold_from`, as `explain`);
+    `progress(done, total)` after every batch; ``precision``: fp32 or bf16 (autocast)."""
     from lvsdctl.data.dataset import read_preprocessing
+    from lvsdctl.evaluate.operating_point import resolve_threshold
+    from lvsdctl.data.finite import require_finite
     from lvsdctl.hdf5 import atomic_output, open_input, read_records, write_json_attr, write_records
     from lvsdctl.models.checkpoint import check_preprocessing, load_checkpoint
 
     model, meta = load_checkpoint(model_path)
     pre = meta.get("preprocessing") or {}
-    thr = float(threshold if threshold is not None else meta.get("threshold", 0.5))
+    choice = resolve_threshold(model_path, threshold=threshold, threshold_from=threshold_from)
+    if choice.warning:
+        import logging
+
+        logging.getLogger(__name__).warning(choice.warning)
+    thr = choice.value
     with open_input(data_path, kind={"ecg"}) as f:
         signals = f["signals"]
         found = read_preprocessing(signals)
         check_preprocessing(pre, found, model_path=model_path, data_path=data_path)
         layout, fs = found["layout"], float(found["fs"])
         normalised = found.get("normalisation", "none") not in ("none", None)  # LBBB criteria need mV
-        synthetic = bool(f.attrs.get("synthetic", False))
+        synthetic = bool(f.attrs.get("synthetic", False)) or bool(meta.get("synthetic", False))
         df = read_records(f)
         rows = np.arange(len(df)) if split is None else np.flatnonzero(df["split"].to_numpy() == split)
         if not len(rows):
@@ -96,13 +110,15 @@ def explain_cohort(data_path: str, *, model_path: str, output: str, split: str |
         caveat = None
         with atomic_output(output, kind="attributions", inputs=[f, model_path],
                            parameters={"model": str(model_path), "set": split, "method": method,
-                                       "threshold": thr, "n": n, "precision": precision}) as out:
+                                       "threshold": thr, "threshold_origin": choice.origin, "n": n,
+                                       "precision": precision}) as out:
             maps = (out.create_dataset("attributions", shape=(n, *signals.shape[1:]), dtype="float32",
                                        chunks=(1, *signals.shape[1:]), compression="gzip", compression_opts=1)
                     if save_maps else None)
             for lo in range(0, n, batch_size):
-                idx = rows[lo:lo + batch_size]
-                x = signals[np.sort(idx)]
+                idx = np.sort(rows[lo:lo + batch_size])
+                x = signals[idx]
+                require_finite(data_path, x, idx)
                 attr = attribute(model, x, method=method, batch_size=batch_size, precision=precision)
                 caveat = attr.caveat
                 scores[lo:lo + len(idx)] = attr.score
@@ -145,19 +161,25 @@ def explain_cohort(data_path: str, *, model_path: str, output: str, split: str |
             out.attrs["waves"] = list(WAVES)
             out.attrs["method"] = method
             out.attrs["threshold"] = thr
+            out.attrs["threshold_origin"] = choice.origin
+            out.attrs["synthetic"] = synthetic
             usable = np.isin(status, ("ok", "partial"))
             summary = aggregate(leads, lead_abs[usable], shares[usable], groups[usable])
             summary["excluded_failed_delineation"] = int((~usable).sum())
             write_json_attr(out, "summary", summary)
     files = []
     if figure:
-        files = plot_cohort_summary(summary, leads, figure, title=f"{Path(model_path).name} on {split or 'all'} "
-                                    f"({n} ECGs, {method}){', SYNTHETIC data' if synthetic else ''})")
+        from lvsdctl.plotting import synthetic_title
+
+        title = synthetic_title(f"{Path(model_path).name} on set {split or 'all'} ({n} ECGs, {method}; threshold "
+                                f"{thr:.3g}, {choice.source})", synthetic)
+        files = plot_cohort_summary(summary, leads, figure, title=title)
     not_lbbb = int((lbbb != "").sum())
     warnings = ([f"{not_lbbb} of {n} ECGs are not LBBB by the conventional criteria or could not be assessed: "
                  "the model is meant for ECGs with LBBB (records column lbbb_warning)"] if not_lbbb else [])
     return CohortExplanation(input=str(data_path), model=str(model_path), set=split, ecgs=n, method=method,
-                             threshold=thr, caveat=caveat, max_abs_convergence_delta=float(np.abs(deltas).max()),
+                             threshold=thr, threshold_source=choice.source, threshold_origin=choice.origin,
+                             synthetic=synthetic, caveat=caveat, max_abs_convergence_delta=float(np.abs(deltas).max()),
                              delineation_problems=problems, groups={g: int((groups == g).sum()) for g in GROUPS},
                              delineation={st: int((status == st).sum()) for st in ("ok", "partial", "failed")},
                              excluded_failed_delineation=int((~usable).sum()), not_lbbb=not_lbbb,
@@ -187,38 +209,40 @@ def aggregate(leads: list[str], lead_abs: np.ndarray, shares: np.ndarray, groups
 
 
 def plot_cohort_summary(summary: dict, leads: list[str], path: str | Path, title: str) -> list[Path]:
-    import matplotlib
+    """Mean |attribution| per lead by outcome group (bars), and the lead x wave share matrix of each
+    group (heat maps sharing the lead axis: its labels are written once, on the first)."""
+    from lvsdctl.plotting import pyplot, save
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     groups = [g for g in ("TP", "FN", "FP", "TN") if g in summary] or ["all"]
-    fig, axes = plt.subplots(1, len(groups) + 1, figsize=(3.2 * (len(groups) + 1) + 1, 5.5),
-                             gridspec_kw={"width_ratios": [1.4] + [1] * len(groups)})
-    ax = axes[0]
+    fig = plt.figure(figsize=(3.0 * (len(groups) + 1) + 2.5, 6.0), layout="constrained")
+    grid = fig.add_gridspec(1, len(groups) + 1, width_ratios=[1.5] + [1] * len(groups))
+    ax = fig.add_subplot(grid[0])
     width = 0.8 / len(groups)
     for i, g in enumerate(groups):
         vals = [summary[g]["lead_mean_abs"][lead] for lead in leads]
         ax.barh(np.arange(len(leads)) + i * width, vals, height=width, label=f"{g} (n={summary[g]['n']})")
-    ax.set_yticks(np.arange(len(leads)) + width * (len(groups) - 1) / 2, leads)
+    ax.set_yticks(np.arange(len(leads)) + width * (len(groups) - 1) / 2, leads, fontsize=8)
     ax.invert_yaxis()
-    ax.set_xlabel("mean |attribution| per sample")
+    ax.set_xlabel("mean |attribution| per sample", fontsize=8)
+    ax.tick_params(axis="x", labelsize=7)
+    ax.set_title("by lead", fontsize=9)
     ax.legend(fontsize=7)
-    for ax, g in zip(axes[1:], groups):
+    heat = []
+    for k, g in enumerate(groups):
+        hx = fig.add_subplot(grid[k + 1], sharey=heat[0] if heat else None)
         mat = np.array([[summary[g]["wave_share"][lead][w] if summary[g]["wave_share"][lead][w] is not None
                          else np.nan for w in WAVES] for lead in leads])
-        im = ax.imshow(mat, vmin=0, vmax=1, cmap="viridis", aspect="auto")
-        ax.set_xticks(range(len(WAVES)), WAVES, fontsize=8)
-        ax.set_yticks(range(len(leads)), leads, fontsize=7)
-        ax.set_title(f"{g}: share per wave", fontsize=9)
-    fig.colorbar(im, ax=axes[1:], shrink=0.7, label="share of |attribution|")
+        im = hx.imshow(mat, vmin=0, vmax=1, cmap="viridis", aspect="auto")
+        hx.set_xticks(range(len(WAVES)), WAVES, fontsize=7)
+        if heat:
+            hx.tick_params(labelleft=False)
+        else:
+            hx.set_yticks(range(len(leads)), leads, fontsize=7)
+        hx.set_title(f"{g}: share per wave", fontsize=9)
+        heat.append(hx)
+    fig.colorbar(im, ax=heat, shrink=0.7, label="share of |attribution|")
     fig.suptitle(title, fontsize=10)
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    written = []
-    for suffix in dict.fromkeys([path.suffix or ".png", ".svg"]):
-        p = path.with_suffix(suffix)
-        fig.savefig(p, dpi=130, bbox_inches="tight")
-        written.append(p)
-    plt.close(fig)
-    return written
+    return save(fig, [path.with_suffix(suffix) for suffix in dict.fromkeys([path.suffix or ".png", ".svg"])],
+                dpi=130)

@@ -63,20 +63,34 @@ def _draw_boundaries(ax, boundaries: dict[str, list[float]], x0: float, x1: floa
                       linewidths=0.6, alpha=0.45 if kind.startswith("qrs") else 0.3, zorder=2)
 
 
+def _wrapped(text: str | list[str] | None, chars: int) -> list[str]:
+    """Lines of `text` (a string or a list of paragraphs) wrapped at `chars` characters."""
+    import textwrap
+
+    if not text:
+        return []
+    paragraphs = [text] if isinstance(text, str) else list(text)
+    return [line for para in paragraphs for line in textwrap.wrap(para, chars, break_on_hyphens=False) or [""]]
+
+
+#: Characters per line of the title (10 pt) and of the notes (7 pt) across the map's 250 mm: a margin
+#: below what fits, so the widest glyphs never reach the edge.
+TITLE_CHARS, NOTE_CHARS = 115, 165
+
+
 def plot_attribution_map(traces: list[LeadTrace], rhythm: LeadTrace | None, fs: float, title: str,
-                         outputs: list[str | Path], *, subtitle: str | None = None,
+                         outputs: list[str | Path], *, subtitle: str | list[str] | None = None,
                          cmap: str = "turbo", boundaries: dict[str, list[float]] | None = None) -> list[Path]:
-    """Draw the map and save it once per output path (format from the suffix: png, svg, pdf).
-
-    `boundaries` (seconds, by kind: p_onset, p_offset, qrs_onset, qrs_offset, t_offset) are drawn
-    faintly on every lead piece and on the rhythm strip (`explain --show-waves`)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    """Draw the map and save it once per output path (format from the suffix: png, svg, pdf). The title
+    and the notes (`subtitle`: one string or a list of notes) are wrapped, and the figure grows to hold
+    them: nothing is clipped. `boundaries` (seconds, by kind: p_onset, p_offset, qrs_onset, qrs_offset,
+    t_offset) are drawn faintly on every lead piece and on the rhythm strip (`explain --show-waves`)."""
     from matplotlib.collections import LineCollection
     from matplotlib.colors import Normalize
 
+    from lvsdctl.plotting import pyplot, save
+
+    plt = pyplot()
     by_lead = {t.lead: t for t in traces}
     rows = [[(lead, k * PIECE_S) for k, lead in enumerate(row)] for row in PRINTOUT_ROWS]
     n_rows = 3 + (rhythm is not None)
@@ -86,10 +100,13 @@ def plot_attribution_map(traces: list[LeadTrace], rhythm: LeadTrace | None, fs: 
     cm = plt.get_cmap(cmap)
 
     height_mv = ROW_SPACING_MV * n_rows
-    # 250 mm of paper for 10 s; 10 mm per mV.
-    fig_w, fig_h = 250 / 25.4, height_mv * 10 / 25.4 + 1.6
+    title_lines, note_lines = _wrapped(title, TITLE_CHARS), _wrapped(subtitle, NOTE_CHARS)
+    # inches, top to bottom: margin, title, the paper (250 mm for 10 s; 10 mm per mV), colour bar, notes
+    top, title_h, paper_h = 0.12, 0.19 * len(title_lines) + 0.08, height_mv * 10 / 25.4
+    bar_h, notes_h = 0.75, 0.14 * len(note_lines) + 0.12
+    fig_w, fig_h = 250 / 25.4, top + title_h + paper_h + bar_h + notes_h
     fig = plt.figure(figsize=(fig_w, fig_h))
-    ax = fig.add_axes([0.02, 1.25 / fig_h, 0.96, (height_mv * 10 / 25.4) / fig_h])
+    ax = fig.add_axes([0.02, (notes_h + bar_h) / fig_h, 0.96, paper_h / fig_h])
     y_top = 0.0
     y_bottom = -height_mv
     _grid(ax, 10.0, y_bottom, y_top)
@@ -121,23 +138,16 @@ def plot_attribution_map(traces: list[LeadTrace], rhythm: LeadTrace | None, fs: 
 
     ax.set_xlim(0, 10)
     ax.set_ylim(y_bottom, y_top)
-    ax.set_aspect(0.4)  # 1 mV (10 mm) against 1 s (25 mm)
+    ax.set_aspect(0.4, anchor="S")  # 1 mV (10 mm) against 1 s (25 mm); the paper sits on the colour bar
     ax.set_xticks([])
     ax.set_yticks([])
-    ax.set_title(title, fontsize=10, loc="left")
-    if subtitle:
-        fig.text(0.02, 0.95 / fig_h, subtitle, fontsize=7, color="#444444")
-    cax = fig.add_axes([0.30, 0.45 / fig_h, 0.40, 0.18 / fig_h])
+    fig.text(0.02, 1 - top / fig_h, "\n".join(title_lines), fontsize=10, va="top", linespacing=1.3)
+    if note_lines:
+        fig.text(0.02, (notes_h - 0.06) / fig_h, "\n".join(note_lines), fontsize=7, color="#444444", va="top",
+                 linespacing=1.35)
+    cax = fig.add_axes([0.30, (notes_h + 0.42) / fig_h, 0.40, 0.16 / fig_h])
     sm = plt.cm.ScalarMappable(norm=norm, cmap=cm)
     bar = fig.colorbar(sm, cax=cax, orientation="horizontal")
-    bar.set_label("|attribution| (smoothed over 20 ms)", fontsize=8)
-    bar.ax.tick_params(labelsize=7)
-
-    written = []
-    for out in outputs:
-        out = Path(out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(out, dpi=150)
-        written.append(out)
-    plt.close(fig)
-    return written
+    bar.set_label("|attribution| (smoothed over 20 ms)", fontsize=8, labelpad=1)
+    bar.ax.tick_params(labelsize=7, pad=1)
+    return save(fig, list(outputs))

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from lvsdctl.errors import InputError, MismatchError
+from lvsdctl.outputs import claims_outputs
 from lvsdctl.summary import Summary
 from lvsdctl.train.engine import TrainConfig, defined, fit, seed_everything
 from lvsdctl.train.resume import check_resumable, resume_path
@@ -117,6 +118,7 @@ class FinetuneSummary(Summary):
         return {k: v for k, v in super().to_dict().items() if k != "skipped"}
 
 
+@claims_outputs("output")
 def finetune(
     path: str | os.PathLike,
     output: str | os.PathLike = "ecgfm.h5",
@@ -274,6 +276,7 @@ def study_runs(output_dir: str | os.PathLike) -> list[dict]:
             for start, sequential in STARTS.items() for freeze in STUDY_FREEZES]
 
 
+@claims_outputs(dirs=("output_dir",))
 def all_strategies(path: str | os.PathLike, output_dir: str | os.PathLike, *, skip_existing: bool = True,
                    **options: Any) -> list[FinetuneSummary]:
     """Fine-tune the study's 14 models (SS and Sq x FF, PF 2/4/6/8/10, AF) into ``output_dir``; with

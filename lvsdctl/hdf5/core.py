@@ -12,7 +12,6 @@ import json
 import os
 import shutil
 import sys
-import tempfile
 import uuid
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -24,6 +23,7 @@ import numpy as np
 
 from lvsdctl import __version__
 from lvsdctl.errors import FormatError, InputError
+from lvsdctl.outputs import check_output, output_lock, private_temp
 
 #: The version of the file family this lvsdctl writes (and the newest it reads). 2: `ecg-raw` files keep
 #: integer-coded segments as int16 in `/raw/counts` with a per-segment `scale` (version 1 files are read too).
@@ -70,12 +70,16 @@ def write_json_attr(obj: h5py.HLObject, name: str, value: Any) -> None:
 
 
 def read_json_attr(obj: h5py.HLObject, name: str, default: Any = None) -> Any:
+    """A JSON attribute; InputError (naming the file and the attribute lvsdctl asked for) when it is not JSON."""
     if name not in obj.attrs:
         return default
     raw = obj.attrs[name]
-    if isinstance(raw, bytes):
-        raw = raw.decode("utf-8")
-    return json.loads(raw)
+    try:
+        if isinstance(raw, bytes):
+            raw = raw.decode("utf-8")
+        return json.loads(raw)
+    except (ValueError, TypeError, RecursionError):
+        raise InputError(f"{obj.file.filename}: attribute {name!r} of {obj.name} is not valid JSON") from None
 
 
 def _json_default(value: Any) -> Any:
@@ -91,10 +95,15 @@ def _json_default(value: Any) -> Any:
 
 
 def _spool_stdin() -> str:
-    """h5py needs a seekable file: copy stdin to a private temporary file."""
-    fd, tmp = tempfile.mkstemp(prefix="lvsdctl-stdin-", suffix=".h5")
-    with os.fdopen(fd, "wb") as out:
-        shutil.copyfileobj(sys.stdin.buffer, out, 1 << 20)
+    """h5py needs a seekable file: copy stdin to a private temporary file (a killed run's is removed by
+    the next one: `private_temp`)."""
+    tmp = private_temp("lvsdctl-stdin", suffix=".h5")
+    try:
+        with open(tmp, "wb") as out:
+            shutil.copyfileobj(sys.stdin.buffer, out, 1 << 20)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise InputError(f"-: cannot keep stdin in a temporary file ({exc.strerror or type(exc).__name__})") from None
     _STDIN_FILES[tmp] = "-"
     return tmp
 
@@ -106,17 +115,22 @@ def check_file(f: h5py.File, kind: str | Iterable[str] | None, name: str) -> str
         found = found.decode()
     if found is None:
         raise FormatError(f"{name}: not an lvsdctl file (no 'lvsdctl_kind' attribute)")
-    version = int(f.attrs.get("lvsdctl_format_version", 0))
+    try:
+        version = int(f.attrs.get("lvsdctl_format_version", 0))
+    except (TypeError, ValueError):
+        raise FormatError(f"{name}: its lvsdctl_format_version is not a number") from None
     if version > FORMAT_VERSION:
         raise FormatError(
             f"{name}: written with format version {version} by a newer lvsdctl; this lvsdctl "
             f"({__version__}) reads up to version {FORMAT_VERSION}: upgrade lvsdctl"
         )
+    if not isinstance(found, str) or found not in KINDS:  # the text is the file's: not quoted
+        raise FormatError(f"{name}: an lvsdctl file of a kind this lvsdctl does not know; upgrade lvsdctl?")
     if kind is not None:
         wanted = {kind} if isinstance(kind, str) else set(kind)
         if found not in wanted:
             raise FormatError(
-                f"{name}: is an '{found}' file ({KINDS.get(found, 'unknown kind')}); "
+                f"{name}: is an '{found}' file ({KINDS[found]}); "
                 f"this command needs {' or '.join(repr(k) for k in sorted(wanted))}"
             )
     return found
@@ -154,7 +168,10 @@ def provenance(f: h5py.File) -> list[dict]:
     """The provenance entries of a file, oldest first."""
     if "provenance" not in f:
         return []
-    return [json.loads(s) for s in f["provenance"].asstr()[()]]
+    try:
+        return [json.loads(s) for s in f["provenance"].asstr()[()]]
+    except (ValueError, TypeError, RecursionError, UnicodeDecodeError, AttributeError):  # text never quoted
+        raise InputError(f"{f.filename}: its /provenance is not a list of JSON entries") from None
 
 
 def _describe_input(item: Any) -> tuple[dict, list[dict], bool]:
@@ -210,15 +227,22 @@ def atomic_output(
     if kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}")
     name = str(path)
+    check_output(name)  # also done by each verb before its work; here for any other caller
+    with output_lock(name):
+        yield from _write_atomic(name, kind, inputs, parameters, command, synthetic, start_from)
+
+
+def _write_atomic(name: str, kind: str, inputs, parameters, command, synthetic, start_from) -> Iterator[h5py.File]:
     if name == "-":
-        fd, tmp = tempfile.mkstemp(prefix="lvsdctl-out-", suffix=".h5")
-        os.close(fd)
+        tmp = private_temp("lvsdctl-out", suffix=".h5")
         target = None
     else:
         target = Path(name)
-        if target.is_dir():
-            raise InputError(f"{name}: is a directory; give a file name for the output")
-        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InputError(f"output {name}: cannot create its directory ({exc.strerror or type(exc).__name__})"
+                             ) from None
         tmp = str(target.parent / f".{target.name}.partial-{os.getpid()}-{uuid.uuid4().hex[:8]}")
 
     described = [_describe_input(i) for i in inputs]
@@ -237,6 +261,7 @@ def atomic_output(
         "parameters": parameters or {},
     }
     adopted = False
+    step = "create"  # where an OSError comes from: the caller's body is the caller's; the rest is ours
     try:
         if start_from is not None:
             shutil.move(os.fspath(start_from), tmp)
@@ -247,11 +272,14 @@ def atomic_output(
             f.attrs["lvsdctl_version"] = __version__
             f.attrs["created"] = entry["time"]
             f.attrs["synthetic"] = bool(is_synthetic)
+            step = "body"
             yield f
+            step = "finish"
             # Provenance last: parameters may have been completed while writing.
             docs = [json.dumps(e, sort_keys=True, default=_json_default) for e in [*history, entry]]
             f.create_dataset("provenance", data=np.array(docs, dtype=object), dtype=_STR)
             f.attrs["synthetic"] = bool(f.attrs["synthetic"])
+        step = "finish"
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
         if target is None:
@@ -261,6 +289,11 @@ def atomic_output(
         else:
             os.replace(tmp, target)
         adopted = False  # complete: nothing to give back
+    except OSError as exc:
+        if step == "body" or isinstance(exc, BrokenPipeError):
+            raise
+        # a full disk, a quota, an I/O error: the user's to fix, not a bug
+        raise InputError(f"output {name}: cannot be written ({exc.strerror or type(exc).__name__})") from None
     finally:
         if adopted and os.path.exists(tmp):
             shutil.move(tmp, os.fspath(start_from))

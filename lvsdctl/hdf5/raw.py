@@ -20,7 +20,7 @@ import pandas as pd
 from lvsdctl.errors import FormatError
 from lvsdctl.hdf5.deflate import decompress, unshuffle
 from lvsdctl.hdf5.records import write_records
-from lvsdctl.record import Segment, counts_to_mv
+from lvsdctl.record import Segment
 
 _STR = h5py.string_dtype(encoding="utf-8")
 #: Samples per HDF5 chunk of either stream: about one 12-lead 10 s ECG at 500 Hz.
@@ -179,15 +179,26 @@ def read_samples(samples: h5py.Dataset, start: int, stop: int, threads: int = 0)
 
 class _SegmentCursor:
     """Where blocks of records start in the sorted `/raw/segments/record` column, found by reading it
-    WINDOW rows at a time (never whole: at a million ECGs it alone would be 190 MB)."""
+    WINDOW rows at a time (never whole: at a million ECGs it alone would be 190 MB). Each window is
+    checked as it is read: record numbers in order and within the file's `n` records (FormatError)."""
 
     WINDOW = 1 << 16
 
-    def __init__(self, column: h5py.Dataset):
+    def __init__(self, column: h5py.Dataset, n: int, filename: str):
         self._column = column
         self._rows = len(column)
+        self._n, self._filename = n, filename
         self._start = 0
         self._values = np.empty(0, dtype=np.int64)
+
+    def _read(self, following: int) -> np.ndarray:
+        values = self._column[following:following + self.WINDOW]
+        previous = self._values[-1:] if len(self._values) else values[:0]
+        if len(values) and (values.min() < 0 or values.max() >= self._n
+                            or (np.diff(np.concatenate([previous, values])) < 0).any()):
+            raise FormatError(f"{self._filename}: the segment table is inconsistent (its records are not in "
+                              "order or not in /records)")
+        return values
 
     def first_row_of(self, record: int) -> int:
         """The first segment row of a record numbered `record` or more (the table's length if none).
@@ -198,14 +209,38 @@ class _SegmentCursor:
             following = self._start + len(self._values)
             if following >= self._rows:
                 return self._rows
-            self._start, self._values = following, self._column[following:following + self.WINDOW]
+            self._start, self._values = following, self._read(following)
 
 
 def _record_count(f: h5py.File, seg: h5py.Group) -> int:
-    if "records" in f:
-        return int(f["records"].attrs.get("n", len(f["records/record_id"])))
+    """The file's number of records, and FormatError if the segment table's columns differ in length."""
+    if len({len(seg[c]) for c in SEGMENT_TYPES if c in seg}) > 1:
+        raise FormatError(f"{f.filename}: the segment table is inconsistent (its columns differ in length)")
+    try:
+        if "records" in f:
+            return int(f["records"].attrs.get("n", len(f["records/record_id"])))
+    except (KeyError, TypeError, ValueError):
+        raise FormatError(f"{f.filename}: /records has no record_id column") from None
     column = seg["record"]
     return int(column[-1]) + 1 if len(column) else 0
+
+
+#: Rates a segment may have (Hz): what any reader accepts (lvsdctl.io.leads.RATE_RANGE).
+_RATES = (1.0, 100_000.0)
+
+
+def _check_segments(f: h5py.File, streams, lo: int, t0, fs, offset, length, scale) -> None:
+    """FormatError (exit 3, naming the first bad segment) unless every segment of a block lies within its
+    stream and has a finite start, a rate in range and a finite, non-negative scale: an ecg-raw file is
+    an input like any other, and its numbers decide what is read and allocated."""
+    coded = np.nan_to_num(scale, nan=-1.0) > 0
+    sizes = np.where(coded, streams[1].shape[0] if streams[1] is not None else 0, streams[0].shape[0])
+    bad = ~(np.isfinite(t0) & np.isfinite(fs) & (fs >= _RATES[0]) & (fs <= _RATES[1]) & np.isfinite(scale)
+            & (scale >= 0) & (offset >= 0) & (length >= 0) & (length <= sizes) & (offset <= sizes - length))
+    if bad.any():
+        j = int(np.flatnonzero(bad)[0])
+        raise FormatError(f"{f.filename}: segment {lo + j} of /raw/segments is inconsistent (outside its sample "
+                          "stream, or a start, rate or scale that is not a finite number in range)")
 
 
 def iter_raw_records(f: h5py.File, chunk: int = 256, start: int = 0, stop: int | None = None,
@@ -215,13 +250,17 @@ def iter_raw_records(f: h5py.File, chunk: int = 256, start: int = 0, stop: int |
     Memory stays flat: only `chunk` records' samples (and their rows of the segment table) are in
     memory at once. `kind` keeps only segments of that kind or kinds ("rhythm", "piece", "median").
     """
+    missing = [f"raw/segments/{c}" for c in ("record", "lead", "kind", "t0", "fs", "offset", "length")
+               if f"raw/segments/{c}" not in f] + ([] if "raw/samples" in f else ["raw/samples"])
+    if missing:
+        raise FormatError(f"{f.filename}: not a complete ecg-raw file (no /{missing[0]})")
     seg = f["raw/segments"]
     n = _record_count(f, seg)
     stop = n if stop is None else min(stop, n)
     wanted = None if kind is None else {kind} if isinstance(kind, str) else set(kind)
     streams = (f["raw/samples"], f["raw/counts"] if "raw/counts" in f else None)
     has_scale = "scale" in seg  # format version 1: no scale, every segment float32
-    cursor = _SegmentCursor(seg["record"])
+    cursor = _SegmentCursor(seg["record"], n, f.filename)
     hi = cursor.first_row_of(start)
     for block in range(start, stop, chunk):
         end = min(block + chunk, stop)
@@ -239,6 +278,7 @@ def iter_raw_records(f: h5py.File, chunk: int = 256, start: int = 0, stop: int |
         offset = seg["offset"][lo:hi]
         length = seg["length"][lo:hi]
         scale = seg["scale"][lo:hi] if has_scale else np.zeros(hi - lo)
+        _check_segments(f, streams, lo, t0, fs, offset, length, scale)
         coded = scale > 0
         data, base = [], []
         for k, ds in enumerate(streams):  # each stream's range covering this block's wanted segments

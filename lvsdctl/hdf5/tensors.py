@@ -29,6 +29,38 @@ def write_state_dict(parent: h5py.Group, state: Mapping[str, Any], name: str = "
     return group
 
 
+#: Most bytes of weights a model file may declare (a billion float32 parameters; ECG-FM base is 0.1 billion).
+#: Checked before anything is read: a dataset's declared shape costs nothing to store, so a file of a few
+#: kilobytes could otherwise ask for any amount of memory.
+MAX_STATE_BYTES = 4 << 30
+MAX_STATE_TENSORS = 100_000
+
+
+def stored_shapes(parent: h5py.Group, name: str = "weights") -> dict[str, tuple[int, ...]]:
+    """{key: shape} of `/<name>`, refused (InputError, naming the file, never a key) unless every entry is a
+    numeric dataset and all together hold at most MAX_STATE_BYTES."""
+    from lvsdctl.errors import InputError
+
+    where = parent.file.filename
+    group = parent.get(name)
+    if not isinstance(group, h5py.Group):
+        raise InputError(f"{where}: no /{name} group of weights")
+    if len(group) > MAX_STATE_TENSORS:
+        raise InputError(f"{where}: /{name} holds {len(group)} entries (at most {MAX_STATE_TENSORS})")
+    shapes, total = {}, 0
+    for key in group:
+        ds = group.get(key)
+        if not isinstance(ds, h5py.Dataset) or ds.dtype.kind not in "fiub" or ds.ndim > 8:
+            raise InputError(f"{where}: /{name} holds an entry that is not a numeric array")
+        total += int(np.prod(ds.shape, dtype=np.float64)) * ds.dtype.itemsize
+        shapes[key] = tuple(int(n) for n in ds.shape)
+    if total > MAX_STATE_BYTES:
+        raise InputError(f"{where}: /{name} declares {total / 2**30:.1f} GiB of weights (at most "
+                         f"{MAX_STATE_BYTES >> 30} GiB)")
+    return shapes
+
+
 def read_state_dict(parent: h5py.Group, name: str = "weights") -> dict[str, np.ndarray]:
-    """Read `/<name>` back as {key: numpy array}, in the order written."""
+    """Read `/<name>` back as {key: numpy array}, in the order written (sizes checked first: `stored_shapes`)."""
+    stored_shapes(parent, name)
     return {key: parent[name][key][()] for key in parent[name]}

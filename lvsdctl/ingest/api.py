@@ -19,7 +19,6 @@ from __future__ import annotations
 import multiprocessing
 import os
 import shutil
-import tempfile
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
@@ -29,11 +28,12 @@ import numpy as np
 import pandas as pd
 
 from lvsdctl.errors import InputError, StrictRejectError
+from lvsdctl.outputs import claims_outputs, private_temp
 from lvsdctl.ingest.echo import EchoTable, read_echo_table
 from lvsdctl.ingest.handover import TASKS_AHEAD, close_slots, make_transfer_dir, open_slots, ordered_map, receive
 from lvsdctl.ingest.inputs import InputFile, expand_inputs
 from lvsdctl.ingest.options import IngestOptions
-from lvsdctl.ingest.output import write_output, write_rejects
+from lvsdctl.ingest.output import side_paths, write_output, write_rejects
 from lvsdctl.ingest.pairing import pair_echoes
 from lvsdctl.ingest.pseudonym import Secret, load_secret, pseudonymise
 from lvsdctl.ingest.state import IngestState, state_dir_for
@@ -86,6 +86,8 @@ class IngestSummary(Summary):
     seconds: float = 0.0
     rejects: list[Reject] = field(default_factory=list)
     duplicate_files: list[Duplicate] = field(default_factory=list)
+    #: SHA-256 -> path of each accepted file (not in `to_dict`: `predict` names the files it scored)
+    sources: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def files_per_second(self) -> float:
@@ -93,6 +95,7 @@ class IngestSummary(Summary):
 
     def to_dict(self) -> dict:
         d = asdict(self)
+        del d["sources"]
         d["files_per_second"] = self.files_per_second
         return d
 
@@ -110,6 +113,7 @@ class _Settings:
 # the API
 
 
+@claims_outputs("output", "rejects")
 def ingest(
     inputs: Iterable[str | os.PathLike],
     output: str | os.PathLike,
@@ -150,6 +154,7 @@ def ingest(
     to_stdout = out_name == "-"
     if resume and to_stdout:
         raise InputError("--resume needs an output file (not '-'): the state is kept beside it")
+    rej_csv, rej_json = side_paths(out_name, rejects)  # checked (the output: by claims_outputs) before any work
     key = secret if isinstance(secret, Secret) else load_secret(secret, demo=demo_secret)
 
     summary = IngestSummary(output=out_name)
@@ -162,19 +167,16 @@ def ingest(
         echoes = pd.DataFrame({"patient": pseudonymise(frame["patient_id"], key), "echo_date": frame["echo_date"],
                                "lvef": frame["lvef"]})
         summary.echo = echo_table.counts()
+        if echo_table.rows == 0:
+            summary.notes.append(f"{echo}: the echo table has a header but no rows: no ECG can be paired or labelled")
+        elif len(frame) == 0:
+            summary.notes.append(f"{echo}: none of the echo table's {echo_table.rows} rows is usable (see the "
+                                 "rejects report): no ECG can be paired or labelled")
 
-    # reports and state beside the output
     if to_stdout:
-        state_path = Path(tempfile.mkdtemp(prefix="lvsdctl-ingest-")) / "state"
+        state_path = Path(private_temp("lvsdctl-ingest-state", directory=True)) / "state"
     else:
         state_path = state_dir_for(out_name)
-    if rejects is not None:
-        rej_csv = Path(rejects)
-        rej_json = rej_csv.with_suffix(".json") if rej_csv.suffix.lower() == ".csv" else Path(f"{rejects}.json")
-    elif not to_stdout:
-        rej_csv, rej_json = Path(f"{out_name}.rejects.csv"), Path(f"{out_name}.rejects.json")
-    else:
-        rej_csv = rej_json = None
 
     exclude = [p for p in (None if to_stdout else out_name, state_path, rej_csv, rej_json) if p is not None]
     items, summary.skipped = expand_inputs(inputs, from_list, exclude=exclude)
@@ -354,6 +356,7 @@ def _reject(summary: IngestSummary, path: str, reason: str, sha: str) -> None:
 
 def _accept(summary: IngestSummary, entry: dict) -> None:
     summary.accepted += 1
+    summary.sources[entry["sha256"]] = entry["path"]
     summary.synthetic_records += bool(entry["row"].get("synthetic"))
     if entry["status"] == "dropped":
         summary.dropped_unpaired += 1

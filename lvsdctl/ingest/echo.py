@@ -9,8 +9,11 @@ Row numbers are spreadsheet rows: the header is row 1, the first data row is row
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import csv
+import io
+import re
 import zipfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -55,26 +58,87 @@ class EchoTable:
 
 
 def _find_column(columns: list[str], wanted: str, option: str, path: Path) -> str:
-    """The column named `wanted`, matched exactly, else ignoring case and surrounding blanks."""
+    """The column named `wanted`, matched exactly, else ignoring case and surrounding blanks.
+
+    The header's own names are not quoted when none matches: a header is the file's content."""
     if wanted in columns:
         return wanted
     folded = {str(c).strip().casefold(): c for c in columns}
     hit = folded.get(wanted.strip().casefold())
     if hit is None:
-        listed = ", ".join(repr(str(c)) for c in columns[:30])
-        raise InputError(f"{path}: no column {wanted!r} (set it with {option}); the columns are {listed}")
+        shape = (f"its header has {len(columns)} columns" if len(columns) > 1 else
+                 "its header has one column: a CSV must separate columns with commas, semicolons or tabs")
+        raise InputError(f"{path}: no column named {wanted!r} ({shape}); name the column with {option}")
     return hit
 
 
+#: Largest echo table read (a table of a million echoes is some 50 MB).
+MAX_TABLE_BYTES = 512 << 20
+#: Column separators a CSV echo table may use, in order of preference on a tie.
+DELIMITERS = (",", ";", "\t", "|")
+
+
+def _delimiter(header: str) -> str:
+    """The separator of a CSV from its header line: the most frequent of DELIMITERS outside quotes
+    (a one-column table: ','). Never a letter, as a general sniffer may pick."""
+    unquoted = re.sub(r'"[^"]*"', "", header)
+    counts = [unquoted.count(d) for d in DELIMITERS]
+    return DELIMITERS[counts.index(max(counts))] if max(counts) else ","
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    size = path.stat().st_size
+    if size > MAX_TABLE_BYTES:
+        raise InputError(f"{path}: echo table larger than {MAX_TABLE_BYTES >> 20} MB")
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: the echo table is not UTF-8 text (byte {exc.start + 1}); save it as UTF-8 "
+                         "CSV") from None
+    lines = [line for line in text.splitlines() if line.strip()]
+    if not lines:
+        raise InputError(f"{path}: the echo table is empty; expected a header line (patient_id, echo_date, lvef) "
+                         "and one row per echo")
+    sep = _delimiter(lines[0])
+    rows = csv.reader(io.StringIO(text), delimiter=sep)
+    width = None
+    for number, row in enumerate(rows, 1):  # a row wider than the header would shift its values
+        if not row or not any(cell.strip() for cell in row):
+            continue
+        if width is None:
+            width = len(row)
+        elif len(row) > width:
+            raise InputError(f"{path}: line {number} has {len(row)} columns, the header {width}; quote values that "
+                             "hold the separator")
+    try:
+        return pd.read_csv(io.StringIO(text), dtype=str, sep=sep, keep_default_na=False, skip_blank_lines=True,
+                           index_col=False, engine="c")
+    except pd.errors.ParserError as exc:  # the message quotes no cell, but give only its line number
+        where = re.search(r"line (\d+)", str(exc))
+        raise InputError(f"{path}: not a well-formed CSV table" + (f" (line {where.group(1)}: a different number of "
+                                                                    "columns than the header)" if where else "")
+                         ) from None
+
+
 def _load(path: Path, sheet: str | int | None) -> pd.DataFrame:
+    if not path.exists():
+        raise InputError(f"{path}: echo table not found")
+    if path.is_dir():
+        raise InputError(f"{path}: is a directory; give the echo table's file")
     try:
         if path.suffix.lower() in EXCEL_SUFFIXES:
+            if path.stat().st_size > MAX_TABLE_BYTES:
+                raise InputError(f"{path}: echo table larger than {MAX_TABLE_BYTES >> 20} MB")
             # dtype=object keeps ids as written (leading zeros) and dates as the cells' own datetimes
             return pd.read_excel(path, sheet_name=0 if sheet is None else sheet, dtype=object, engine="openpyxl")
-        return pd.read_csv(path, dtype=str, sep=None, engine="python", keep_default_na=False, encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputError(f"{path}: echo table not found") from None
-    except (ValueError, KeyError, OSError, pd.errors.ParserError, UnicodeDecodeError, zipfile.BadZipFile) as exc:
+        return _read_csv(path)
+    except InputError:
+        raise
+    except pd.errors.EmptyDataError:
+        raise InputError(f"{path}: the echo table is empty; expected a header row (patient_id, echo_date, lvef) "
+                         "and one row per echo") from None
+    except (ValueError, KeyError, OSError, IndexError, TypeError, pd.errors.ParserError, UnicodeDecodeError,
+            zipfile.BadZipFile, EOFError) as exc:
         raise InputError(f"{path}: cannot read the echo table ({type(exc).__name__})") from None
 
 
@@ -87,7 +151,10 @@ def _parse_dates(values: pd.Series, date_format: str | None) -> pd.Series:
     text = values[~is_dt].map(lambda v: "" if v is None or (isinstance(v, float) and v != v) else str(v).strip())
     if len(text):
         fmt = date_format or "ISO8601"
-        out[~is_dt] = pd.to_datetime(text.where(text != ""), format=fmt, errors="coerce")
+        try:
+            out[~is_dt] = pd.to_datetime(text.where(text != ""), format=fmt, errors="coerce")
+        except (ValueError, TypeError):
+            raise InputError(f"--echo-date-format {date_format!r} is not a strptime format (e.g. %d/%m/%Y)") from None
     return out.dt.normalize()
 
 

@@ -14,7 +14,8 @@ from lvsdctl.ingest.echo import EchoTable
 from lvsdctl.ingest.options import IngestOptions
 from lvsdctl.ingest.pairing import pairing_counts
 from lvsdctl.ingest.pseudonym import Secret
-from lvsdctl.ingest.state import IngestState
+from lvsdctl.ingest.state import IngestState, state_dir_for
+from lvsdctl.outputs import check_output
 from lvsdctl.tables import write_json, write_text
 
 _ROW_COLUMNS = ("record_id", "patient", "site", "acquired", "source_sha256", "source_format", "fs", "age", "sex",
@@ -65,6 +66,24 @@ def write_output(out_name: str, state: IngestState, summary, key: Secret, echo, 
         write_json_attr(f, PSEUDONYM_KEYS_ATTR, [key.key_id])  # which secret: `merge` links patients by it
 
 
+def side_paths(output: str, rejects: str | os.PathLike | None) -> tuple[Path | None, Path | None]:
+    """(CSV, JSON) of the rejects report: `rejects` and the .json beside it, else beside the output (none
+    with `-o -`). Checked, with the state folder beside the output, before any work: a report that could
+    not be written must not fail the run after its output is complete."""
+    if rejects is not None:
+        csv = Path(rejects)
+        paths = (csv, csv.with_suffix(".json") if csv.suffix.lower() == ".csv" else Path(f"{rejects}.json"))
+    elif output != "-":
+        paths = (Path(f"{output}.rejects.csv"), Path(f"{output}.rejects.json"))
+    else:
+        return None, None
+    for report in paths:
+        check_output(report, what="rejects report")
+    if output != "-":
+        check_output(state_dir_for(output), directory=True, what="ingest state")
+    return paths
+
+
 def write_rejects(csv_path: Path, json_path: Path, summary, echo_table: EchoTable | None) -> None:
     """The rejects report: CSV (path, reason, sha256) and JSON (the same plus duplicates and echo rows)."""
     rows = pd.DataFrame([asdict(r) for r in summary.rejects], columns=["path", "reason", "sha256"])
@@ -75,6 +94,7 @@ def write_rejects(csv_path: Path, json_path: Path, summary, echo_table: EchoTabl
         "accepted": summary.accepted,
         "rejected": summary.rejected,
         "duplicates": summary.duplicates,
+        "synthetic": summary.synthetic,  # the inputs were synthetic ECGs (lvsdctl synth)
         "rejects": [asdict(r) for r in summary.rejects],
         "duplicate_files": [asdict(d) for d in summary.duplicate_files],
         "echo_table_issues": [asdict(i) for i in echo_table.issues] if echo_table is not None else [],

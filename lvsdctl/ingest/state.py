@@ -122,6 +122,27 @@ def _stream_ends(entries: list[dict]) -> tuple[int, int]:
     return ends[0], ends[1]
 
 
+def _valid_entry(entry: object) -> bool:
+    """A journal line as `commit` writes it (what resuming reads from it is all there, of the right type)."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("sha256"), str) or not isinstance(entry.get("path"), str):
+        return False
+    status = entry.get("status")
+    if status == "rejected":
+        return isinstance(entry.get("reason"), str)
+    if status not in ("accepted", "dropped") or not isinstance(entry.get("row"), dict):
+        return False
+    if status == "dropped":
+        return "segments" not in entry
+    segments, base = entry.get("segments"), entry.get("base")
+    if not (isinstance(segments, list) and isinstance(base, list) and len(base) == 2
+            and all(isinstance(b, int) and b >= 0 for b in base)):
+        return False
+    return all(isinstance(seg, list) and len(seg) == len(SEGMENT_KEYS) - 1 and isinstance(seg[0], str)
+               and isinstance(seg[1], str) and all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                                   for v in seg[2:]) and seg[4] >= 0 and seg[5] >= 0
+               for seg in segments)
+
+
 def state_dir_for(output: str | os.PathLike) -> Path:
     return Path(f"{output}.ingest-state")
 
@@ -155,20 +176,33 @@ class IngestState:
             else:
                 discarded = "an interrupted run's state was found and discarded (use --resume to continue one)"
             shutil.rmtree(path, ignore_errors=True)
-        path.mkdir(parents=True)
-        with h5py.File(path / "samples.h5", "w", track_order=True) as f:  # as atomic_output makes files
-            create_streams(f.create_group("raw"), COMPRESSION[header.get("compression", "gzip")])
-        with open(path / "journal.jsonl", "w", encoding="utf-8") as fh:
-            fh.write(json.dumps(header, sort_keys=True) + "\n")
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            with h5py.File(path / "samples.h5", "w", track_order=True) as f:  # as atomic_output makes files
+                create_streams(f.create_group("raw"), COMPRESSION[header.get("compression", "gzip")])
+            with open(path / "journal.jsonl", "w", encoding="utf-8") as fh:
+                fh.write(json.dumps(header, sort_keys=True) + "\n")
+        except OSError as exc:
+            raise InputError(f"{path}: cannot create the ingest state ({exc.strerror or type(exc).__name__})"
+                             ) from None
         return cls(path=path, header=header, discarded=discarded)
 
     @classmethod
     def _load(cls, path: Path, header: dict) -> "IngestState | None":
+        """The saved state, or None when any piece of it cannot be read or trusted (start over).
+
+        Only a state that is whole is resumed: a journal header from this version, journal lines that are
+        complete entries, and a sample store whose committed samples all read back (every chunk is
+        decompressed once: a damaged chunk found later would fail the run, not restart it). A journal with
+        other settings is not damage: it is refused, so a changed option is never silently ignored.
+        """
         try:
             with open(path / "journal.jsonl", encoding="utf-8") as fh:
                 lines = fh.read().split("\n")
             saved = json.loads(lines[0])
-        except (OSError, ValueError, IndexError):
+        except (OSError, ValueError, IndexError, UnicodeDecodeError):
+            return None
+        if not isinstance(saved, dict) or saved.get("state_version") != header.get("state_version"):
             return None
         if saved != header:
             changed = sorted(k for k in set(saved) | set(header) if saved.get(k) != header.get(k))
@@ -179,27 +213,43 @@ class IngestState:
         entries: list[dict] = []
         for line in lines[1:]:
             try:
-                entries.append(json.loads(line))
+                entry = json.loads(line)
             except ValueError:
                 break  # a line cut off by the interruption, and anything after it, is not committed
-        ends = _stream_ends(entries)
+            if not _valid_entry(entry):
+                return None
+            entries.append(entry)
         try:
+            ends = _stream_ends(entries)
             with h5py.File(path / "samples.h5", "r+") as f:
-                for name, committed in zip(_PATHS, ends):
+                for name, committed, (_, dtype) in zip(_PATHS, ends, STREAMS):
                     ds = f[name]
-                    if ds.shape[0] < committed:
+                    if ds.shape[0] < committed or ds.dtype != dtype or ds.chunks != (CHUNK,):
                         return None
                     ds.resize((committed,))
+                    for start in range(0, committed, 16 * CHUNK):  # every committed chunk reads back
+                        ds[start:min(committed, start + 16 * CHUNK)]
                 _keep_only_streams(f)
-        except (OSError, KeyError):
+        except Exception:  # noqa: BLE001 - whatever HDF5 or the journal's numbers raise: not resumable
             return None
         # rewrite the journal without a cut-off tail so later appends start on a clean line
-        with open(path / "journal.jsonl", "w", encoding="utf-8") as fh:
-            fh.write("\n".join([lines[0], *(json.dumps(e, sort_keys=True) for e in entries)]) + "\n")
+        try:
+            with open(path / "journal.jsonl", "w", encoding="utf-8") as fh:
+                fh.write("\n".join([lines[0], *(json.dumps(e, sort_keys=True) for e in entries)]) + "\n")
+        except OSError:
+            return None
         return cls(path=path, header=header, entries=entries, _lengths=list(ends))
 
     # ---- writing -------------------------------------------------------------------------------
     def commit(self, entries: list[dict], samples: list[tuple[np.ndarray, np.ndarray]]) -> None:
+        """`_commit`, a failure to write (a full disk, a quota) reported as the user's to fix (exit 3)."""
+        try:
+            self._commit(entries, samples)
+        except OSError as exc:
+            raise InputError(f"{self.path}: cannot write the ingest state ({exc.strerror or type(exc).__name__})"
+                             ) from None
+
+    def _commit(self, entries: list[dict], samples: list[tuple[np.ndarray, np.ndarray]]) -> None:
         """Make a block durable. `samples` holds, for each entry with `segments` (in order), its two
         sample streams (float32, int16); each such entry gets `base`, where they start in the streams
         (its segments' offsets stay relative to its own samples: `write_segments` adds the two)."""

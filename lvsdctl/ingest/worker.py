@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import signal
 import stat
 from collections.abc import Callable
@@ -19,6 +20,7 @@ import numpy as np
 from lvsdctl.errors import ReadError
 from lvsdctl.ingest import handover
 from lvsdctl.ingest.handover import Samples, SlotSink
+from lvsdctl.io.leads import MAX_TOTAL_SAMPLES, is_standard_name, unnamed_lead
 from lvsdctl.io.synthetic import MARKER_SPAN, has_synthetic_marker
 from lvsdctl.record import ECGRecord
 
@@ -103,19 +105,29 @@ def _record_fs(rec: ECGRecord) -> float:
     return float(rec.segments[0].fs) if rec.segments else float("nan")
 
 
+def _name(seg, position: int) -> str:
+    """A segment's lead as messages and the output show it: a standard name, else its position."""
+    return str(seg.lead) if is_standard_name(str(seg.lead)) else unnamed_lead(position)
+
+
 def _check(rec: ECGRecord) -> None:
-    """Last guard whatever the reader: non-empty 1-D segments at a positive rate (finiteness: `_finite`)."""
+    """Last guard whatever the reader: non-empty 1-D segments at a positive rate, no more samples than
+    any ECG has (MAX_TOTAL_SAMPLES) (finiteness: `_finite`)."""
     if not isinstance(rec, ECGRecord) or not rec.segments:
         raise ReadError("no ECG signal in the file")
-    for seg in rec.segments:
+    total = 0
+    for k, seg in enumerate(rec.segments, 1):
         data = seg.counts if seg.counts is not None else seg.signal
         if data.ndim != 1 or data.size == 0:
-            raise ReadError(f"lead {seg.lead}: empty or not one-dimensional")
+            raise ReadError(f"lead {_name(seg, k)}: empty or not one-dimensional")
         if not (np.isfinite(seg.fs) and seg.fs > 0):
-            raise ReadError(f"lead {seg.lead}: invalid sampling rate")
+            raise ReadError(f"lead {_name(seg, k)}: invalid sampling rate")
         if seg.counts is not None and not (data.dtype.kind == "i" and data.itemsize == 2
                                            and 0.0 < seg.scale * 65536.0 < 3.0e38):
-            raise ReadError(f"lead {seg.lead}: integer codes that are not int16 or a scale out of range")
+            raise ReadError(f"lead {_name(seg, k)}: integer codes that are not int16 or a scale out of range")
+        total += data.size
+    if total > MAX_TOTAL_SAMPLES:
+        raise ReadError(f"{total} samples in all (at most {MAX_TOTAL_SAMPLES} per ECG)")
 
 
 def _finite(rec: ECGRecord, f32: np.ndarray) -> None:
@@ -124,9 +136,9 @@ def _finite(rec: ECGRecord, f32: np.ndarray) -> None:
     scale was checked; float32(code x scale) overflows only past float32's range, which the readers refuse."""
     if np.isfinite(f32).all():
         return
-    for seg in rec.segments:
+    for k, seg in enumerate(rec.segments, 1):
         if seg.counts is None and not np.isfinite(seg.signal).all():
-            raise ReadError(f"lead {seg.lead}: non-finite samples (NaN or infinity)")
+            raise ReadError(f"lead {_name(seg, k)}: non-finite samples (NaN or infinity)")
 
 
 def _join(rec: ECGRecord, sink: SlotSink | None) -> tuple[Samples, tuple | None]:
@@ -168,10 +180,12 @@ def parse_one(path: str, sink: SlotSink | None = None, data: bytes | None = None
         return ("reject", f"internal error: {type(exc).__name__}")
     segments = []
     offsets = [0, 0]  # in the float32 stream, in the int16 stream
-    for seg in rec.segments:
+    for k, seg in enumerate(rec.segments, 1):
         coded = seg.counts is not None
         n = seg.size
-        segments.append([str(seg.lead), str(seg.kind), float(seg.t0), float(seg.fs), offsets[coded], n,
+        lead = _name(seg, k)  # a standard name whatever the reader gave
+        kind = str(seg.kind) if seg.kind in _KINDS else "rhythm"
+        segments.append([lead, kind, float(seg.t0), float(seg.fs), offsets[coded], n,
                          float(seg.scale) if coded else 0.0])
         offsets[coded] += n
     acquired = rec.acquired.isoformat() if rec.acquired is not None else ""
@@ -180,7 +194,7 @@ def parse_one(path: str, sink: SlotSink | None = None, data: bytes | None = None
         "acquired": acquired,
         "age": float(rec.age) if rec.age is not None else float("nan"),
         "sex": rec.sex if rec.sex in ("F", "M") else "",
-        "site": rec.site or "",
+        "site": site_code(rec.site),
         "source_format": rec.source_format,
         "fs": _record_fs(rec),
         "qrs_ms": _float(rec.extra.get("qrs_ms")),
@@ -198,6 +212,19 @@ def parse_chunk(paths: list[str], slot: int | None = None) -> list[tuple]:
         sha, marker, err, data = read_and_hash(p)
         out.append((sha, marker, err, None if err else parse_one(p, sink, data)))
     return out
+
+
+#: A site as an export may name it and ingest keeps it: a short code (MUSE's site number, an HL7 trial
+#: site id, `lvsdctl synth`'s A, B, C). A longer or free-text site (an institution's or a ward's name) is
+#: the file's content, not a code: it is not written (`ingest --site NAME` names the site of a run).
+_SITE_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,7}")
+_KINDS = frozenset({"rhythm", "piece", "median"})
+
+
+def site_code(site: str | None) -> str:
+    """`site` when it is a site code (see _SITE_CODE), else ''."""
+    text = (site or "").strip()
+    return text if _SITE_CODE.fullmatch(text) else ""
 
 
 def _float(value: object) -> float:

@@ -174,10 +174,9 @@ def is_companion_file(path: str | Path) -> bool:
 def _unknown_reason(head: bytes) -> str:
     if not head:
         return "file is empty"
-    root = xml_root_name(head)
-    if root is not None:
-        shown = root if len(root) <= 40 else root[:40] + "..."
-        return f"unrecognised ECG format (XML root element <{shown}>)"
+    if xml_root_name(head) is not None:  # the element's name is the file's content: not quoted
+        return ("unrecognised ECG format (an XML document whose root element is not RestingECG, DigitisedECG, "
+                "AnnotatedECG or restingecgdata)")
     if head.lstrip().startswith(b"<"):
         return "unrecognised ECG format (looks like malformed XML)"
     return "unrecognised ECG format (not MUSE, digitised, HL7 aECG, Philips, DICOM, SCP or WFDB)"

@@ -21,11 +21,13 @@ from lvsdctl.errors import ReadError
 from lvsdctl.io.leads import (
     QRS_MS_RANGE,
     canonical_lead,
+    check_sizes,
+    unnamed_lead,
     complete_limb_leads,
     record_extra,
     validate_segments,
 )
-from lvsdctl.record import LEADS12, ECGRecord, Segment
+from lvsdctl.record import ECGRecord, Segment
 
 _ECG_SOP_CLASSES = {
     "1.2.840.10008.5.1.4.1.1.9.1.1": "12-lead ECG",
@@ -58,13 +60,20 @@ def read(path: Path) -> ECGRecord:
         raise ReadError(f"corrupt DICOM ECG ({type(exc).__name__})") from None
 
 
+#: Largest DICOM file read (pydicom reads a file whole); a 12-lead ECG waveform file is well under 1 MB.
+MAX_DICOM_BYTES = 256 << 20
+
+
 def _read_dataset(path: Path) -> ECGRecord:
     import pydicom
 
+    if Path(path).stat().st_size > MAX_DICOM_BYTES:
+        raise ReadError(f"DICOM file larger than the {MAX_DICOM_BYTES >> 20} MB limit for ECG waveforms")
     ds = pydicom.dcmread(str(path))
     sop = str(ds.get("SOPClassUID", ""))
     if sop not in _ECG_SOP_CLASSES:
-        raise ReadError(f"DICOM file is not an ECG waveform (SOP class {sop or 'missing'})")
+        raise ReadError("DICOM file is not an ECG waveform (SOP class " + ("missing)" if not sop else
+                                                                           "not 12-lead, General or Ambulatory ECG)"))
     groups = list(ds.get("WaveformSequence") or [])
     if not groups:
         raise ReadError("DICOM ECG has no Waveform Sequence")
@@ -105,6 +114,7 @@ def _group_segments(ds, index: int, group) -> list[Segment]:
     bytes_needed = n_channels * n_samples * int(group.get("WaveformBitsAllocated") or 0) // 8
     if len(channels) != n_channels or n_samples <= 0:
         raise ReadError(f"waveform group {index}: channel definitions do not match the channel count")
+    check_sizes(f"waveform group {index}", leads=n_channels, samples=n_samples, fs=fs)
     if len(group.get("WaveformData") or b"") < bytes_needed:
         raise ReadError(f"waveform group {index}: waveform data shorter than declared")
     raw = multiplex_array(ds, index, as_raw=True).astype(np.float64)
@@ -117,7 +127,7 @@ def _group_segments(ds, index: int, group) -> list[Segment]:
         signal = (raw[:, jj] * scale + baseline).astype(np.float32)
         skew = float(channel.get("ChannelSampleSkew") or 0.0) / 1000.0  # ms -> s
         t0 = group_t0 + skew if kind == "rhythm" else 0.0
-        out.append(Segment(_lead_name(channel, jj), signal, fs, t0, kind))
+        out.append(Segment(_lead_name(channel, jj + 1), signal, fs, t0, kind))
     return out
 
 
@@ -126,7 +136,8 @@ def _channel_scale_mv(channel, group: int, index: int) -> tuple[float, float]:
     units = channel.get("ChannelSensitivityUnitsSequence")
     unit = str(units[0].get("CodeValue", "")).strip().lower() if units else ""
     if unit not in _TO_MV:
-        raise ReadError(f"waveform group {group} channel {index}: unknown unit {unit or 'missing'!r}")
+        raise ReadError(f"waveform group {group} channel {index}: sensitivity unit " +
+                        ("missing" if not unit else "not one of uV, mV, V, nV"))
     correction = float(channel.get("ChannelSensitivityCorrectionFactor") or 1.0)
     sensitivity = float(channel.get("ChannelSensitivity") or 1.0)
     scale = sensitivity * correction * _TO_MV[unit]
@@ -135,17 +146,17 @@ def _channel_scale_mv(channel, group: int, index: int) -> tuple[float, float]:
     return scale, _TO_MV[unit]
 
 
-def _lead_name(channel, index: int) -> str:
+def _lead_name(channel, position: int) -> str:
+    """The channel's standard lead name from its source code, its code meaning or its label (the first
+    that names one); a channel none of them names is `lead<position>`."""
     source = channel.get("ChannelSourceSequence")
-    if source:
-        code = canonical_lead(str(source[0].get("CodeValue", "")))
-        if code in LEADS12:
-            return code
-        meaning = str(source[0].get("CodeMeaning", "")).strip()
-        if meaning:
-            return canonical_lead(meaning)
-    label = str(channel.get("ChannelLabel", "") or "").strip()
-    return canonical_lead(label) if label else f"channel{index + 1}"
+    texts = [str(source[0].get("CodeValue", "")), str(source[0].get("CodeMeaning", ""))] if source else []
+    texts.append(str(channel.get("ChannelLabel", "") or ""))
+    for text in texts:
+        name = canonical_lead(text) if text.strip() else "unknown"
+        if name != "unknown":
+            return name
+    return unnamed_lead(position)
 
 
 _QRS_CODES = {("SCPECG", "5.13.5-9"), ("MDC", "2:16156")}  # "QRS Duration" / "QRS duration global"

@@ -19,13 +19,13 @@ from pathlib import Path
 import numpy as np
 
 from lvsdctl.errors import ReadError
+from lvsdctl.io.leads import check_sizes
 from lvsdctl.record import LEADS12, ECGRecord, Segment
 from lvsdctl.io.xmlsafe import (
     finite_number,
     localname,
     parse_bytes,
     read_bounded,
-    short_text,
     xml_root_name,
 )
 
@@ -55,10 +55,9 @@ def from_root(root) -> ECGRecord:
         name = localname(root.tag)
         if name == "DigitisedECG":
             raise ReadError(f"digitised ECG in an unsupported namespace (expected {NAMESPACE})")
-        raise ReadError(f"not a digitised ECG file (root element <{short_text(name)}>)")
+        raise ReadError("not a digitised ECG file (root element is not <DigitisedECG>)")
     if root.get("version") != VERSION:
-        raise ReadError(f"unsupported digitised ECG version {short_text(root.get('version'))!r} "
-                        f"(this lvsdctl reads version {VERSION})")
+        raise ReadError(f"unsupported digitised ECG version (this lvsdctl reads version {VERSION})")
 
     meta: dict[str, str] = {}
     pieces: dict[str, Segment] = {}
@@ -77,14 +76,12 @@ def from_root(root) -> ECGRecord:
             synthetic = (child.get("synthetic") or "").strip().lower()
             if synthetic:
                 extra["synthetic"] = "true" if synthetic in ("true", "1", "yes") else "false"
-            if child.get("digitiser"):
-                extra["digitiser"] = short_text(child.get("digitiser"), 64)
         elif tag in _META and tag not in meta:
             meta[tag] = (child.text or "").strip()
 
     units = meta.get("Units")
     if units != "mV":
-        raise ReadError(f"unknown units {short_text(units) or '(missing)'!s} (expected mV)")
+        raise ReadError("Units " + ("missing" if not units else "not mV") + " (expected mV)")
     missing = [lead for lead in LEADS12 if lead not in pieces]
     if missing:
         raise ReadError(f"no piece for lead {missing[0]} ({len(pieces)} of 12 pieces present)")
@@ -110,8 +107,7 @@ def _segment(element, kind: str) -> Segment:
     raw_lead = (element.get("lead") or "").strip()
     lead = _LEAD_NAMES.get(raw_lead.upper())
     if lead is None:
-        raise ReadError(f"{label} lead {short_text(raw_lead) or '(missing)'!r} is not one of the 12 "
-                        "standard leads")
+        raise ReadError(f"{label} lead " + ("missing" if not raw_lead else "not one of the 12 standard leads"))
     where = f"{label} {lead}"
     start = finite_number(element.get("start"), f"{where} start")
     duration = finite_number(element.get("duration"), f"{where} duration")
@@ -125,6 +121,7 @@ def _segment(element, kind: str) -> Segment:
         raise ReadError(f"{where}: samples is missing or not an integer") from None
     if samples < 2:
         raise ReadError(f"{where}: samples must be at least 2")
+    check_sizes(where, samples=samples)
     fs = samples / duration
     if not _RATE_RANGE[0] <= fs <= _RATE_RANGE[1]:
         raise ReadError(f"{where}: rate {fs:.4g} Hz (samples / duration) out of range")

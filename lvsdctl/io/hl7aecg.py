@@ -21,6 +21,7 @@ from lvsdctl.errors import ReadError
 from lvsdctl.io.leads import (
     QRS_MS_RANGE,
     canonical_lead,
+    check_sizes,
     complete_limb_leads,
     record_extra,
     validate_segments,
@@ -99,18 +100,22 @@ def _sequence_set(sset) -> tuple[datetime | None, float, list[tuple[str, np.ndar
     start = None
     fs = None
     leads: list[tuple[str, np.ndarray]] = []
+    position = 0
     for comp in children(sset, "component"):
         for seq in children(comp, "sequence"):
+            position += 1
             code = _code(seq) or ""
             value = child(seq, "value")
             if value is None:
-                raise ReadError(f"sequence {code or '?'} has no value element")
+                raise ReadError(f"sequence {position} of a sequenceSet has no value element")
             if code.startswith("TIME_"):
                 fs = 1.0 / _quantity(child(value, "increment"), _TO_S, "time increment")
                 if code == "TIME_ABSOLUTE":
                     start = _timestamp(attr_of(value, ("head",), "value"))
             else:
-                leads.append((canonical_lead(code), _lead_values(value, code)))
+                name = canonical_lead(code, position)  # a code that is no standard lead: by position
+                leads.append((name, _lead_values(value, name)))
+    check_sizes("sequenceSet", leads=len(leads) or None)
     if fs is None or not np.isfinite(fs) or fs <= 0:
         raise ReadError("sequenceSet has no valid time sequence (sampling increment)")
     lengths = {len(sig) for _, sig in leads}
@@ -137,6 +142,7 @@ def _lead_values(value, code: str) -> np.ndarray:
             raise ReadError(f"lead {code}: digits are not all numbers") from None
     if raw.size == 0:
         raise ReadError(f"lead {code}: no samples")
+    check_sizes(f"lead {code}", samples=raw.size)
     with np.errstate(over="ignore"):  # out-of-range values become inf, rejected by validate_segments
         return (origin_mv + scale_mv * raw).astype(np.float32)
 
@@ -147,7 +153,7 @@ def _quantity(el, units: dict[str, float], what: str) -> float:
         raise ReadError(f"{what} missing")
     unit = (el.get("unit") or "").strip().lower()
     if unit not in units:
-        raise ReadError(f"{what} has unknown unit {unit!r}")
+        raise ReadError(f"{what}: unit " + ("missing" if not unit else f"not one of {', '.join(units)}"))
     try:
         value = float(el.get("value", ""))
     except ValueError:

@@ -25,6 +25,28 @@ SCP_LEAD_CODES: dict[int, str] = {
     61: "III", 62: "aVR", 63: "aVL", 64: "aVF",
 }
 
+#: Bounds on the sizes an export declares, checked before anything is allocated from them. A resting ECG
+#: is 12 leads of 10 s; these leave room for long rhythm strips and many-lead research recordings, and
+#: none for a header that claims billions of samples.
+MAX_LEADS = 64
+MAX_SAMPLES = 1 << 22  # per lead: 70 minutes at 1 kHz
+MAX_TOTAL_SAMPLES = 1 << 25  # per ECG, every lead and segment: 128 MB of float32
+RATE_RANGE = (1.0, 100_000.0)  # Hz
+
+
+def check_sizes(what: str, *, leads: int | None = None, samples: int | None = None, fs: float | None = None) -> None:
+    """ReadError when a declared lead count, sample count (per lead) or rate is out of bounds."""
+    if leads is not None and not 0 < leads <= MAX_LEADS:
+        raise ReadError(f"{what}: {leads} leads declared (at most {MAX_LEADS})")
+    if samples is not None:
+        if samples < 0 or samples > MAX_SAMPLES:
+            raise ReadError(f"{what}: {samples} samples per lead declared (at most {MAX_SAMPLES})")
+        if leads is not None and leads * samples > MAX_TOTAL_SAMPLES:
+            raise ReadError(f"{what}: {leads} leads x {samples} samples declared (at most {MAX_TOTAL_SAMPLES} in all)")
+    if fs is not None and not RATE_RANGE[0] <= fs <= RATE_RANGE[1]:
+        raise ReadError(f"{what}: sampling rate out of range ({RATE_RANGE[0]:g}-{RATE_RANGE[1]:g} Hz)")
+
+
 #: QRS durations outside this range (ms) are device failure codes, not measurements.
 QRS_MS_RANGE = (20.0, 400.0)
 
@@ -34,11 +56,20 @@ _SUFFIX = re.compile(r"\s*(\(EINTHOVEN\)|,\s*AUGMENTED VOLTAGE.*)$", re.IGNORECA
 _DICOM_CODE = re.compile(r"^(?:5\.6\.3-9-|2:)(\d+)$")
 
 
-def canonical_lead(name: str) -> str:
-    """The LEADS12 spelling of a lead name, or the stripped name itself if it is not one of them.
+#: Leads beyond the 12 that exports carry, kept under their standard name: right-sided and posterior
+#: chest leads (V3R-V9R, V7-V9...), Frank's X, Y, Z (PTB: VX, VY, VZ) and EASI's ES, AS, AI.
+_OTHER_LEAD = re.compile(r"^(?:V(?:[1-9]|1[0-2])R?|V?[XYZ]|ES|AS|AI)$")
 
-    >>> canonical_lead("MDC_ECG_LEAD_AVR"), canonical_lead("Lead I (Einthoven)"), canonical_lead("v5")
-    ('aVR', 'I', 'V5')
+
+def canonical_lead(name: str, position: int | None = None) -> str:
+    """The standard spelling of a lead name: one of LEADS12, another standard lead (`V7`, `V4R`, `X`...),
+    or, for any other label, `lead<position>` (its 1-based place in the file; `unknown` without one).
+
+    An unrecognised label is not kept: it is the file's content (a corrupted or hostile export may hold
+    anything there), and names reach the output, the messages and the logs.
+
+    >>> canonical_lead("MDC_ECG_LEAD_AVR"), canonical_lead("Lead I (Einthoven)"), canonical_lead("v4r")
+    ('aVR', 'I', 'V4R')
     """
     text = name.strip()
     code = _DICOM_CODE.match(text)
@@ -46,7 +77,24 @@ def canonical_lead(name: str) -> str:
         return SCP_LEAD_CODES[int(code.group(1))]
     bare = _SUFFIX.sub("", _PREFIX.sub("", text)).strip()
     key = bare.upper().replace(" ", "")
-    return _CANONICAL_BY_KEY.get(key, bare or text)
+    if key in _CANONICAL_BY_KEY:
+        return _CANONICAL_BY_KEY[key]
+    if _OTHER_LEAD.match(key):
+        return key
+    return unnamed_lead(position)
+
+
+def unnamed_lead(position: int | None) -> str:
+    """The name of a lead whose label is not a standard one: its place in the file."""
+    return f"lead{position}" if position is not None else "unknown"
+
+
+_SAFE_NAME = re.compile(r"^(?:lead\d{1,4}|unknown|scp\d{1,3})$")
+
+
+def is_standard_name(name: str) -> bool:
+    """Whether `name` is a name `canonical_lead` gives (so it holds nothing of a file's content)."""
+    return name in _CANONICAL_BY_KEY.values() or bool(_OTHER_LEAD.match(name) or _SAFE_NAME.match(name))
 
 
 def derive_limb_leads(leads: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -59,12 +107,13 @@ def derive_limb_leads(leads: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         return {}
     lead_i = np.asarray(leads["I"], dtype=np.float32)
     lead_ii = np.asarray(leads["II"], dtype=np.float32)
-    derived = {
-        "III": lead_ii - lead_i,
-        "aVR": -(lead_i + lead_ii) / 2,
-        "aVL": lead_i - lead_ii / 2,
-        "aVF": lead_ii - lead_i / 2,
-    }
+    with np.errstate(invalid="ignore", over="ignore"):  # NaN/inf inputs stay so and are rejected by the checks
+        derived = {
+            "III": lead_ii - lead_i,
+            "aVR": -(lead_i + lead_ii) / 2,
+            "aVL": lead_i - lead_ii / 2,
+            "aVF": lead_ii - lead_i / 2,
+        }
     return {name: sig.astype(np.float32) for name, sig in derived.items() if name not in leads}
 
 
@@ -80,7 +129,7 @@ def validate_segments(segments: list) -> None:
             raise ReadError(f"lead {seg.lead} ({seg.kind}) appears twice")
         seen.add(key)
         if not (np.isfinite(seg.fs) and seg.fs > 0):
-            raise ReadError(f"lead {seg.lead}: invalid sampling rate {seg.fs!r}")
+            raise ReadError(f"lead {seg.lead}: invalid sampling rate")
         if seg.signal.ndim != 1 or seg.signal.size == 0:
             raise ReadError(f"lead {seg.lead} ({seg.kind}) has no samples")
         if not np.isfinite(seg.signal).all():

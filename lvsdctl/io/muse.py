@@ -32,12 +32,11 @@ import numpy as np
 
 from lvsdctl.errors import ReadError
 from lvsdctl.record import LEADS12, ECGRecord, Segment, counts_to_mv
+from lvsdctl.io.leads import MAX_LEADS, MAX_SAMPLES, canonical_lead
 from lvsdctl.io.xmlsafe import (
     finite_number,
-    localname,
     parse_bytes,
     read_bounded,
-    short_text,
     xml_root_name,
 )
 
@@ -201,7 +200,7 @@ def _reopens(document: bytes, name: bytes, start: int, end: int) -> bool:
 def from_root(root, payloads: dict[bytes, bytes] | None = None) -> ECGRecord:
     """Build the record from a parsed `<RestingECG>` element (`payloads`: see `_lift_payloads`)."""
     if root.tag != "RestingECG":
-        raise ReadError(f"root element is <{short_text(localname(root.tag))}>, not <RestingECG>")
+        raise ReadError("root element is not <RestingECG>")
     meta: dict[str, str] = {}
     waveforms: dict[str, object] = {}
     qrs_text = None
@@ -266,13 +265,15 @@ def _waveform(wf, kind: str, payloads: dict[bytes, bytes] | None = None
     fs = _rate(fields.get("SampleBase"), fields.get("SampleExponent"), kind)
     if not lead_elements:
         raise ReadError(f"{kind} waveform has no leads")
+    if len(lead_elements) > MAX_LEADS:
+        raise ReadError(f"{kind} waveform holds {len(lead_elements)} leads (at most {MAX_LEADS})")
     declared = fields.get("NumberofLeads")
     if declared is not None and _int(declared, f"{kind} NumberofLeads") != len(lead_elements):
         raise ReadError(f"{kind} waveform declares {_int(declared, '')} leads but holds "
                         f"{len(lead_elements)}")
     leads: dict[str, tuple[np.ndarray, float]] = {}
-    for element in lead_elements:
-        name, signal = _lead(element, kind, payloads)
+    for position, element in enumerate(lead_elements, 1):
+        name, signal = _lead(element, kind, payloads, position)
         if name in leads:
             raise ReadError(f"{kind} lead {name} appears twice")
         leads[name] = signal
@@ -283,26 +284,28 @@ def _waveform(wf, kind: str, payloads: dict[bytes, bytes] | None = None
     return fs, leads
 
 
-def _lead(element, kind: str, payloads: dict[bytes, bytes] | None) -> tuple[str, tuple[np.ndarray, float]]:
-    """(canonical lead name, (int16 counts, mV per count)) of one LeadData element, or ReadError."""
+def _lead(element, kind: str, payloads: dict[bytes, bytes] | None, position: int = 0
+          ) -> tuple[str, tuple[np.ndarray, float]]:
+    """(canonical lead name, (int16 counts, mV per count)) of one LeadData element, or ReadError.
+    A LeadID that is no standard lead is named by its `position` (`lead3`), never quoted."""
     f = {c.tag: c.text for c in element}
     get = f.get
     raw_name = (get("LeadID") or "").strip()
     if not raw_name:
-        raise ReadError(f"{kind} waveform: a lead has no LeadID")
-    name = _LEAD_NAMES.get(raw_name.upper()) or short_text(raw_name)
+        raise ReadError(f"{kind} waveform: lead {position} has no LeadID")
+    name = _LEAD_NAMES.get(raw_name.upper()) or canonical_lead(raw_name, position)
 
     text = get("WaveFormData")
     if not text:
         raise ReadError(f"{kind} lead {name}: no waveform data")
     sample_size = get("LeadSampleSize")
     if sample_size is not None and sample_size != "2" and _lead_int(sample_size, kind, name, "LeadSampleSize") != 2:
-        raise ReadError(f"{kind} lead {name}: unsupported sample size {short_text(sample_size)} "
-                        "(expected 2 bytes)")
+        raise ReadError(f"{kind} lead {name}: unsupported LeadSampleSize (expected 2 bytes)")
     units = get("LeadAmplitudeUnits")
     to_mv = _UNITS_TO_MV.get(units) or _UNITS_TO_MV.get((units or "").strip().upper())
     if to_mv is None:
-        raise ReadError(f"{kind} lead {name}: unknown amplitude units {short_text(units) or '(missing)'}")
+        raise ReadError(f"{kind} lead {name}: LeadAmplitudeUnits " + ("missing" if not (units or "").strip() else
+                        "not one of MICROVOLTS, MILLIVOLTS, NANOVOLTS, VOLTS"))
     per_bit_text = get("LeadAmplitudeUnitsPerBit")
     per_bit = _SCALES.get(per_bit_text)
     if per_bit is None:
@@ -325,6 +328,8 @@ def _lead(element, kind: str, payloads: dict[bytes, bytes] | None) -> tuple[str,
                         f"{_lead_int(byte_total, kind, name, 'LeadByteCountTotal')}")
     if n_bytes == 0 or n_bytes % 2:
         raise ReadError(f"{kind} lead {name}: base64 decodes to {n_bytes} bytes, not whole int16 samples")
+    if n_bytes // 2 > MAX_SAMPLES:
+        raise ReadError(f"{kind} lead {name}: {n_bytes // 2} samples (at most {MAX_SAMPLES})")
     sample_total = get("LeadSampleCountTotal")
     if sample_total is not None and _lead_int(sample_total, kind, name, "LeadSampleCountTotal") != n_bytes // 2:
         raise ReadError(f"{kind} lead {name}: {n_bytes // 2} samples, LeadSampleCountTotal says "
@@ -477,7 +482,7 @@ def _age(value: str | None, units: str | None) -> float | None:
         return None
     scale = _AGE_TO_YEARS.get((units or "YEARS").upper())
     if scale is None:
-        raise ReadError(f"unknown AgeUnits {short_text(units)}")
+        raise ReadError("AgeUnits not one of YEARS, MONTHS, WEEKS, DAYS, HOURS")
     age = finite_number(value, "PatientAge") * scale
     if not 0.0 <= age <= 130.0:
         raise ReadError("PatientAge out of range")

@@ -21,7 +21,7 @@ import numpy as np
 
 from lvsdctl.errors import ReadError
 from lvsdctl.io import xli
-from lvsdctl.io.leads import QRS_MS_RANGE, canonical_lead, validate_segments
+from lvsdctl.io.leads import MAX_SAMPLES, QRS_MS_RANGE, canonical_lead, check_sizes, validate_segments
 from lvsdctl.record import LEADS12, ECGRecord, Segment
 from lvsdctl.io.xmlnav import child, children, descend, text_of
 from lvsdctl.io.xmlsafe import localname, parse_file, xml_root_name
@@ -43,7 +43,7 @@ def read(path: Path) -> ECGRecord:
         raise ReadError("not a Philips XML ECG: root element is not restingecgdata")
     version = text_of(root, ("documentinfo", "documentversion"))
     if version not in _VERSIONS:
-        raise ReadError(f"unsupported Philips XML document version {version!r}")
+        raise ReadError(f"unsupported Philips XML document version (this lvsdctl reads {', '.join(_VERSIONS)})")
     signal = descend(root, ("dataacquisition", "signalcharacteristics"))
     waves = descend(root, ("waveforms", "parsedwaveforms"))
     if signal is None or waves is None:
@@ -80,7 +80,7 @@ def _number(text: str | None, what: str) -> float:
     except (TypeError, ValueError):
         raise ReadError(f"Philips XML: missing or invalid {what}") from None
     if not np.isfinite(value) or value <= 0:
-        raise ReadError(f"Philips XML: invalid {what} {value}")
+        raise ReadError(f"Philips XML: invalid {what} (not a positive number)")
     return value
 
 
@@ -106,10 +106,11 @@ def _labels(waves, signal) -> list[str]:
 def _rhythm_leads(waves, signal, fs: float) -> list[tuple[str, np.ndarray]]:
     """[(canonical lead, samples in LSB as float64)] of parsedwaveforms."""
     if (waves.get("dataencoding") or "Base64") != "Base64":
-        raise ReadError(f"Philips XML: unsupported data encoding {waves.get('dataencoding')!r}")
-    labels = [canonical_lead(name) for name in _labels(waves, signal)]
+        raise ReadError("Philips XML: unsupported data encoding (expected Base64)")
+    labels = [canonical_lead(name, k) for k, name in enumerate(_labels(waves, signal), 1)]
     if not labels:
         raise ReadError("Philips XML: no leads declared")
+    check_sizes("Philips XML parsedwaveforms", leads=len(labels), fs=fs)
     data = _b64(waves.text, "parsedwaveforms")
     method = waves.get("compressmethod") or waves.get("compression") or "Uncompressed"
     flag = (waves.get("compressflag") or "True").lower() == "true"
@@ -118,12 +119,13 @@ def _rhythm_leads(waves, signal, fs: float) -> list[tuple[str, np.ndarray]]:
     elif method in ("Uncompressed", "None") or not flag:
         duration_ms = _number(waves.get("durationperchannel"), "durationperchannel")
         n = int(round(duration_ms * fs / 1000.0))
+        check_sizes("Philips XML parsedwaveforms", leads=len(labels), samples=n)
         raw = np.frombuffer(data[: len(data) // 2 * 2], dtype="<i2").astype(np.int64)
         if raw.size < n * len(labels):
             raise ReadError("Philips XML: waveform data shorter than its declared duration")
         leads = [raw[i * n:(i + 1) * n] for i in range(len(labels))]
     else:
-        raise ReadError(f"Philips XML: unsupported compression {method!r}")
+        raise ReadError("Philips XML: unsupported compression (expected XLI or none)")
     return list(zip(labels, (lead.astype(np.float64) for lead in leads)))
 
 
@@ -146,8 +148,8 @@ def _xli_leads(data: bytes, labels: list[str]) -> list[np.ndarray]:
     """Decode the XLI lead payloads and undo the device's limb-lead prediction."""
     limb = labels[:6]
     if limb != list(LEADS12[: len(limb)]) or len(limb) < 2:
-        raise ReadError(f"Philips XML: XLI with an unsupported lead order ({' '.join(labels[:6])})")
-    leads = xli.decode(data, len(labels))
+        raise ReadError("Philips XML: XLI with an unsupported lead order (expected I II III aVR aVL aVF first)")
+    leads = xli.decode(data, len(labels), max_samples=MAX_SAMPLES)
     if len({lead.size for lead in leads}) != 1:
         raise ReadError("Philips XML: XLI leads differ in length")
     if len(labels) >= 6:
@@ -172,7 +174,7 @@ def _median_beats(repbeats, default_uv: float) -> list[Segment]:
     uv = default_uv if stated in ("", "0", "0.0") else _number(stated, "repbeat resolution")
     fs_text = repbeats.get("samplespersec")
     out = []
-    for beat in children(repbeats, "repbeat"):
+    for position, beat in enumerate(children(repbeats, "repbeat"), 1):
         # 1.04 nests the samples in <waveform>; 1.03 puts them in <repbeat> itself.
         holder = child(beat, "waveform")
         holder = beat if holder is None else holder
@@ -189,7 +191,7 @@ def _median_beats(repbeats, default_uv: float) -> list[Segment]:
             fs = _number(fs_text, "repbeat sampling rate")
         else:  # 1.03 without samplespersec: the rate follows from the duration (ms)
             fs = samples.size * 1000.0 / _number(holder.get("duration"), "repbeat duration")
-        name = canonical_lead(beat.get("leadname") or "")
+        name = canonical_lead(beat.get("leadname") or "", position)
         out.append(Segment(name, (samples * (uv / 1000.0)).astype(np.float32), fs, 0.0, "median"))
     return out
 

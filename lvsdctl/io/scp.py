@@ -32,6 +32,7 @@ from lvsdctl.errors import ReadError
 from lvsdctl.io.leads import (
     QRS_MS_RANGE,
     SCP_LEAD_CODES,
+    check_sizes,
     complete_limb_leads,
     record_extra,
     validate_segments,
@@ -100,6 +101,7 @@ def _decode(data: bytes) -> ECGRecord:
         fs_med = _sample_rate(sections[5])
         n = int(round(beat_ms * fs_med / 1000.0))
         if n > 0:
+            check_sizes("SCP-ECG reference beats (section 5)", samples=n)
             _, medians = _waveforms(sections[5], tables, [n] * len(leads), "reference beats (section 5)")
             segments += [Segment(name, sig, fs_med, 0.0, "median") for name, sig in zip(leads, medians)]
     segments, derived = complete_limb_leads(segments)
@@ -207,6 +209,8 @@ def _lead_definitions(section: bytes) -> tuple[list[str], list[int]]:
             raise ReadError(f"SCP-ECG lead {k + 1}: end sample before start sample")
         names.append(SCP_LEAD_CODES.get(code, f"scp{code}"))
         counts.append(end - max(start, 1) + 1)  # 1-based inclusive; some writers start at 0
+        check_sizes(f"SCP-ECG lead {k + 1}", samples=counts[-1])
+    check_sizes("SCP-ECG lead definitions (section 3)", leads=n_leads)
     return names, counts
 
 
@@ -225,6 +229,7 @@ def _waveforms(section: bytes, tables, counts: list[int], what: str) -> tuple[fl
         raise ReadError(f"SCP-ECG {what} is truncated")
     avm_nv, _, encoding, bimodal = struct.unpack_from("<HHBB", body, 0)
     fs = _sample_rate(section)
+    check_sizes(f"SCP-ECG {what}", fs=fs)
     if bimodal:
         raise ReadError(f"SCP-ECG {what}: bimodal compression is not supported")
     if encoding not in (0, 1, 2):
@@ -258,6 +263,9 @@ def _huffman_decode(chunk: bytes, tables: list[list[_Code]], count: int, lead: i
     lut, width = luts[0]
     buf = bytes(chunk) + b"\x00" * 8
     n_bits = len(chunk) * 8
+    if count > 8 * len(chunk):  # every value takes at least one bit: refuse before allocating
+        raise ReadError(f"SCP-ECG lead {lead + 1}: {count} samples declared, its data holds at most "
+                        f"{8 * len(chunk)}")
     values = np.empty(count, dtype=np.int64)
     pos = filled = 0
     while filled < count:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import stat
 import tempfile
 import warnings
 from datetime import datetime
@@ -22,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from lvsdctl.errors import ReadError
-from lvsdctl.io.leads import canonical_lead, complete_limb_leads, record_extra, validate_segments
+from lvsdctl.io.leads import canonical_lead, check_sizes, complete_limb_leads, record_extra, validate_segments
 from lvsdctl.record import ECGRecord, Segment
 
 _TO_MV = {"mv": 1.0, "uv": 1e-3, "µv": 1e-3, "v": 1e3, "nv": 1e-6}
@@ -60,6 +61,7 @@ def read(path: Path) -> ECGRecord:
         raise ReadError("WFDB header (.hea) not found beside the data file")
     if header.stat().st_size > _MAX_HEADER_BYTES:
         raise ReadError("WFDB header is implausibly large")
+    check_header(header)
     record = _rdrecord(header)
     if record.p_signal is None or record.n_sig == 0:
         raise ReadError("WFDB record has no signals")
@@ -68,10 +70,10 @@ def read(path: Path) -> ECGRecord:
     for j, (name, unit) in enumerate(zip(record.sig_name, record.units)):
         key = (unit or "mV").strip().lower()
         if key not in _TO_MV:
-            raise ReadError(f"WFDB signal {j + 1}: unknown units {unit!r}")
+            raise ReadError(f"WFDB signal {j + 1}: units not one of mV, uV, V, nV")
         with np.errstate(over="ignore"):  # absurd gains give inf, rejected by validate_segments
             signal = (record.p_signal[:, j] * _TO_MV[key]).astype(np.float32)
-        segments.append(Segment(canonical_lead(name or f"signal{j + 1}"), signal, fs))
+        segments.append(Segment(canonical_lead(name or "", j + 1), signal, fs))
     segments, derived = complete_limb_leads(segments)
     validate_segments(segments)
     fields = _comment_fields(record.comments or [])
@@ -102,12 +104,71 @@ def _rdrecord(header: Path):
     except ReadError:
         raise
     except Exception as exc:  # wfdb raises HeaderSyntaxError, ValueError, IndexError ... on bad input
-        raise ReadError(f"invalid WFDB record ({type(exc).__name__}: {_short(exc)})") from None
+        # its messages quote header lines (comments included): only the type is passed on
+        raise ReadError(f"invalid WFDB record ({type(exc).__name__})") from None
 
 
-def _short(exc: Exception) -> str:
-    """The library's message cut to one line (wfdb messages hold syntax, not signal values)."""
-    return str(exc).splitlines()[0][:120] if str(exc) else "no detail"
+#: Largest WFDB signal file read; a 12-lead 10 s record is 120 kB, a 30 min Holter lead some 1.3 MB.
+MAX_DATA_BYTES = 256 << 20
+
+
+def _fields(header: Path) -> list[list[str]]:
+    """The header's record and signal lines, split into fields (comments and blank lines dropped)."""
+    text = header.read_text(encoding="latin-1")
+    return [ln.split("#", 1)[0].split() for ln in text.splitlines()
+            if ln.strip() and not ln.lstrip().startswith("#") and ln.split("#", 1)[0].strip()]
+
+
+def companion(header: Path, named: str, what: str) -> Path:
+    """The signal file `named` in a header, refused unless it is a regular file inside the header's own
+    directory (after following links): a header must not make lvsdctl read a system file, a device or
+    another patient's folder. Messages name the signal, never the file name the header gives."""
+    if not named or named == "~" or os.path.isabs(named) or "\x00" in named:
+        raise ReadError(f"WFDB {what}: its data file is not a file name beside the header")
+    base = os.path.realpath(header.parent)
+    path = os.path.realpath(os.path.join(base, named))
+    if os.path.commonpath([base, path]) != base:
+        raise ReadError(f"WFDB {what}: its data file lies outside the header's directory (refused)")
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise FileNotFoundError(named) from None
+    except OSError as exc:
+        raise ReadError(f"WFDB {what}: its data file cannot be read ({exc.strerror or type(exc).__name__})") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise ReadError(f"WFDB {what}: its data file is not a regular file (refused)")
+    if st.st_size > MAX_DATA_BYTES:
+        raise ReadError(f"WFDB {what}: its data file is larger than {MAX_DATA_BYTES >> 20} MB")
+    return Path(path)
+
+
+def check_header(header: Path) -> None:
+    """Bound what the header declares and check every data file it names, before wfdb reads anything:
+    a single-segment record, 1 to MAX_LEADS signals, a rate in range, at most MAX_SAMPLES samples per
+    signal, data files inside the header's directory (`companion`). A missing data file is left to the
+    renamed-record fallback of `_rdrecord`."""
+    lines = _fields(header)
+    if not lines or len(lines[0]) < 2:
+        raise ReadError("WFDB header has no record line")
+    record = lines[0]
+    if "/" in record[0]:
+        raise ReadError("multi-segment WFDB records are not supported")
+    try:
+        n_sig = int(record[1])
+        fs = float(record[2].split("/")[0].split("(")[0]) if len(record) > 2 else 250.0
+        sig_len = int(record[3]) if len(record) > 3 and record[3].isdigit() else None
+    except ValueError:
+        raise ReadError("WFDB record line is not '<name> <signals> [<rate> [<samples>]]'") from None
+    check_sizes("WFDB header", leads=n_sig if n_sig else 1, samples=sig_len, fs=fs)
+    if n_sig == 0:
+        raise ReadError("WFDB record has no signals")
+    if len(lines) < 1 + n_sig:
+        raise ReadError(f"WFDB header declares {n_sig} signals but describes {len(lines) - 1}")
+    for j, fields in enumerate(lines[1:1 + n_sig]):
+        try:
+            companion(header, fields[0], f"signal {j + 1}")
+        except FileNotFoundError:
+            continue
 
 
 def _renamed_files(header: Path) -> dict[str, Path] | None:
@@ -124,7 +185,10 @@ def _renamed_files(header: Path) -> dict[str, Path] | None:
         candidate = header.with_suffix(Path(named).suffix)
         if not candidate.is_file() or "/" in named:
             return None
-        mapping[named] = candidate
+        try:
+            mapping[named] = companion(header, candidate.name, "signal")
+        except FileNotFoundError:
+            return None
     return mapping or None
 
 
@@ -149,7 +213,7 @@ def _rdrecord_renamed(header: Path, renamed: dict[str, Path]):
         (tmp_dir / header.name).write_text("\n".join(out) + "\n", encoding="latin-1")
         for data in set(renamed.values()):
             try:
-                os.symlink(data.resolve(), tmp_dir / data.name)
+                os.symlink(data, tmp_dir / data.name)  # already resolved and checked by `companion`
             except OSError:  # no symlinks on this file system
                 shutil.copyfile(data, tmp_dir / data.name)
         try:
@@ -157,7 +221,7 @@ def _rdrecord_renamed(header: Path, renamed: dict[str, Path]):
                 warnings.simplefilter("ignore")
                 return wfdb.rdrecord(str(tmp_dir / header.stem), physical=True)
         except Exception as exc:
-            raise ReadError(f"invalid WFDB record ({type(exc).__name__}: {_short(exc)})") from None
+            raise ReadError(f"invalid WFDB record ({type(exc).__name__})") from None
 
 
 def _comment_fields(comments: list[str]) -> dict[str, str]:

@@ -23,8 +23,10 @@ _MAX_CODE = (1 << _CODE_BITS) - 2  # 1023 ends a payload
 _WEIGHTS = 1 << np.arange(_CODE_BITS - 1, -1, -1)
 
 
-def decode(data: bytes, n_leads: int) -> list[np.ndarray]:
-    """The first `n_leads` leads (int64 samples) of an XLI stream; ReadError when corrupt."""
+def decode(data: bytes, n_leads: int, max_samples: int = 1 << 22) -> list[np.ndarray]:
+    """The first `n_leads` leads (int64 samples) of an XLI stream; ReadError when corrupt, or when a lead
+    would decompress to more than `max_samples` samples (LZW expands each code to up to ~770 bytes: a
+    small hostile payload could otherwise claim gigabytes)."""
     leads: list[np.ndarray] = []
     offset = 0
     while offset < len(data) and len(leads) < n_leads:
@@ -35,19 +37,20 @@ def decode(data: bytes, n_leads: int) -> list[np.ndarray]:
         offset += 8
         if size <= 0 or offset + size > len(data):
             raise ReadError("XLI chunk size runs past the end of the data")
-        leads.append(_samples(_lzw(data[offset:offset + size]), first))
+        leads.append(_samples(_lzw(data[offset:offset + size], 2 * max_samples), first))
         offset += size
     if len(leads) < n_leads:
         raise ReadError(f"XLI data holds {len(leads)} leads, {n_leads} expected")
     return leads
 
 
-def _lzw(payload: bytes) -> bytes:
+def _lzw(payload: bytes, limit: int) -> bytes:
     bits = np.unpackbits(np.frombuffer(payload, dtype=np.uint8))
     n_codes = bits.size // _CODE_BITS
     codes = (bits[: n_codes * _CODE_BITS].reshape(n_codes, _CODE_BITS) @ _WEIGHTS).tolist()
     table = [bytes([i]) for i in range(256)]
     out = []
+    total = 0
     previous = b""
     for code in codes:
         if code > _MAX_CODE:
@@ -61,6 +64,9 @@ def _lzw(payload: bytes) -> bytes:
         if previous and len(table) <= _MAX_CODE:
             table.append(previous + entry[:1])
         out.append(entry)
+        total += len(entry)
+        if total > limit:
+            raise ReadError(f"XLI lead decompresses to more than {limit // 2} samples")
         previous = entry
     return b"".join(out)
 

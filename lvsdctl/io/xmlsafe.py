@@ -74,12 +74,6 @@ def read_bounded(path: str | Path, limit: int = MAX_XML_BYTES) -> bytes:
     return data
 
 
-def short_text(text: str | None, limit: int = 24) -> str:
-    """A field's text made safe to quote in an error: printable, stripped and cut to `limit`."""
-    text = "".join(ch if ch.isprintable() else "?" for ch in (text or "").strip())
-    return text if len(text) <= limit else text[:limit] + "..."
-
-
 def finite_number(text: str | None, what: str) -> float:
     """`text` as a finite float, or ReadError naming the field (never its value)."""
     try:
@@ -95,8 +89,31 @@ def _size(n: int) -> str:
     return f"{n // 2**20} MB" if n >= 2**20 else f"{n} byte"
 
 
-def _syntax_reason(exc: etree.XMLSyntaxError) -> str:
-    """'malformed XML: tag name mismatch (line 17)' from libxml2's error code, no file content."""
+#: libxml2's limit on one text node, comment or attribute value without XML_PARSE_HUGE (XML_MAX_TEXT_LENGTH),
+#: which lvsdctl keeps: no ECG export holds 10 MB of text in one place.
+MAX_TEXT_NODE = 10_000_000
+
+
+def _longest_text(data: bytes) -> int:
+    """Length of the longest run of bytes without '<' or '>': an upper bound on any text node, comment
+    or attribute value of the document (numpy, so a 50 MB file costs milliseconds)."""
+    import numpy as np
+
+    arr = np.frombuffer(data, dtype=np.uint8)
+    marks = np.flatnonzero((arr == 60) | (arr == 62))
+    edges = np.concatenate(([-1], marks, [arr.size]))
+    return int(np.diff(edges).max() - 1) if arr.size else 0
+
+
+def _syntax_reason(exc: etree.XMLSyntaxError, data: bytes | None = None) -> str:
+    """'malformed XML: tag name mismatch (line 17)' from libxml2's error code, no file content. A text
+    node over libxml2's limit is reported as such (libxml2 itself says 'resource limit' or, in a comment,
+    'comment not finished')."""
+    if data is not None and len(data) > MAX_TEXT_NODE:
+        longest = _longest_text(data)
+        if longest > MAX_TEXT_NODE:
+            return (f"XML text node, comment or attribute value of {longest / 1e6:.1f} MB: over the XML parser's "
+                    f"{MAX_TEXT_NODE // 1_000_000} MB limit")
     last = exc.error_log.last_error if exc.error_log else None
     kind = last.type_name if last is not None else ""
     text = kind.removeprefix("ERR_").replace("_", " ").lower() or "syntax error"
@@ -113,7 +130,7 @@ def parse_bytes(data: bytes, limit: int = MAX_XML_BYTES) -> etree._Element:
     try:
         root = etree.fromstring(data, _parser())
     except etree.XMLSyntaxError as exc:
-        raise ReadError(_syntax_reason(exc)) from None
+        raise ReadError(_syntax_reason(exc, data)) from None
     except (etree.LxmlError, ValueError, TypeError) as exc:
         raise ReadError(f"cannot parse XML ({type(exc).__name__})") from None
     dtd = root.getroottree().docinfo.internalDTD

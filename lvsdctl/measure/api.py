@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from lvsdctl.errors import InputError, ReadError
+from lvsdctl.outputs import claims_outputs
 from lvsdctl.measure import lbbb, table
 from lvsdctl.measure.analyse import Analysis, analyse
 from lvsdctl.measure.leads import LeadMatrix, from_four_channel, from_segments, from_twelve
@@ -195,13 +196,19 @@ def _from_hdf5(path: str, progress) -> tuple[list[Measured], bool]:
             four = signals.shape[1] == 4
             for i in range(n):
                 x = np.asarray(signals[i], dtype=np.float64)
-                out.append(_guarded(lambda: from_four_channel(x, fs) if four else from_twelve(x, fs), meta(i),
-                                    normalised))
+                if not np.isfinite(x).all():  # a damaged row: a failed row that says so, the file goes on
+                    out.append(_guarded(lambda: LeadMatrix(np.full((12, 2), np.nan), "continuous", None,
+                                                           ["non-finite samples (NaN or infinity) in /signals"]),
+                                        meta(i)))
+                else:
+                    out.append(_guarded(lambda: from_four_channel(x, fs) if four else from_twelve(x, fs), meta(i),
+                                        normalised))
                 if progress:
                     progress(i + 1, n)
     return out, synthetic
 
 
+@claims_outputs("output")
 def measure(inputs: str | list[str], output: str | None = None, *, jobs: int = 1,
             progress: Callable[[int, int], None] | None = None) -> MeasureSummary:
     """Measure every ECG of `inputs` and write the table to `output` (.csv, .h5 or '-' for CSV on

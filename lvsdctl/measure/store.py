@@ -14,9 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import math
-import os
 import sys
-import uuid
 from pathlib import Path
 
 import numpy as np
@@ -51,16 +49,9 @@ def _atomic_text(path: str, text: str) -> None:
         sys.stdout.write(text)
         sys.stdout.flush()
         return
-    target = Path(path)
-    if target.is_dir():
-        raise InputError(f"{path}: is a directory; give a file name for the output")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.parent / f".{target.name}.partial-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
+    from lvsdctl.tables import write_text  # checked, locked and atomic like every output
+
+    write_text(path, text)
 
 
 def write_csv(rows: list[dict], path: str) -> None:

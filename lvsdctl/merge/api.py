@@ -23,6 +23,7 @@ import h5py
 import numpy as np
 
 from lvsdctl.errors import InputError
+from lvsdctl.outputs import claims_outputs
 from lvsdctl.hdf5 import RECORD_COLUMNS, atomic_output, open_input, write_json_attr
 from lvsdctl.hdf5.raw import RawWriter, iter_raw_records
 from lvsdctl.hdf5.records import RecordAppender, read_block
@@ -118,6 +119,7 @@ class _SignalCopier:
         self.writer.finish()
 
 
+@claims_outputs("output")
 def merge(
     inputs: Sequence[str | os.PathLike],
     output: str | os.PathLike,
@@ -137,6 +139,9 @@ def merge(
     if len(set(names)) != len(names):
         dup = next(n for n in names if names.count(n) > 1)
         raise InputError(f"{dup}: given twice")
+    for n in names:  # written over while read: refused before anything is opened
+        if os.fspath(output) != "-" and os.path.exists(output) and os.path.exists(n) and os.path.samefile(n, output):
+            raise InputError(f"{n}: is also the output (-o); write the merged file to a new path")
     summary = MergeSummary(output=os.fspath(output))
     with ExitStack() as stack:
         files = [stack.enter_context(open_input(n, kind=set(KINDS))) for n in names]
@@ -214,9 +219,13 @@ def _copy(files: list[h5py.File], sources: list[Source], out: h5py.File, summary
     summary.patients_in_several_inputs = len(linked)
 
 
+#: The /records attributes lvsdctl writes (`split`); any other name is an input's text and is not copied.
+RECORD_ATTRS = ("split_design", "split_seed")
+
+
 def _carry_record_attrs(group: h5py.Group, sources: list[Source], summary: MergeSummary) -> None:
     """/records attributes (the split design and seed) kept when every input has the same ones."""
-    attrs = [s.record_attrs for s in sources]
+    attrs = [{k: v for k, v in s.record_attrs.items() if k in RECORD_ATTRS} for s in sources]
     if all(json.dumps(a, sort_keys=True, default=str) == json.dumps(attrs[0], sort_keys=True, default=str)
            for a in attrs):
         for name, value in attrs[0].items():

@@ -7,6 +7,7 @@ rebuilds the network, so a checkpoint is self-describing.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -18,7 +19,16 @@ from torch import nn
 
 from lvsdctl.errors import InputError, MismatchError
 from lvsdctl.hdf5 import atomic_output, open_input, read_json_attr, read_state_dict, write_json_attr, write_state_dict
-from lvsdctl.models.registry import create_model, model_config
+from lvsdctl.hdf5.tensors import stored_shapes
+from lvsdctl.models.registry import (
+    ModelTooLarge,
+    check_config_values,
+    create_model,
+    get_spec,
+    list_models,
+    model_config,
+    shape_model,
+)
 
 #: JSON root attributes every checkpoint has, plus those a writer may add (e.g. "selection").
 JSON_ATTRS = ("config", "history", "preprocessing")
@@ -67,33 +77,77 @@ def read_meta(f) -> dict[str, Any]:
     for key in f.attrs:
         value = f.attrs[key]
         if isinstance(value, bytes):
-            value = value.decode()
+            value = value.decode("utf-8", errors="replace")
         if isinstance(value, str) and value[:1] in "{[" and key not in ("model_name", "task"):
-            value = read_json_attr(f, key)
-        elif hasattr(value, "item"):
+            try:
+                value = read_json_attr(f, key)
+            except InputError:  # the attribute's name is the file's: not quoted
+                raise InputError(f"{f.filename}: a root attribute is not valid JSON") from None
+        elif hasattr(value, "item") and getattr(value, "size", 1) == 1:
             value = value.item()
         meta[key] = value
     return meta
 
 
+def build_checked(name: Any, config: Any, shapes: dict[str, tuple[int, ...]], where: str) -> nn.Module:
+    """The model a file describes, built only once its config is known to match its stored weights.
+
+    Every family goes through here: the name must be registered, every config value within bounds
+    (`check_config_values`), the model is then built on PyTorch's meta device (shapes, no memory), its
+    construction cut short if it grows past what the file stores (`shape_model`), and every
+    parameter's and buffer's shape compared with the stored one. Only then is it built for real, at
+    the sizes the file itself holds. Messages name the file and the model's own keys, never the file's.
+    """
+    known = list_models()
+    if not isinstance(name, str) or name not in known:
+        raise InputError(f"{where}: unknown model family (this lvsdctl builds {', '.join(known)})")
+    if not isinstance(config, dict):
+        raise InputError(f"{where}: the model config is not a JSON object")
+    check_config_values(config, where)
+    fields = {f.name for f in dataclasses.fields(get_spec(name).config_cls)}
+    unknown = [k for k in config if k not in fields]
+    if unknown:
+        raise InputError(f"{where}: the model config has {len(unknown)} option(s) model {name!r} does not have")
+    try:
+        shell = shape_model(name, config, limit=4 * len(shapes) + 256)
+    except ModelTooLarge:
+        raise InputError(f"{where}: the model config describes a larger model than the weights the file "
+                         "holds") from None
+    except Exception as exc:  # noqa: BLE001 - any config a constructor refuses is the file's fault
+        raise InputError(f"{where}: the model config does not describe a buildable {name!r} model "
+                         f"({type(exc).__name__})") from None
+    expected = {k: tuple(v.shape) for k, v in shell.state_dict().items()}
+    missing = [k for k in expected if k not in shapes]
+    if missing:
+        raise InputError(f"{where}: weights do not fit model {name!r}: {len(missing)} missing, e.g. {missing[0]!r}")
+    extra = [k for k in shapes if k not in expected]
+    if extra:
+        raise InputError(f"{where}: weights do not fit model {name!r}: {len(extra)} stored weight(s) the model "
+                         "does not have")
+    wrong = [k for k in expected if expected[k] != shapes[k]]
+    if wrong:
+        k = wrong[0]
+        raise InputError(f"{where}: weights do not fit model {name!r}: {k!r} is stored as {shapes[k]}, the config "
+                         f"gives {expected[k]}" + (f" (and {len(wrong) - 1} more)" if len(wrong) > 1 else ""))
+    return create_model(name, **config)
+
+
 def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> tuple[nn.Module, dict]:
-    """Rebuild the model a checkpoint holds, weights loaded strictly, in eval mode."""
+    """Rebuild the model a checkpoint holds (checked against its weights first: `build_checked`), weights
+    loaded strictly, in eval mode."""
     with open_input(path, kind={"model"}) as f:
         meta = read_meta(f)
         if "weights" not in f:
             raise InputError(f"{path}: model file has no /weights group")
+        shapes = stored_shapes(f)
+        model = build_checked(meta.get("model_name"), meta.get("config") or {}, shapes, str(path))
         state = read_state_dict(f)
-    name = meta.get("model_name")
-    try:
-        model = create_model(name, **(meta.get("config") or {}))
-    except (KeyError, TypeError, ValueError) as exc:
-        raise InputError(f"{path}: cannot rebuild model {name!r}: {exc}") from None
     tensors = {k: torch.as_tensor(np.asarray(v)) for k, v in state.items()}
     try:
         model.load_state_dict(tensors, strict=True)
     except RuntimeError as exc:
-        first = str(exc).strip().splitlines()[:3]
-        raise InputError(f"{path}: weights do not fit model {name!r}: {' '.join(first)}") from None
+        raise InputError(f"{path}: weights do not fit model {meta.get('model_name')!r} "
+                         f"({type(exc).__name__})") from None
     model.to(map_location).eval()
     return model, meta
 

@@ -21,7 +21,8 @@ from dataclasses import asdict, dataclass, fields, replace
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.nn.utils.parametrizations import weight_norm
+from torch.nn.utils import parametrize
+from torch.nn.utils.parametrizations import _WeightNorm, weight_norm
 from torch.utils.checkpoint import checkpoint
 
 ConvSpec = tuple[tuple[int, int, int], ...]
@@ -119,7 +120,13 @@ def parse_conv_layers(spec: str | list | tuple) -> ConvSpec:
             return items if isinstance(node, ast.List) else tuple(items)
         if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Mult, ast.Add)):
             left, right = ev(node.left), ev(node.right)
-            return left * right if isinstance(node.op, ast.Mult) else left + right
+            if isinstance(node.op, ast.Mult):  # a file's `[(1, 1, 1)] * 10**9` must not build a billion items
+                count = right if isinstance(right, int) else left if isinstance(left, int) else None
+                items = left if isinstance(right, int) else right
+                if count is None or not isinstance(items, (list, tuple)) or not 0 <= count * len(items) <= 4096:
+                    raise ValueError("conv_feature_layers: a repetition that is not a short list times a count")
+                return left * right
+            return left + right
         raise ValueError(f"unsupported conv_feature_layers expression: {spec!r}")
 
     try:
@@ -176,6 +183,19 @@ class TrimLast(nn.Module):
         return x[:, :, : -self.remove] if self.remove else x
 
 
+class _ShapeOnlyWeightNorm(_WeightNorm):
+    """`weight_norm`'s parametrization without its norm computed: on the meta device torch computes it
+    through its reference kernels, whose first use costs seconds of imports."""
+
+    def forward(self, weight_g: torch.Tensor, weight_v: torch.Tensor) -> torch.Tensor:
+        return weight_v  # the shape of the weight; a meta tensor holds no values anyway
+
+    def right_inverse(self, weight: torch.Tensor):
+        shape = [1] * weight.dim()
+        shape[self.dim] = weight.shape[self.dim]
+        return weight.new_empty(shape), weight
+
+
 class ConvPositionalEmbedding(nn.Module):
     """Grouped conv over time, weight-normalised over dim 2 (one g per tap), then GELU."""
 
@@ -187,7 +207,9 @@ class ConvPositionalEmbedding(nn.Module):
         if not conv.weight.is_meta:
             nn.init.normal_(conv.weight, mean=0.0, std=std)
             nn.init.zeros_(conv.bias)
-        conv = weight_norm(conv, name="weight", dim=2)
+            conv = weight_norm(conv, name="weight", dim=2)
+        else:  # shapes only (a model file's config checked against its weights): the same names and shapes
+            parametrize.register_parametrization(conv, "weight", _ShapeOnlyWeightNorm(2))
         self.pos_conv = nn.Sequential(conv, TrimLast(cfg.conv_pos), nn.GELU())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -38,6 +38,7 @@ from torch import nn
 from lvsdctl.errors import InputError, MismatchError, MissingResourceError
 from lvsdctl.models.ecgfm import ECGFMClassifier, ECGFMConfig, ECGFMEncoder, parse_conv_layers
 from lvsdctl.models.ecgfm_pretrain import PRETRAINING_PREFIXES, ECGFMPretrainModel
+from lvsdctl.models.registry import check_config_values
 from lvsdctl.weights.local import WEIGHTS_DIR_ENV, weights_dir  # noqa: F401 - where the files live
 
 log = logging.getLogger(__name__)
@@ -84,9 +85,26 @@ def resolve_weights(weights: str | os.PathLike | None = None, *, sequential: boo
 
 
 # --------------------------------------------------------------------------- reading files
+#: Globals a user may meet in a real checkpoint, quoted in the refusal; any other name is the file's text.
+_KNOWN_GLOBAL = re.compile(r"(?:numpy|torch|collections|builtins|__builtin__|_codecs|argparse|omegaconf|fairseq"
+                           r"|typing|pathlib|copyreg)(?:\.[A-Za-z_][A-Za-z0-9_]{0,40}){0,6}")
+#: The largest official checkpoint read (ECG-FM's are ~1.1 GB; with optimizer state a few GB).
+MAX_CHECKPOINT_BYTES = 8 << 30
+#: The most optimizer updates a checkpoint may claim (ECG-FM's pretraining ran ~10^5-10^6).
+_MAX_UPDATES = 10**10
+
+
 def load_weights_only(path: str | os.PathLike):
-    """``torch.load(path, map_location="cpu", weights_only=True)`` with the refusals turned into clear
-    errors (shared by every backbone's official files)."""
+    """``torch.load(path, map_location="cpu", weights_only=True)`` after the file's size is bounded, with the
+    refusals turned into clear errors that never quote the file (shared by every backbone's official files)."""
+    try:
+        size = os.stat(path).st_size
+    except FileNotFoundError:
+        raise MissingResourceError(f"{path}: weights file not found") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror or type(exc).__name__})") from None
+    if size > MAX_CHECKPOINT_BYTES:  # torch.load holds the whole file in memory: bounded before it is read
+        raise InputError(f"{path}: {size:,} bytes; a checkpoint lvsdctl reads is at most {MAX_CHECKPOINT_BYTES:,}")
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
@@ -94,8 +112,11 @@ def load_weights_only(path: str | os.PathLike):
     except pickle.UnpicklingError as exc:
         found = re.search(r"GLOBAL ([\w.]+)", str(exc))
         if found:
+            # the name is the file's text: quoted only when it is a known library's (what a user can act on)
+            name = found.group(1)
+            shown = f"the Python global '{name}'" if _KNOWN_GLOBAL.fullmatch(name) else "a Python global"
             raise InputError(
-                f"{path}: refused: the checkpoint needs the Python global '{found.group(1)}', which is not on "
+                f"{path}: refused: the checkpoint needs {shown}, which is not on "
                 f"PyTorch's weights-only allowlist; lvsdctl never unpickles code from a weights file. Re-save "
                 f"it as a plain dict of tensors (e.g. {{'cfg': ..., 'model': state_dict}})."
             ) from None
@@ -117,14 +138,16 @@ def read_official(path: str | os.PathLike) -> dict:
 def read_lvsdctl(path: str | os.PathLike) -> dict:
     """An lvsdctl HDF5 checkpoint (kind ``model``) as {model_name, config, model}."""
     from lvsdctl.hdf5 import open_input, read_json_attr, read_state_dict
+    from lvsdctl.models.registry import list_models
 
     with open_input(path, kind="model") as f:
         if "weights" not in f:
             raise InputError(f"{path}: model file without /weights")
         name = f.attrs.get("model_name", "")
         name = name.decode() if isinstance(name, bytes) else str(name)
-        if "ecgfm" not in name:
-            raise InputError(f"{path}: holds a '{name or 'unknown'}' model, not an ECG-FM backbone")
+        if "ecgfm" not in name or name not in list_models():  # an unknown name is the file's text: not quoted
+            shown = name if name in list_models() else "unknown"
+            raise InputError(f"{path}: holds a '{shown}' model, not an ECG-FM backbone")
         config = read_json_attr(f, "config", {}) or {}
         state = {k: torch.from_numpy(np.asarray(v)) for k, v in read_state_dict(f).items()}
     return {"model_name": name, "config": config, "model": state}
@@ -210,14 +233,14 @@ def declared_sizes(cfg_model: Mapping | None, path: str = "checkpoint") -> dict:
     if cfg_model.get("layer_norm_first", False):
         raise InputError(f"{path}: uses layer_norm_first=True (pre-LN transformer), which ECG-FM does not; unsupported")
     if cfg_model.get("extractor_mode", "default") != "default":
-        raise InputError(f"{path}: uses extractor_mode={cfg_model['extractor_mode']!r}; only 'default' is supported")
+        raise InputError(f"{path}: uses an extractor_mode other than 'default' (unsupported)")
     sizes = {}
     for src, dst in CFG_FIELDS.items():
         if src in cfg_model and cfg_model[src] is not None:
             try:
                 sizes[dst] = parse_conv_layers(cfg_model[src]) if dst == "conv_layers" else cfg_model[src]
-            except ValueError as exc:
-                raise InputError(f"{path}: {exc}") from None
+            except (ValueError, TypeError):  # the message would quote the file's text
+                raise InputError(f"{path}: {src} is not a list of (dim, kernel, stride) triples") from None
     return sizes
 
 
@@ -267,8 +290,9 @@ def resolve_config(declared: Mapping, tensors: Mapping, path: str, base: ECGFMCo
     """Declared sizes cross-checked with the tensors; the tensors win, with a warning."""
     for key, value in tensors.items():
         if key in declared and _norm(declared[key]) != _norm(value):
+            said = declared[key] if not isinstance(declared[key], str) else "(a text)"  # numbers only are quoted
             log.warning("%s: the checkpoint's config says %s=%s but its tensors imply %s; using the tensors",
-                        path, key, declared[key], value)
+                        path, key, said, value)
     merged = {**{k: v for k, v in declared.items() if k in _SIZE_FIELDS}, **tensors}
     return replace(base, **merged)
 
@@ -290,27 +314,43 @@ def read_weights(path: str | os.PathLike, *, base: ECGFMConfig | None = None) ->
     if is_hdf5:
         ckpt = read_lvsdctl(path)
         name, config = ckpt["model_name"], ckpt["config"]
+        if not isinstance(config, dict) or not isinstance(config.get("encoder") or {}, dict):
+            raise InputError(f"{path}: the model config is not a JSON object")
+        check_config_values({k: v for k, v in config.items() if k != "encoder"}, path)  # bounded before any
+        check_config_values({k: v for k, v in (config.get("encoder") or {}).items()  # size is taken from it
+                             if k != "conv_layers" or not isinstance(v, str)}, path)
         declared = dict(config.get("encoder") or {}) if "encoder" in config else dict(config)
-        declared = {k: (parse_conv_layers(v) if k == "conv_layers" else v)
-                    for k, v in declared.items() if k in _SIZE_FIELDS}
+        try:
+            declared = {k: (parse_conv_layers(v) if k == "conv_layers" else v)
+                        for k, v in declared.items() if k in _SIZE_FIELDS}
+        except (ValueError, TypeError):  # the message would quote the file's text
+            raise InputError(f"{path}: conv_layers is not a list of (dim, kernel, stride) triples") from None
         origin, source_config = f"lvsdctl:{name}", config
     else:
         ckpt = read_official(path)
         cfg = ckpt.get("cfg") or {}
         cfg_model = cfg.get("model") if isinstance(cfg, Mapping) else None
+        check_config_values({k: v for k, v in (cfg_model or {}).items()  # bounded before any size is taken
+                             if k in CFG_FIELDS and k != "conv_feature_layers"}, path)
         declared = declared_sizes(cfg_model, path)
         source_config = dict(cfg_model or {})
         origin = None
         history = ckpt.get("optimizer_history")
         last = history[-1] if isinstance(history, list) and history and isinstance(history[-1], Mapping) else {}
-        if isinstance(last.get("num_updates"), int):
-            num_updates = last["num_updates"]
-    state = normalise_keys(ckpt["model"])
-    prefix, encoder, head, pretraining, other = split_state(state, path)
-    if origin is None:
-        origin = "official-finetuned" if prefix else "official-pretrained"
-    tensors = sizes_from_tensors(encoder, pretraining, declared, path)
-    cfg = resolve_config(declared, tensors, path, base)
+        found_updates = last.get("num_updates")
+        if isinstance(found_updates, int) and not isinstance(found_updates, bool):
+            if not 0 <= found_updates <= _MAX_UPDATES:
+                raise InputError(f"{path}: its optimizer_history's update count is out of range (0 to {_MAX_UPDATES})")
+            num_updates = found_updates
+    try:
+        state = normalise_keys(ckpt["model"])
+        prefix, encoder, head, pretraining, other = split_state(state, path)
+        if origin is None:
+            origin = "official-finetuned" if prefix else "official-pretrained"
+        tensors = sizes_from_tensors(encoder, pretraining, declared, path)
+        cfg = resolve_config(declared, tensors, path, base)
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:  # odd keys, shapes or values
+        raise InputError(f"{path}: not a usable ECG-FM checkpoint ({type(exc).__name__})") from None
     return ECGFMWeights(path, origin, cfg, encoder, head, pretraining, other, source_config, num_updates)
 
 
@@ -335,7 +375,7 @@ def check_fits(module: nn.Module, state: Mapping[str, torch.Tensor], path: str, 
         if missing:
             parts.append(f"missing {len(missing)} key(s), e.g. '{missing[0]}'")
         if unexpected:
-            parts.append(f"{len(unexpected)} unexpected key(s), e.g. '{unexpected[0]}'")
+            parts.append(f"{len(unexpected)} key(s) the model does not have")  # the file's names: not quoted
         raise MismatchError(f"{path}: does not fit the {what}: {'; '.join(parts)}")
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import torch
 
 from lvsdctl.errors import InputError
+from lvsdctl.outputs import claims_outputs
 from lvsdctl.summary import Summary
 from lvsdctl.train.resume import check_resumable, resume_path
 
@@ -91,6 +92,7 @@ def _optimizer(weight_decay: float, eps: float):
     return make
 
 
+@claims_outputs("output", "export")
 def pretrain(
     input: str | os.PathLike,
     output: str | os.PathLike,

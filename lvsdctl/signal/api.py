@@ -19,6 +19,7 @@ from lvsdctl.alloc import tune_allocator
 from lvsdctl.errors import InputError
 from lvsdctl.hdf5 import atomic_output, open_input, write_json_attr
 from lvsdctl.hdf5.raw import iter_raw_records
+from lvsdctl.outputs import claims_outputs
 from lvsdctl.record import Segment
 from lvsdctl.signal import quality as q
 from lvsdctl.signal.chain import ChainConfig, _n_jobs, process_batch
@@ -152,7 +153,13 @@ def _n_records(f: h5py.File, name: str) -> int:
     if "records" not in f or "raw" not in f:
         raise InputError(f"{name}: no /records or /raw group: not a complete ecg-raw file")
     rec = f["records"]
-    return int(rec.attrs.get("n", len(rec["record_id"]) if "record_id" in rec else 0))
+    try:
+        n = int(rec.attrs.get("n", len(rec["record_id"]) if "record_id" in rec else 0))
+    except (TypeError, ValueError):
+        raise InputError(f"{name}: /records has no row count") from None
+    if any(not isinstance(rec[c], h5py.Dataset) or rec[c].ndim != 1 or len(rec[c]) != n for c in rec):
+        raise InputError(f"{name}: the columns of /records differ in length: not a complete ecg-raw file")
+    return n
 
 
 @dataclass
@@ -180,6 +187,7 @@ class PreprocessSummary(Summary):
     ecgs_per_s: float | None
 
 
+@claims_outputs("output")
 def preprocess(
     input: str,
     output: str,

@@ -95,6 +95,14 @@ class ChainConfig:
                 return name
         return "custom"
 
+    @classmethod
+    def from_attrs(cls, pre: dict) -> "ChainConfig":
+        """The chain a file or a model records (`attrs()`, a checkpoint's `preprocessing`)."""
+        filt = pre.get("filter") or "neurokit"
+        return cls.make(layout=pre.get("layout", "4x5000"), fs=pre.get("fs", 500.0),
+                        filter=FilterSpec.from_json(filt) if isinstance(filt, dict) else filt,
+                        resample=pre.get("resample", "linear"), normalise=pre.get("normalisation", "none"))
+
     @property
     def channels(self) -> list[str]:
         return list(CHANNELS[self.layout])

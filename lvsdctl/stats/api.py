@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from lvsdctl.errors import InputError
+from lvsdctl.outputs import claims_outputs
 from lvsdctl.stats.comparison import CompareResult
 from lvsdctl.stats.consistency import AuditResult
 from lvsdctl.stats.table1 import CohortTable
@@ -29,6 +30,7 @@ COHORT_KINDS = {"ecg", "ecg-raw", "predictions", "evaluation"}
 LEVENE_CENTERS = ("median", "mean")
 
 
+@claims_outputs("output")
 def cohort(data: str | os.PathLike, output: str | os.PathLike | None = None, *, combine_train_tune: bool = True,
            unit: str = "ecg", levene_center: str = "median") -> CohortTable:
     """Table 1 of a split file, with p-values; `output` (.csv, .md or .json) gets a copy."""
@@ -41,12 +43,14 @@ def cohort(data: str | os.PathLike, output: str | os.PathLike | None = None, *, 
     fmt = table_format(output) if output else None  # before any work
     with open_input(data, kind=COHORT_KINDS) as f:
         records = read_records(f)
+        synthetic = bool(f.attrs.get("synthetic", False))
     table = cohort_table(records, combine_train_tune=combine_train_tune, unit=unit, source=str(data),
                          levene_center=levene_center)
+    table.synthetic = synthetic
     if fmt == "json":
         write_json(table.to_dict(), output)
     elif fmt:
-        write_frame(table.to_frame(), output)
+        write_frame(table.to_frame(), output, caption=table.caption, synthetic=synthetic)
     return table
 
 
@@ -60,14 +64,17 @@ class Comparison(Summary):
     per_ecg: pd.DataFrame | None = None
     metrics: pd.DataFrame | None = None  # the long metric table compared (model, validation_set, metric, value)
     files: list[str] = field(default_factory=list)  # figures written
+    synthetic: bool = False  # an input is synthetic (data, or a model trained on it)
 
     def to_dict(self) -> dict:
         d = self.result.to_dict() if self.result is not None else {"skipped": self.skipped}
+        d["synthetic"] = self.synthetic
         if self.per_ecg is not None:
             d["per_ecg"] = self.per_ecg.to_dict(orient="records")
         return d
 
 
+@claims_outputs("figure", "table", "output")
 def compare(files: list[str | os.PathLike] | None = None, *, csv: str | os.PathLike | None = None,
             study: bool = False, models: list[str] | None = None, sets: list[str] | None = None,
             metrics: list[str] | None = None, keep_average: bool = False, per_ecg: bool = False,
@@ -91,17 +98,18 @@ def compare(files: list[str | os.PathLike] | None = None, *, csv: str | os.PathL
         raise InputError("give evaluation files, or --csv TABLE.csv, or --study (exactly one of them)")
     if per_ecg and not files:
         raise InputError("--per-ecg needs evaluation or prediction files")
-    long = None
+    long, synthetic = None, False
     if files:
         from lvsdctl.stats.inputs import file_kinds, metrics_from_evaluations
 
-        if "predictions" in file_kinds(files):
+        kinds, synthetic = file_kinds(files)
+        if "predictions" in kinds:
             per_ecg = True  # prediction files hold no metric table: compare them ECG by ECG only
         else:
             long = metrics_from_evaluations(files)
     else:
         long = read_metric_csv(csv) if csv is not None else study_table2()
-    out = Comparison(metrics=long)
+    out = Comparison(metrics=long, synthetic=synthetic)
     if long is not None:
         try:
             out.result = compare_models(long, keep_average=keep_average, models=models, sets=sets, metrics=metrics,
@@ -119,11 +127,12 @@ def compare(files: list[str | os.PathLike] | None = None, *, csv: str | os.PathL
     if figure and out.result is not None:
         from lvsdctl.stats.figures import pvalue_matrix_figure
 
-        out.files = [str(p) for p in pvalue_matrix_figure(out.result.p_matrix(), figure, alpha=alpha)]
+        out.files = [str(p) for p in pvalue_matrix_figure(out.result.p_matrix(), figure, alpha=alpha,
+                                                          synthetic=synthetic)]
     if output:
         _write_output(out, output)
     if table and long is not None:
-        _write_table2(long, table)
+        _write_table2(long, table, synthetic=synthetic)
     return out
 
 
@@ -132,12 +141,13 @@ def _write_output(out: Comparison, path: str | os.PathLike) -> None:
     from lvsdctl.tables import write_frame
 
     if out.result is not None:
-        write_compare(out.result, path, out.per_ecg)
+        write_compare(out.result, path, out.per_ecg, synthetic=out.synthetic)
     elif out.per_ecg is not None:
-        write_frame(out.per_ecg, path)
+        write_frame(out.per_ecg, path, caption="Per-ECG comparisons (Holm within set and test)",
+                    synthetic=out.synthetic)
 
 
-def _write_table2(long: pd.DataFrame, path: str | os.PathLike) -> None:
+def _write_table2(long: pd.DataFrame, path: str | os.PathLike, *, synthetic: bool = False) -> None:
     """The compared metrics in Table 2's layout (with the "Average" rows the study shows)."""
     from lvsdctl.evaluate.tables import table2, with_average
     from lvsdctl.stats.comparison import AVERAGE_NAMES
@@ -146,9 +156,11 @@ def _write_table2(long: pd.DataFrame, path: str | os.PathLike) -> None:
     long = long.rename(columns={"validation_set": "set"})
     if not long["set"].str.lower().isin(AVERAGE_NAMES).any():
         long = with_average(long)
-    write_frame(table2(long, with_ci=False), path)
+    write_frame(table2(long, with_ci=False), path, synthetic=synthetic,
+                caption="Table 2: the models' metrics per validation set; Average is the plain mean over the sets")
 
 
+@claims_outputs("output", "corrected")
 def audit(table: pd.DataFrame | str | os.PathLike | None = None, sizes: pd.DataFrame | str | os.PathLike | dict | None = None,
           *, study: bool = False, decimals: int | None = None, output: str | os.PathLike | None = None,
           corrected: str | os.PathLike | None = None, max_readings: int = 5, source: str | None = None) -> AuditResult:

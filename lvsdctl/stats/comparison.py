@@ -90,7 +90,7 @@ def block_matrix(table: pd.DataFrame, *, keep_average: bool = False, models=None
     if t["value"].isna().any():
         bad = t[t["value"].isna()].iloc[0]
         raise InputError(f"the value for model '{bad.model}', set '{bad.validation_set}', metric '{bad.metric}' "
-                         "is undefined (NaN); drop that metric or set (--metrics/--sets)")
+                         "is undefined (NaN); drop that metric or set (--metrics/--set)")
     dup = t.duplicated(["model", "validation_set", "metric"])
     if dup.any():
         d = t[dup].iloc[0]

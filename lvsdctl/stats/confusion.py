@@ -63,7 +63,7 @@ def parse_printed(text, *, decimals: int | None = None, what: str = "value") -> 
         return None
     m = _NUMBER.match(raw)
     if not m:
-        raise InputError(f"{what}: not a number as printed ({raw[:20]!r})")
+        raise InputError(f"{what}: not a number as printed (e.g. 0.765, 76.5% or 0.765*)")
     number = m.group(1)
     places = decimals if decimals is not None else (len(number.split(".")[1]) if "." in number else 0)
     value = float(number)

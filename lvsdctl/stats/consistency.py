@@ -19,6 +19,7 @@ are checked as means of the model's set rows. `audit_table(table, sizes)` does i
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 
@@ -149,29 +150,48 @@ def _norm(name: str) -> str:
     return re.sub(r"[\s._-]+", " ", str(name).strip().lower())
 
 
+#: The largest table file read (a published table is a few kB): bounded before anything is read.
+MAX_TABLE_BYTES = 16 << 20
+
+
+def _read_csv(path: str, **options) -> pd.DataFrame:
+    """A CSV as text cells; InputError (naming the file and the reason, never its text) otherwise."""
+    try:
+        size = os.stat(path).st_size
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror or type(exc).__name__})") from None
+    if not os.path.isfile(path):
+        raise InputError(f"{path}: not a regular file")
+    if size > MAX_TABLE_BYTES:
+        raise InputError(f"{path}: {size:,} bytes; a table of metrics or set sizes is at most {MAX_TABLE_BYTES:,}")
+    try:
+        return pd.read_csv(path, dtype=str, encoding="utf-8", **options)
+    except pd.errors.EmptyDataError:
+        raise InputError(f"{path}: empty (no header, no rows)") from None
+    except (OSError, ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise InputError(f"{path}: cannot read as CSV ({type(exc).__name__})") from None
+
+
 def read_sizes(sizes: pd.DataFrame | str, *, source: str = "sizes") -> dict[str, tuple[int, int]]:
     """{set name (normalised): (n, positives)} from a frame or CSV with validation_set, n, positives."""
     if not isinstance(sizes, pd.DataFrame):
         source = str(sizes)
-        try:
-            sizes = pd.read_csv(sizes, dtype=str, comment="#")
-        except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-            raise InputError(f"{source}: cannot read as CSV ({type(exc).__name__})") from None
+        sizes = _read_csv(sizes, comment="#")
     df = sizes.rename(columns=lambda c: _SIZE_ALIASES.get(_norm(c), _norm(c)))
     missing = {"validation_set", "n", "positives"} - set(df.columns)
     if missing:
         raise InputError(f"{source}: missing column(s) {', '.join(sorted(missing))}; "
                          "expected validation_set, n, positives")
     out = {}
-    for row in df.itertuples(index=False):
+    for line, row in enumerate(df.itertuples(index=False), start=2):  # errors name the line, never a cell's text
         try:
             n, pos = int(str(row.n).replace(",", "")), int(str(row.positives).replace(",", ""))
         except ValueError:
-            raise InputError(f"{source}: set '{row.validation_set}': n and positives must be whole numbers") from None
+            raise InputError(f"{source}: line {line}: n and positives must be whole numbers") from None
         if not 0 <= pos <= n or n == 0:
-            raise InputError(f"{source}: set '{row.validation_set}': need 0 <= positives <= n and n > 0")
+            raise InputError(f"{source}: line {line}: need 0 <= positives <= n and n > 0")
         if n > MAX_N:
-            raise InputError(f"{source}: set '{row.validation_set}' has n = {n}; the audit enumerates confusion "
+            raise InputError(f"{source}: line {line} has n = {n}; the audit enumerates confusion "
                              f"matrices and takes sets of up to {MAX_N:,}")
         out[_norm(row.validation_set)] = (n, pos)
     return out
@@ -183,15 +203,13 @@ def read_table(table: pd.DataFrame | str, *, source: str = "table") -> pd.DataFr
 
     if not isinstance(table, pd.DataFrame):
         source = str(table)
-        try:
-            table = pd.read_csv(table, dtype=str, keep_default_na=False)
-        except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-            raise InputError(f"{source}: cannot read as CSV ({type(exc).__name__})") from None
+        table = _read_csv(table, keep_default_na=False)
     df = table.rename(columns=lambda c: {"set": "validation_set", "dataset": "validation_set",
                                          "validation set": "validation_set"}.get(_norm(c), _norm(c)))
     wide_metrics = [c for c in df.columns if METRIC_ALIASES.get(c) in (*COUNT_METRICS, *RANK_METRICS)]
     if {"model", "validation_set"} <= set(df.columns) and "metric" not in df.columns and wide_metrics:
-        df = df.melt(id_vars=["model", "validation_set"], value_vars=wide_metrics, var_name="metric", value_name="value")
+        df = df.melt(id_vars=["model", "validation_set"], value_vars=wide_metrics, var_name="metric", value_name="value",
+                     ignore_index=False)  # the index stays the data row (errors name it)
     missing = {"model", "validation_set", "metric", "value"} - set(df.columns)
     if missing:
         raise InputError(f"{source}: missing column(s) {', '.join(sorted(missing))}; expected model, validation_set, "
@@ -199,6 +217,11 @@ def read_table(table: pd.DataFrame | str, *, source: str = "table") -> pd.DataFr
     out = df[["model", "validation_set", "metric", "value"]].astype(str).apply(lambda s: s.str.strip())
     out["metric"] = out["metric"].str.lower().map(lambda m: METRIC_ALIASES.get(m, m))
     return out
+
+
+def _metric(name: str) -> str:
+    """A metric's name for an error message: a known one, else not the table's text."""
+    return name if name in (*COUNT_METRICS, *RANK_METRICS) else "value of an unknown metric"
 
 
 # --------------------------------------------------------------------------- the audit of a table
@@ -218,10 +241,11 @@ def audit_table(table: pd.DataFrame | str, sizes: pd.DataFrame | str | dict, *, 
         if _norm(vset) in AVERAGE_NAMES:
             continue
         values = {}
-        for r in g.itertuples(index=False):
+        for r in g.itertuples():
             if r.metric in values:
-                raise InputError(f"{src}: two values for model '{model}', set '{vset}', metric '{r.metric}'")
-            values[r.metric] = parse_printed(r.value, decimals=decimals, what=f"{src}: {model} / {vset} / {r.metric}")
+                raise InputError(f"{src}: data row {r.Index + 1}: a second {_metric(r.metric)} for its model and set")
+            values[r.metric] = parse_printed(r.value, decimals=decimals, what=f"{src}: data row {r.Index + 1}, "
+                                             f"{_metric(r.metric)}")
         printed_by_row[(model, vset)] = values
         counts = {k: v for k, v in values.items() if k in COUNT_METRICS and v is not None}
         if _norm(vset) not in size_map:
@@ -256,7 +280,7 @@ def _audit_averages(long: pd.DataFrame, printed_by_row: dict, decimals: int | No
     out = []
     avg = long[long["validation_set"].map(_norm).isin(AVERAGE_NAMES)]
     for r in avg.itertuples(index=False):
-        printed = parse_printed(r.value, decimals=decimals, what=f"{r.model} / {r.validation_set} / {r.metric}")
+        printed = parse_printed(r.value, decimals=decimals, what=f"an Average row's {_metric(r.metric)}")
         parts = [(s, v[r.metric]) for (m, s), v in printed_by_row.items()
                  if m == r.model and v.get(r.metric) is not None]
         if printed is None or not parts:

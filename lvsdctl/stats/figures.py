@@ -9,14 +9,13 @@ import pandas as pd
 
 
 def pvalue_matrix_figure(p_matrix: pd.DataFrame, path: str | Path, *, alpha: float = 0.05,
-                         title: str = "Wilcoxon signed-rank, Holm-adjusted p") -> list[Path]:
+                         title: str = "Wilcoxon signed-rank, Holm-adjusted p", synthetic: bool = False) -> list[Path]:
     """Lower-triangle heat map of adjusted p-values, significant cells starred; writes PNG and SVG
-    (``path`` without or with either suffix). Returns the written paths."""
-    import matplotlib
+    (``path`` without or with either suffix). Returns the written paths. ``synthetic``: the models or
+    their data are synthetic (the title says so)."""
+    from lvsdctl.plotting import pyplot, save, synthetic_title
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     names = list(p_matrix.index)
     k = len(names)
     values = p_matrix.to_numpy(dtype=float)
@@ -24,7 +23,9 @@ def pvalue_matrix_figure(p_matrix: pd.DataFrame, path: str | Path, *, alpha: flo
     sub = values[1:, :-1]
     mask = np.triu(np.ones((k - 1, k - 1), dtype=bool), k=1) | ~np.isfinite(sub)
     shown = np.ma.masked_array(sub, mask=mask)
-    fig, ax = plt.subplots(figsize=(1.6 + 0.9 * k, 1.0 + 0.75 * k), dpi=150)
+    longest = max((len(n) for n in names), default=8)
+    size = (2.2 + 0.9 * k + 0.06 * longest, 1.6 + 0.75 * k + 0.05 * longest)
+    fig, ax = plt.subplots(figsize=size, dpi=150, layout="constrained")
     im = ax.imshow(shown, cmap="viridis_r", vmin=0, vmax=1)
     for i in range(k - 1):
         for j in range(i + 1):
@@ -35,14 +36,8 @@ def pvalue_matrix_figure(p_matrix: pd.DataFrame, path: str | Path, *, alpha: flo
                         color="black" if p < 0.5 else "white")  # light cells (small p) get dark text
     ax.set_xticks(range(k - 1), names[:-1], rotation=45, ha="right", fontsize=8)
     ax.set_yticks(range(k - 1), names[1:], fontsize=8)
-    ax.set_title(title, fontsize=9)
+    ax.set_title(synthetic_title(title, synthetic), fontsize=9, wrap=True)
     fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="adjusted p")
-    fig.tight_layout()
     base = Path(path)
     base = base.with_suffix("") if base.suffix.lower() in (".png", ".svg") else base
-    base.parent.mkdir(parents=True, exist_ok=True)
-    out = [base.with_suffix(".png"), base.with_suffix(".svg")]
-    for p in out:
-        fig.savefig(p)
-    plt.close(fig)
-    return out
+    return save(fig, [base.with_suffix(".png"), base.with_suffix(".svg")])

@@ -9,16 +9,18 @@ import pandas as pd
 from lvsdctl.errors import InputError
 
 
-def file_kinds(files: list[str]) -> set[str]:
-    """The lvsdctl kinds of the given files (each checked to be an evaluation or predictions file)."""
+def file_kinds(files: list[str]) -> tuple[set[str], bool]:
+    """The lvsdctl kinds of the given files (each checked to be an evaluation or predictions file), and
+    whether any is synthetic (synthetic data, or a model trained on it)."""
     from lvsdctl.hdf5 import open_input
 
-    kinds = set()
+    kinds, synthetic = set(), False
     for path in files:
         with open_input(path, kind={"evaluation", "predictions"}) as f:
             kind = f.attrs["lvsdctl_kind"]
             kinds.add(kind.decode() if isinstance(kind, bytes) else str(kind))
-    return kinds
+            synthetic |= bool(f.attrs.get("synthetic", False))
+    return kinds, synthetic
 
 
 def _model_names(files: list[str], names: list[str]) -> list[str]:

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lvsdctl.tables import table_format, to_markdown, write_frame, write_json, write_text
+from lvsdctl.tables import SYNTHETIC_NOTE, table_format, to_markdown, write_frame, write_json, write_text
 
 
 def fmt_p(p, missing: str = "n/a") -> str:
@@ -45,23 +45,27 @@ def pairwise_frame(result) -> pd.DataFrame:
     return pd.DataFrame({
         "Model A": p["model_a"], "Model B": p["model_b"], "Median diff": p["median_difference"].map("{:+.3f}".format),
         "W": p["statistic"].map("{:g}".format), "p": p["p"].map(fmt_p), "p (Holm)": p["p_holm"].map(fmt_p),
-        "Significant": p["significant"].map({True: "yes", False: "no"}),
+        "Sig. (Holm)": p["significant"].map({True: "yes", False: "no"}),
         "Shapiro p (diff)": p["shapiro_p_differences"].map(fmt_p),
     })
 
 
-def write_compare(result, path: str | Path, per_ecg: pd.DataFrame | None = None) -> None:
-    """The model comparison as .json (everything), .csv (the pairwise tests) or .md (summary + tables)."""
+def write_compare(result, path: str | Path, per_ecg: pd.DataFrame | None = None, *, synthetic: bool = False) -> None:
+    """The model comparison as .json (everything), .csv (the pairwise tests) or .md (summary + tables);
+    `synthetic`: made from synthetic data (the document says so first)."""
     fmt = table_format(path)
     if fmt == "json":
         d = result.to_dict()
         if per_ecg is not None:
             d["per_ecg"] = per_ecg.to_dict(orient="records")
-        write_json(d, path)
+        write_json({**d, "synthetic": synthetic}, path)
     elif fmt == "csv":
-        write_frame(result.pairwise, path)
+        write_frame(result.pairwise, path, synthetic=synthetic)
     else:
-        text = "\n".join(f"- {line}" for line in compare_summary_lines(result)) + "\n\n" + to_markdown(pairwise_frame(result))
+        head = f"{SYNTHETIC_NOTE}.\n\n" if synthetic else ""
+        text = (head + "Model comparison (the study's tests)\n\n"
+                + "\n".join(f"- {line}" for line in compare_summary_lines(result)) + "\n\n"
+                + "Pairwise Wilcoxon signed-rank tests, Holm-adjusted\n\n" + to_markdown(pairwise_frame(result)))
         if per_ecg is not None:
             text += "\n## Per-ECG comparisons\n\n" + to_markdown(per_ecg)
         write_text(path, text)

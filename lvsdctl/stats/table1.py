@@ -37,6 +37,9 @@ SHORT_NAMES = {"Number of patients": "Patients", "Number of ECG-echo pairs": "EC
                "LVSD, n (%)": "LVSD, n (%)", "QRS duration (measured), mean ± SD (ms)": "QRS (ms)",
                "LBBB, conventional criteria, n (%)": "LBBB conv., n (%)",
                "LBBB, Strauss strict criteria, n (%)": "LBBB Strauss, n (%)"}
+#: Rows whose n counts pairs (or patients with unit="patient"): their label says which.
+COUNTED_ROWS = ("Females, n (%)", "LVSD, n (%)", "LBBB, conventional criteria, n (%)",
+                "LBBB, Strauss strict criteria, n (%)")
 SHORT_TESTS = {"one-way ANOVA": "ANOVA", "Welch's ANOVA": "Welch", "chi-square": "chi2"}
 
 
@@ -48,11 +51,27 @@ class CohortTable(Summary):
     rows: list[dict]  # one per characteristic: {"characteristic", "values": {set: str}, "p", "test", ...}
     tests: list[dict] = field(default_factory=list)  # details: Levene, Shapiro per set, statistic
     unit: str = "ecg"
+    synthetic: bool = False  # made from synthetic data
+
+    @property
+    def caption(self) -> str:
+        """What the counts count: the study counts every ECG-echo pair, so a patient with several pairs
+        counts several times in the females and LVSD rows (but once in 'Number of patients')."""
+        if self.unit == "patient":
+            return ("Table 1: the cohort per set, one row per patient (each patient's first ECG-echo pair); "
+                    "females and LVSD are counts of patients.")
+        return ("Table 1: the cohort per set. Patients are counted once; ages, females, LVEF and LVSD per "
+                "ECG-echo pair, as in the study: a patient with several pairs counts once per pair.")
+
+    def _label(self, characteristic: str, short: bool) -> str:
+        label = SHORT_NAMES.get(characteristic, characteristic) if short else characteristic
+        if characteristic in COUNTED_ROWS:  # what n counts, beside a count of patients
+            label += " of patients" if self.unit == "patient" else " of pairs"
+        return label
 
     def to_frame(self, short: bool = False) -> pd.DataFrame:
         """Table 1 as a frame; ``short`` uses split names and terse labels to fit an 80-column terminal."""
-        data = [{"Characteristic": SHORT_NAMES.get(r["characteristic"], r["characteristic"]) if short
-                 else r["characteristic"],
+        data = [{"Characteristic": self._label(r["characteristic"], short),
                  **{(s if short else SET_LABELS.get(s, s)): r["values"][s] for s in self.sets},
                  "P-value": fmt_p(r["p"], missing=""), "Test": SHORT_TESTS.get(r["test"], r["test"]) if short else r["test"]}
                 for r in self.rows]
@@ -64,7 +83,8 @@ class CohortTable(Summary):
         return frame
 
     def to_dict(self) -> dict:
-        return {"unit": self.unit, "sets": self.sets, "rows": self.rows, "tests": self.tests}
+        return {"unit": self.unit, "caption": self.caption, "synthetic": self.synthetic, "sets": self.sets,
+                "rows": self.rows, "tests": self.tests}
 
 
 def females(d: pd.DataFrame) -> tuple[int, int]:

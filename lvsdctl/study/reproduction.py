@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Callable
 
 from lvsdctl import __version__
+from lvsdctl.outputs import atomic_file, check_output, claims_outputs
 from lvsdctl.study import grid
 from lvsdctl.summary import Summary
 
@@ -111,7 +112,7 @@ def _compare(doc: _Doc, runs, models, pub, name: str, alpha: float) -> None:
     if len(have) <= 6:
         doc.add(_md(pairwise_frame(result).drop(columns=["W", "Shapiro p (diff)"])), "")
     path = doc.files / name
-    pvalue_matrix_figure(result.p_matrix(), path, alpha=alpha)
+    pvalue_matrix_figure(result.p_matrix(), path, alpha=alpha, synthetic=runs.synthetic)
     doc.figure(path.with_suffix(".png"), f"{name}: Holm-adjusted Wilcoxon p-values")
 
 
@@ -216,28 +217,45 @@ def _attribution_section(doc: _Doc, runs) -> None:
         doc.add(f"### {grid.LABELS.get(model, model)}", "")
         table = {}
         for a in items:
-            s = (a["summary"] or {}).get("all")
-            if not s:
-                doc.add(f"- {a['set']}: no summary in {Path(a['file']).name}")
-                continue
-            twelve = [x for x in a["leads"] if "rhythm" not in x]
-            total = sum(s["lead_mean_abs"][x] for x in twelve) or np.nan
-            table[a["set"]] = {x: s["lead_mean_abs"][x] / total for x in twelve}
-            waves = {k: np.nanmean([s["wave_share"][x][k] for x in a["leads"] if s["wave_share"][x].get(k) is not None])
-                     for k in a["waves"]}
-            v14 = sum(table[a["set"]].get(x, 0.0) for x in ("V1", "V2", "V3", "V4"))
-            outcomes = ", ".join(f"{g} {a['summary'][g]['n']}" for g in ("TP", "FN", "FP", "TN") if g in a["summary"])
-            doc.add(f"- {a['set']}: {a['ecgs']} ECGs ({outcomes}), {a['method']}, max |convergence delta| "
-                    f"{a['max_abs_convergence_delta']:.2g}; V1-V4 carry {v14:.0%} of the attribution (a third if "
-                    "even); waves: " + ", ".join(f"{k} {v:.2f}" for k, v in waves.items()))
+            try:
+                _attribution_lines(doc, a, table)
+            except (KeyError, TypeError, ValueError, AttributeError, ZeroDivisionError):  # a damaged summary
+                table.pop(a["set"], None)
+                doc.add(f"- {a['set']}: the summary in {Path(a['file']).name} is not in the form explain writes")
         if table:
             frame = pd.DataFrame(table)
             frame = frame.loc[frame.mean(axis=1).sort_values(ascending=False).index]
             doc.add("", _md(frame.map(lambda v: f"{v:.1%}").rename_axis("Lead").reset_index()))
         for a in items:
-            fig = _attribution_figure(a, doc.files)
+            try:
+                fig = _attribution_figure(a, doc.files)
+            except (KeyError, TypeError, ValueError, AttributeError):
+                fig = None
             if fig is not None:
                 doc.figure(fig, f"attributions of {model} on {a['set']}")
+
+
+def _attribution_lines(doc: _Doc, a: dict, table: dict) -> None:
+    """One set's line (and its column of `table`) from an attributions file's summary; every value printed
+    is a number read as one (a damaged summary raises, and the caller says so)."""
+    import numpy as np
+
+    s = (a["summary"] or {}).get("all")
+    if not s:
+        doc.add(f"- {a['set']}: no summary in {Path(a['file']).name}")
+        return
+    twelve = [x for x in a["leads"] if "rhythm" not in x]
+    shares = {x: float(s["lead_mean_abs"][x]) for x in twelve}
+    total = sum(shares.values()) or np.nan
+    column = {x: v / total for x, v in shares.items()}
+    waves = {k: np.nanmean([float(s["wave_share"][x][k]) for x in a["leads"] if s["wave_share"][x].get(k) is not None])
+             for k in a["waves"]}
+    v14 = sum(column.get(x, 0.0) for x in ("V1", "V2", "V3", "V4"))
+    outcomes = ", ".join(f"{g} {int(a['summary'][g]['n'])}" for g in ("TP", "FN", "FP", "TN") if g in a["summary"])
+    table[a["set"]] = column
+    doc.add(f"- {a['set']}: {a['ecgs']} ECGs ({outcomes}), {a['method']}, max |convergence delta| "
+            f"{a['max_abs_convergence_delta']:.2g}; V1-V4 carry {v14:.0%} of the attribution (a third if "
+            "even); waves: " + ", ".join(f"{k} {v:.2f}" for k, v in waves.items()))
 
 
 def _article_section(doc: _Doc, runs, pub, audited, corrected):
@@ -255,8 +273,10 @@ def _article_section(doc: _Doc, runs, pub, audited, corrected):
     if sbs.empty:
         doc.add("_none of the article's six models was evaluated_", "")
         return None
+    from lvsdctl.tables import write_text
+
     path = doc.files / "side_by_side.csv"
-    sbs.to_csv(path, index=False)
+    write_text(path, sbs.to_csv(index=False, lineterminator="\n"))
     inside = sbs["article_in_site_ci"].dropna()
     differ = sbs[(sbs["diff_ci_low"] > 0) | (sbs["diff_ci_high"] < 0)]
     doc.add(f"- {int(inside.sum())} of {len(inside)} published values lie inside this site's 95% CI; {len(differ)} of "
@@ -266,6 +286,7 @@ def _article_section(doc: _Doc, runs, pub, audited, corrected):
     return sbs
 
 
+@claims_outputs("output", "html")
 def report(runs: str | os.PathLike, output: str | os.PathLike = "report.md", *, html: str | os.PathLike | None = None,
            alpha: float = 0.05, progress: Callable[[int, int], None] | None = None) -> ReportSummary:
     """Write the reproduction report of the study run directory ``runs``; see the module docstring."""
@@ -278,9 +299,10 @@ def report(runs: str | os.PathLike, output: str | os.PathLike = "report.md", *, 
 
     steps = 6
     tick = (lambda i: progress(i, steps)) if progress else (lambda i: None)
+    out = Path(output)
+    check_output(out.parent / f"{out.stem}_files", directory=True, what="figures folder")  # before any work
     data = gather(runs)
     pub = published()
-    out = Path(output)
     doc = _Doc(out)
     preset = (data.manifest.get("preset") or {}).get("name")
     evaluated = _header(doc, data, pub, preset)
@@ -370,13 +392,24 @@ def _sbs_frame(df, pub):
     })
 
 
+def _is_png(path: Path) -> bool:
+    """Whether `path` is a PNG image of at most 64 MiB (the explain step's figure; anything else is not copied)."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(8) == b"\x89PNG\r\n\x1a\n" and path.stat().st_size <= 64 << 20
+    except OSError:
+        return False
+
+
 def _attribution_figure(a: dict, files_dir: Path) -> Path | None:
     """The explain step's own figure, or one drawn from the file's summary when it is missing."""
-    if a.get("figure"):
+    figure = Path(a["figure"]) if a.get("figure") else None
+    if figure is not None and figure.is_file() and not figure.is_symlink() and _is_png(figure):
         import shutil
 
-        dst = files_dir / Path(a["figure"]).name
-        shutil.copyfile(a["figure"], dst)
+        dst = files_dir / figure.name
+        with atomic_file(dst, what="figure") as tmp:
+            shutil.copyfile(figure, tmp)
         return dst
     if not a["summary"]:
         return None

@@ -31,6 +31,7 @@ from typing import Callable
 
 from lvsdctl import __version__
 from lvsdctl.errors import InputError
+from lvsdctl.outputs import claims_outputs
 from lvsdctl.study import grid
 from lvsdctl.study.flags import COMMANDS, flag
 from lvsdctl.study.presets import get_preset
@@ -61,6 +62,8 @@ class ScriptSummary(Summary):
         return {k: v for k, v in self.__dict__.items() if k != "text"}
 
 
+#: A validation set's name as the study can use it in file names and script words.
+_SET_NAME = re.compile(r"[A-Za-z0-9_+][A-Za-z0-9_.+-]{0,63}")
 _PLAIN = re.compile(r"[A-Za-z0-9_./:=@%+,-]+")
 
 
@@ -88,8 +91,13 @@ def _split_info(split: str) -> tuple[list[str], bool, dict[str, dict]]:
             raise InputError(f"{split}: has no /signals (run `lvsdctl preprocess` and `lvsdctl split` first)")
         records = read_records(f)
         synthetic = bool(f.attrs.get("synthetic", False))
+    if "split" not in records or "label" not in records:
+        raise InputError(f"{split}: its records have no split or label column (run `lvsdctl split` first)")
     splits = records["split"].astype(str)
     sets = validation_sets_of(splits)
+    if not all(_SET_NAME.fullmatch(s) for s in sets):  # set names become file names and script words
+        raise InputError(f"{split}: a validation set's name is not 1-64 letters, digits, '.', '_', '+' or '-' (the "
+                         "study names files after each set): rename it in the split design")
     counts = {}
     for s in ("train", "tune", *sets):
         lab = records.loc[splits == s, "label"].to_numpy()
@@ -160,6 +168,7 @@ def render(steps_by_section: list[tuple[str, list[grid.Step]]], *, header: str, 
     return "\n".join(lines)
 
 
+@claims_outputs("output", dirs=("runs",))
 def script(split: str | os.PathLike, runs: str | os.PathLike, *, preset: str = "quick", output: str | None = None,
            torchrun: int | None = None, ss_weights: str | None = None, sq_weights: str | None = None,
            ecgfounder: bool = False, ecgfounder_weights: str | None = None, ecgfounder_split: str | None = None,
@@ -174,7 +183,7 @@ def script(split: str | os.PathLike, runs: str | os.PathLike, *, preset: str = "
     p = get_preset(preset)
     split_abs, runs_abs = str(Path(split).resolve()), str(Path(runs).resolve())
     if Path(runs_abs).exists() and not Path(runs_abs).is_dir():
-        raise InputError(f"{runs}: --out must be a directory (it holds every model, evaluation and the report)")
+        raise InputError(f"{runs}: --runs must be a directory (it holds every model, evaluation and the report)")
     if torchrun is not None:
         if torchrun < 1:
             raise InputError("--torchrun N needs N >= 1 processes")
@@ -205,7 +214,7 @@ def script(split: str | os.PathLike, runs: str | os.PathLike, *, preset: str = "
         progress(0, total)
 
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    command = ["lvsdctl", "study", "script", str(split), "--out", str(runs), "--preset", preset]
+    command = ["lvsdctl", "study", "script", str(split), "--runs", str(runs), "--preset", preset]
     if torchrun:
         command += ["--torchrun", str(torchrun)]
     if ecgfounder:

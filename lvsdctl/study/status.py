@@ -87,7 +87,7 @@ def done(words: list[str]) -> DoneStatus:
     """Decide for the command ``words`` (without the leading `lvsdctl`); see the module docstring."""
     import h5py
 
-    from lvsdctl.hdf5 import provenance, sha256_file
+    from lvsdctl.hdf5 import KINDS, provenance, sha256_file
 
     if not words:
         raise InputError("give the step's command after --, e.g. `lvsdctl study done -- train split.h5 -o fcn.h5`")
@@ -109,20 +109,26 @@ def done(words: list[str]) -> DoneStatus:
             history = provenance(f)
     except OSError:
         return not_done("not a readable HDF5 file")
+    except InputError:  # a damaged provenance: the step makes the file again
+        return not_done("its provenance is not readable")
     if kind is None:
         return not_done("not an lvsdctl file")
-    if expected and kind != expected:
-        return not_done(f"a '{kind}' file where `{command}` writes '{expected}'")
-    if not history:
+    if expected and kind != expected:  # the file's own text is quoted only when it is a kind lvsdctl knows
+        shown = f"a '{kind}' file" if kind in KINDS else "a file of another kind"
+        return not_done(f"{shown} where `{command}` writes '{expected}'")
+    if not history or not isinstance(history[-1], dict):
         return not_done("no provenance")
     last = history[-1]
     made_by = normalise(str(last.get("command", "")).split()[1:])
     wanted = normalise(words)
     if made_by != wanted:
         return not_done("made by another command: " + _first_difference(made_by, wanted))
-    for item in last.get("inputs", []):
+    inputs = last.get("inputs", [])
+    for item in inputs if isinstance(inputs, list) else [None]:
+        if not isinstance(item, dict):
+            return not_done("its provenance lists its inputs in an unknown form")
         recorded, where = item.get("sha256"), item.get("path")
-        if not recorded or not where or where == "-":
+        if not recorded or not where or where == "-" or not isinstance(where, str):
             continue
         if not Path(where).is_file():
             return not_done(f"its input {where} is gone")
@@ -133,9 +139,10 @@ def done(words: list[str]) -> DoneStatus:
 
 def _first_difference(made_by: list[str], wanted: list[str]) -> str:
     for i, (a, b) in enumerate(zip(made_by, wanted)):
-        if a != b:
-            return f"'{a}' where this step has '{b}' (word {i + 1})"
+        if a != b:  # this step's words are quoted, never the file's
+            return f"word {i + 1} differs: this step has '{b}'"
     if len(made_by) != len(wanted):
-        longer, which = (made_by, "that") if len(made_by) > len(wanted) else (wanted, "this")
-        return f"{which} command goes on with '{longer[min(len(made_by), len(wanted))]}'"
+        if len(made_by) > len(wanted):
+            return f"that command has more words than this step ({len(made_by)} against {len(wanted)})"
+        return f"this command goes on with '{wanted[len(made_by)]}'"
     return "identical"  # unreachable: the lists differ

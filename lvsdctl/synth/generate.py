@@ -21,6 +21,7 @@ import pandas as pd
 
 from lvsdctl import __version__
 from lvsdctl.errors import InputError
+from lvsdctl.outputs import claims_outputs
 from lvsdctl.summary import Summary
 from lvsdctl.synth import cohort as co
 from lvsdctl.synth.digitised_writer import DigitisedHeader, digitised_xml, trace_printout
@@ -152,6 +153,7 @@ class SynthSummary(Summary):
     seconds: float
 
 
+@claims_outputs(dirs=("out_dir",))
 def synthesise(out_dir: str | os.PathLike, n_ecgs: int = 2000, n_patients: int = 900, seed: int = 0,
                digitised_share: float = 0.25, jobs: int = 1, overwrite: bool = False,
                progress: Callable[[int, int], None] | None = None) -> SynthSummary:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from lvsdctl.errors import InputError, MismatchError
+from lvsdctl.outputs import claims_outputs
 from lvsdctl.summary import Summary
 from lvsdctl.train.engine import FitResult, TrainConfig, defined, fit, seed_everything
 from lvsdctl.train.presets import get_preset
@@ -71,6 +72,7 @@ def _data_options(model: str, shape: tuple[int, int], options: dict) -> dict:
     return opts
 
 
+@claims_outputs("output")
 def train(
     path: str | os.PathLike,
     model: str = "inceptiontime",
@@ -94,7 +96,7 @@ def train(
     """
     from lvsdctl.data.dataset import labelled_sets
     from lvsdctl.models.checkpoint import save_checkpoint
-    from lvsdctl.models.registry import create_model, model_config
+    from lvsdctl.models.registry import check_model_options, create_model, model_config
     from lvsdctl.train import distributed as dist_
 
     path, output = str(path), str(output)
@@ -117,6 +119,7 @@ def train(
         raise MismatchError(f"{path}: layout {pre.get('layout')!r}, but this model needs {expect_layout!r}")
     shape = train_set.shape
     opts = _data_options(model, shape, {**preset_model, **(model_options or {})})
+    check_model_options(model, opts)  # bounded and built on the meta device first: no 48 GB surprise
     try:
         create_model(model, **opts)  # validate options before training
     except (TypeError, ValueError) as exc:
@@ -124,7 +127,7 @@ def train(
 
     info = dist_.from_env()
     if cfg.select == "best" and cfg.metric != "train_loss" and tune_set is None:
-        raise InputError("--select best needs a tuning set (--tune-split) or --metric train_loss")
+        raise InputError("--select best needs a tuning set (--tune-set) or --metric train_loss")
     if cfg.batch_size % info.world_size:
         raise InputError(f"--batch-size {cfg.batch_size} does not split evenly over {info.world_size} processes")
 

@@ -21,9 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lvsdctl.errors import InputError, MissingResourceError
+from lvsdctl.outputs import check_output, output_lock
 from lvsdctl.summary import Summary
 from lvsdctl.weights import catalog as _catalog
-from lvsdctl.weights.local import Progress, read_record, sha256_file, weights_dir, write_record
+from lvsdctl.weights.local import Progress, read_record, record_path, sha256_file, weights_dir, write_record
 
 log = logging.getLogger(__name__)
 
@@ -145,10 +146,39 @@ def _discard(cached: str) -> None:
             pass
 
 
+#: The largest file `fetch` accepts (the catalog's are 0.1-1.1 GB): a mirror announcing more is refused
+#: before anything is downloaded.
+MAX_DOWNLOAD_BYTES = 16 << 30
+
+
+def _check_room(entry: _catalog.WeightsEntry, size: int | None, directory: Path) -> None:
+    """Refuse, before the download, a file announced larger than MAX_DOWNLOAD_BYTES (or than the catalog's
+    size, at another revision by more than half), and a weights directory without room for it."""
+    if size is None:
+        return
+    if size > MAX_DOWNLOAD_BYTES or (entry.size and size > 1.5 * entry.size):
+        raise IntegrityError(f"{entry.repo}/{entry.filename} is announced at {size:,} bytes, more than lvsdctl "
+                             f"accepts for it ({min(MAX_DOWNLOAD_BYTES, int(1.5 * (entry.size or MAX_DOWNLOAD_BYTES))):,}):"
+                             " not the published checkpoint")
+    try:
+        free = shutil.disk_usage(_existing_folder(directory)).free
+    except OSError:
+        return
+    if free < size:
+        raise InputError(f"weights directory {directory}: {free:,} bytes free, {entry.filename} needs {size:,}")
+
+
+def _existing_folder(path: Path) -> Path:
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
 def _place(src: str, dest: Path, progress: Progress | None, offset: int, total: int) -> None:
-    """Put the checked file at ``dest`` atomically: a hard link where possible, else a copy."""
+    """Put the checked file at ``dest`` atomically: a hard link where possible, else a copy. The temporary
+    file is `.NAME.partial-PID` (a killed run's is removed by the next fetch of the same file)."""
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.partial")
+    tmp = dest.with_name(f".{dest.name}.partial-{os.getpid()}")
     tmp.unlink(missing_ok=True)
     try:
         try:
@@ -222,10 +252,24 @@ def fetch(name: str, *, weights_dir: str | os.PathLike | None = None, revision: 
     """
     t0 = time.perf_counter()
     entry = _catalog.get(name)
+    directory = _dir(weights_dir)
+    check_output(directory, directory=True, what="weights directory")  # before any download
+    dest = directory / entry.filename
+    check_output(dest, what="weights file")
+    # One fetch of a file at a time: the file and its recorded hash are locked until both are written.
+    with output_lock(dest, record_path(dest), what="weights file"):
+        try:
+            return _fetch(entry, directory, dest, revision, force, cache_dir, endpoint, progress, t0)
+        except OSError as exc:  # placing the file or its record: a full disk, a quota, permissions
+            raise InputError(f"weights file {dest}: cannot be written ({exc.strerror or type(exc).__name__})") from None
+
+
+def _fetch(entry: _catalog.WeightsEntry, directory: Path, dest: Path, revision: str | None, force: bool,
+           cache_dir: str | os.PathLike | None, endpoint: str | None, progress: Progress | None,
+           t0: float) -> FetchResult:
+    """`fetch` once the weights file is locked."""
     rev = revision or entry.revision
     pinned_rev = rev == entry.revision
-    directory = _dir(weights_dir)
-    dest = directory / entry.filename
     local_sha = None
     if dest.exists() and not force:
         found, local_sha = _check_existing(entry, dest, rev, progress, t0)
@@ -233,7 +277,9 @@ def fetch(name: str, *, weights_dir: str | os.PathLike | None = None, revision: 
             return found
     hub, _ = _hub()
     endpoint = (endpoint or os.environ.get("HF_ENDPOINT") or "https://huggingface.co").rstrip("/")
-    cache = str(cache_dir) if cache_dir is not None else str(hub.constants.HF_HUB_CACHE)
+    import huggingface_hub.constants  # a submodule: not an attribute of the package until imported
+
+    cache = str(cache_dir) if cache_dir is not None else str(huggingface_hub.constants.HF_HUB_CACHE)
     offline = _offline()
     notes: list[str] = []
     published, commit, size = None, None, entry.size
@@ -257,6 +303,7 @@ def fetch(name: str, *, weights_dir: str | os.PathLike | None = None, revision: 
                 result = _existing(entry, dest, rev, local_sha, "present", "hub", t0)
                 result.commit, result.notes = commit, notes
                 return result
+            _check_room(entry, size, directory)
         kwargs = dict(revision=rev, cache_dir=cache_dir, endpoint=endpoint, local_files_only=offline,
                       force_download=force and not offline)
         if _accepts(hub.hf_hub_download, "tqdm_class"):

@@ -70,9 +70,12 @@ def read_record(path: Path) -> str | None:
 def write_record(path: Path, sha256: str) -> Path:
     """Write ``FILE.sha256`` atomically (``sha256sum`` format)."""
     rec = record_path(path)
-    tmp = rec.with_name(f".{rec.name}.{os.getpid()}.tmp")
-    tmp.write_text(f"{sha256}  {path.name}\n", encoding="ascii")
-    os.replace(tmp, rec)
+    tmp = rec.with_name(f".{rec.name}.tmp-{os.getpid()}")  # a killed run's: removed by the next fetch
+    try:
+        tmp.write_text(f"{sha256}  {path.name}\n", encoding="ascii")
+        os.replace(tmp, rec)
+    finally:
+        tmp.unlink(missing_ok=True)
     return rec
 
 

@@ -55,7 +55,7 @@ def list_weights(*, weights_dir: str | os.PathLike | None = None) -> WeightsList
 class VerifiedFile:
     name: str | None  # the catalog entry the file is (or should be), None if unknown
     path: str
-    status: str  # ok | older | recorded | unpinned | mismatch | missing | unknown
+    status: str  # ok | older | recorded | unpinned | mismatch | unreadable | missing | unknown
     sha256: str | None = None
     expected: str | None = None
     detail: str = ""
@@ -71,7 +71,7 @@ class VerifyReport(Summary):
     @property
     def ok(self) -> bool:
         """No file differs from what it should be, and no file asked for is missing."""
-        return not any(f.status in ("mismatch", "missing") for f in self.files)
+        return not any(f.status in ("mismatch", "unreadable", "missing") for f in self.files)
 
     def to_dict(self) -> dict:
         return {"weights_dir": self.weights_dir, "ok": self.ok, "files": [asdict(f) for f in self.files]}
@@ -135,8 +135,15 @@ def verify(names: list[str] | None = None, *, weights_dir: str | os.PathLike | N
                                              expected=entry.sha256 if entry else None,
                                              detail=f"`lvsdctl weights fetch {entry.name}`" if entry else ""))
             continue
-        sha = sha256_file(path, progress, offset=done, total=total)
-        done += path.stat().st_size
+        try:
+            sha = sha256_file(path, progress, offset=done, total=total)
+        except OSError as exc:  # permissions, an I/O error: reported like a file that differs
+            report.files.append(VerifiedFile(entry.name if entry else None, str(path), "unreadable",
+                                             expected=entry.sha256 if entry else None,
+                                             detail=f"cannot be read ({exc.strerror or type(exc).__name__})"))
+            continue
+        finally:
+            done += path.stat().st_size if path.is_file() else 0
         report.files.append(_judge(entry, path, sha))
     return report
 

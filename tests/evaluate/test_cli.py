@@ -38,12 +38,16 @@ def test_cli_predict_and_help(tiny_study, tmp_path):
     d = tiny_study["dir"]
     runner = CliRunner()
     out = tmp_path / "pred.h5"
-    r = runner.invoke(app, ["predict", str(d / "model.h5"), str(d / "split.h5"), "-o", str(out), "--sets", "internal",
-                            "--threshold", "0.3", "--device", "cpu", "--json"])
+    r = runner.invoke(app, ["predict", str(d / "model.h5"), str(d / "split.h5"), "-o", str(out), "--set", "internal",
+                            "--threshold", "0.3", "--device", "cpu", "--json"], env={"COLUMNS": "80"})
     assert r.exit_code == 0, r.output
     summary = json.loads(r.stdout)
     df, meta = load_predictions(str(out))
     assert summary["ecgs"] == len(df) == 30 and set(df["split"]) == {"internal"} and meta.threshold == 0.3
+    # a small run prints its per-ECG table: every record, its score and call; SYNTHETIC data said so
+    assert "per-ECG results at threshold 0.3 (command line)" in r.stderr and "SYNTHETIC" in r.stderr
+    assert all(rid in r.stderr for rid in df["record_id"]) and "…" not in r.stderr
+    assert [row["record_id"] for row in summary["results"]] == list(df["record_id"])
     r = runner.invoke(app, ["predict", str(d / "model.h5"), str(d / "split.h5"), "-o", str(out), "--threshold", "2"])
     assert r.exit_code == 3 and "threshold" in r.output
     for cmd in (["evaluate", "--help"], ["predict", "--help"], ["stats", "compare", "--help"], ["stats", "cohort", "--help"]):

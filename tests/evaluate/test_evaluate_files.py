@@ -30,7 +30,7 @@ def test_evaluate_writes_metrics_report_and_figures(tiny_study, tmp_path):
     assert set(pred["split"]) == {"tune", "internal", "external1"} and pmeta.threshold_policy == "youden"
     text = report.read_text()
     for heading in ("## Data", "## Preprocessing", "## Model", "## Threshold", "## Discrimination", "## Calibration",
-                    "## Subgroups", "## Limitations", "## Model card", "Synthetic data"):
+                    "## Subgroups", "## Limitations", "## Model card", "SYNTHETIC data"):
         assert heading in text, heading
     assert "p001" not in text and "r0001" not in text  # no pseudonym or record id in the report
     assert {p.name for p in figs.iterdir()} >= {"roc.png", "roc.svg", "pr.png", "reliability.svg", "scores.png"}

@@ -43,6 +43,9 @@ def test_predict_writes_a_predictions_file(tiny_study, tmp_path):
     assert ((df["score"] >= 0.5).astype(int) == df["pred"]).all()
     with h5py.File(out) as f:
         assert f.attrs["lvsdctl_kind"] == "predictions"
-        assert set(f["records"]) >= {"record_id", "patient", "site", "split", "label", "sex", "age", "qrs_ms"}
-        # only what comparisons need is copied; the family's other columns hold their "unknown" defaults
-        assert np.isnan(f["records/lvef"][()]).all() and set(f["records/acquired"].asstr()[()]) == {""}
+        assert set(f["records"]) >= {"record_id", "patient", "site", "split", "label", "sex", "age", "qrs_ms",
+                                     "acquired", "source_sha256", "source_format", "fs", "file", "warnings"}
+        # what finds the ECG again is kept; the echo's LVEF is not (the label is)
+        assert set(f["records/acquired"].asstr()[()]) == {"2024-03-01T10:00:00"}
+        assert np.isnan(f["records/lvef"][()]).all()
+        assert f.attrs["threshold_source"] == "command line"

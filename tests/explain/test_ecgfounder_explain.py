@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from lvsdctl.explain.api import _chain_for, explain, load_export
+from lvsdctl.explain.api import explain, load_export
 from lvsdctl.models.checkpoint import save_checkpoint
 from lvsdctl.models.registry import create_model
 from lvsdctl.signal.chain import ChainConfig, process_batch
@@ -29,7 +29,7 @@ def founder_checkpoint(tmp_path):
 
 def test_the_recorded_chain_is_rebuilt_exactly(founder_checkpoint):
     _, pre = founder_checkpoint
-    assert _chain_for(json.loads(json.dumps(pre))) == ChainConfig.make(layout="12x5000", chain="ecgfounder")
+    assert ChainConfig.from_attrs(json.loads(json.dumps(pre))) == ChainConfig.make(layout="12x5000", chain="ecgfounder")
 
 
 def test_explain_a_wfdb_export_with_exact_deeplift(founder_checkpoint, fixtures_dir, tmp_path):
@@ -37,10 +37,10 @@ def test_explain_a_wfdb_export_with_exact_deeplift(founder_checkpoint, fixtures_
 
     path, pre = founder_checkpoint
     src = fixtures_dir / "ecg" / "wfdb" / "torch_ecg_cinc2021" / "HR06000.hea"
-    x = load_export(src, pre)
+    x, _ = load_export(src, pre)
     expected = process_batch([read_ecg(src).segments], ChainConfig.make(layout="12x5000", chain="ecgfounder"))
     np.testing.assert_array_equal(x, expected.signals[0])
-    summary = explain(str(src), model_path=str(path), out=tmp_path / "map.png")
+    summary = explain(str(src), model_path=str(path), output=tmp_path / "map.png")
     assert summary.model_name == "ecgfounder-lvsd" and summary.caveat is None
     assert abs(summary.convergence_delta) < 1e-5 * max(1.0, abs(summary.log_odds))
     assert (tmp_path / "map.png").exists() and (tmp_path / "map.waves.csv").exists()

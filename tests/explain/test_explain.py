@@ -132,10 +132,17 @@ def _dataset(path, n=6, pre=PRE_4):
 def test_explain_a_real_muse_export(tmp_path, fcn_checkpoint, fixtures_dir):
     src = fixtures_dir / "ecg" / "muse_xml" / "ecg2dcm" / "guangxi_teaching_sinus_rhythm.xml"
     out = tmp_path / "map.png"
-    summary = explain(str(src), model_path=str(fcn_checkpoint), out=out, formats=("svg", "pdf"))
+    summary = explain(str(src), model_path=str(fcn_checkpoint), output=out, formats=("svg", "pdf"))
     for suffix in (".png", ".svg", ".pdf", ".waves.csv", ".waves.json", ".beats.csv"):
         assert out.with_suffix(suffix).exists(), suffix
     assert 0.0 <= summary.score <= 1.0
+    # a child's sinus rhythm with a 74 ms QRS (the export's own measurement): out of the model's scope, said
+    # in the summary and on the map; no operating point beside this model: the study's 0.5, said so too
+    assert any("QRS 74 ms < 120 ms" in w and "not LBBB" in w for w in summary.warnings)
+    assert any("age 11 < 18" in w for w in summary.warnings)
+    assert summary.threshold == 0.5 and summary.threshold_source == "default" and summary.notes
+    svg = out.with_suffix(".svg").read_text()
+    assert "not LBBB" in svg and "no operating point saved" in svg
     assert out.with_suffix(".png").read_bytes()[:4] == b"\x89PNG"
     doc = json.loads(out.with_suffix(".waves.json").read_text())
     assert {r["lead"] for r in doc["waves"]} >= {"I", "aVR", "V6", RHYTHM_KEY}
@@ -154,7 +161,7 @@ def test_explain_a_real_muse_export(tmp_path, fcn_checkpoint, fixtures_dir):
 
 def test_explain_dataset_record_and_cohort(tmp_path, fcn_checkpoint):
     data = _dataset(tmp_path / "split.h5")
-    s = explain(str(data), model_path=str(fcn_checkpoint), record="r1", out=tmp_path / "r1.png")
+    s = explain(str(data), model_path=str(fcn_checkpoint), record="r1", output=tmp_path / "r1.png")
     assert s.label == 0
     out = tmp_path / "attr.h5"
     summary = explain_cohort(str(data), model_path=str(fcn_checkpoint), output=str(out), split="internal",
@@ -188,8 +195,8 @@ def test_failed_delineation_is_left_out_of_the_cohort_summary(tmp_path, fcn_chec
 
 def test_show_waves_draws_the_boundaries(tmp_path, fcn_checkpoint, fixtures_dir):
     src = fixtures_dir / "ecg" / "muse_xml" / "braveheart" / "example1.xml"
-    plain = explain(str(src), model_path=str(fcn_checkpoint), out=tmp_path / "a.svg")
-    shown = explain(str(src), model_path=str(fcn_checkpoint), out=tmp_path / "b.svg", show_waves=True)
+    plain = explain(str(src), model_path=str(fcn_checkpoint), output=tmp_path / "a.svg")
+    shown = explain(str(src), model_path=str(fcn_checkpoint), output=tmp_path / "b.svg", show_waves=True)
     assert plain.score == shown.score
     a, b = (tmp_path / "a.svg").read_text(), (tmp_path / "b.svg").read_text()
     assert b.count("<path") > a.count("<path") + 8 * 5 * 0.5  # faint lines at every beat's boundaries
@@ -198,7 +205,7 @@ def test_show_waves_draws_the_boundaries(tmp_path, fcn_checkpoint, fixtures_dir)
 def test_mismatched_preprocessing_and_missing_model_are_refused(tmp_path, fcn_checkpoint, monkeypatch):
     data = _dataset(tmp_path / "z.h5", pre={**PRE_4, "normalisation": "zscore"})
     with pytest.raises(MismatchError, match="normalisation"):
-        explain(str(data), model_path=str(fcn_checkpoint), record="r0", out=tmp_path / "m.png")
+        explain(str(data), model_path=str(fcn_checkpoint), record="r0", output=tmp_path / "m.png")
     monkeypatch.delenv("LVSDCTL_MODEL", raising=False)
     monkeypatch.setenv("LVSDCTL_CONFIG", str(tmp_path / "none.toml"))
     with pytest.raises(MissingResourceError, match="LVSDCTL_MODEL"):
@@ -208,7 +215,7 @@ def test_mismatched_preprocessing_and_missing_model_are_refused(tmp_path, fcn_ch
     bad = tmp_path / "bad.xml"
     bad.write_text("<RestingECG><broken>")
     with pytest.raises(InputError):
-        explain(str(bad), model_path=str(fcn_checkpoint), out=tmp_path / "b.png")
+        explain(str(bad), model_path=str(fcn_checkpoint), output=tmp_path / "b.png")
 
 
 def test_wave_masks_follow_every_beat():

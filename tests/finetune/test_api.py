@@ -143,7 +143,7 @@ def test_all_strategies_runs_the_study_through_the_cli(tmp_path, data, monkeypat
         if Path(run["output"]).name not in todo:
             Path(run["output"]).write_bytes(b"")
     res = CliRunner().invoke(app, ["finetune", str(data), "--all-strategies", "-o", str(out), "--epochs", "1",
-                                   "--batch-size", "16", "--tune-split", "", "--device", "cpu", "-q", "--json"])
+                                   "--batch-size", "16", "--tune-set", "", "--device", "cpu", "-q", "--json"])
     assert res.exit_code == 0, res.output
     summaries = json.loads(res.stdout)
     assert len(summaries) == 14 and sum("skipped" not in s for s in summaries) == 2

@@ -86,8 +86,12 @@ def test_killed_write_leaves_no_complete_looking_file(tmp_path):
     proc = subprocess.run([sys.executable, "-c", code])
     assert proc.returncode != 0
     assert not out.exists()
-    leftovers = list(tmp_path.iterdir())
-    assert all(p.name.startswith(".c.h5.partial-") for p in leftovers)
+    leftovers = sorted(p.name for p in tmp_path.iterdir())
+    assert leftovers[0] == ".c.h5.lock" and all(n.startswith(".c.h5.partial-") for n in leftovers[1:])
+    # the next write of the same output removes the dead run's partial file (and its lock file when done)
+    with atomic_output(out, "ecg") as f:
+        f.create_dataset("x", data=np.zeros(3))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.h5"]
 
 
 def test_provenance_chain_and_input_hashes(tmp_path):

@@ -32,7 +32,7 @@ def test_configurable_columns_semicolon_and_decimal_comma(tmp_path):
     assert t.frame["lvef"].iloc[0] == 39.5
     with pytest.raises(InputError, match="--echo-lvef-col") as exc:
         read_echo_table(p, patient_col="MRN", date_col="Date Echo", lvef_col="LVEF")
-    assert "'EF'" in str(exc.value)  # lists the columns there are
+    assert "'EF'" not in str(exc.value) and "3 columns" in str(exc.value)  # header text is content: not quoted
 
 
 def test_bad_rows_reported_by_row_number_without_values(tmp_path):
@@ -93,3 +93,39 @@ def test_unreadable_table(tmp_path):
     bad.write_bytes(b"not a zip")
     with pytest.raises(InputError, match="cannot read the echo table"):
         read_echo_table(bad)
+
+
+@pytest.mark.parametrize("content, reason", [
+    (b"", "the echo table is empty"),
+    (b"\n \n\n", "the echo table is empty"),
+    (b"patient_id\n1\n2\n", "its header has one column"),  # never split on the letter 't'
+    (b"patient_id,echo_date,lvef\n1,2023-01-01,35,ZZPHI,x\n", "line 2 has 5 columns, the header 3"),
+    (b"patient_id,echo_date,lvef\n1,2023-01-01,\xff35\n", "not UTF-8 text"),
+    (b"ZZPHI_a,ZZPHI_b,ZZPHI_c\n1,2,3\n", "its header has 3 columns"),
+])
+def test_broken_tables_are_input_errors_that_quote_nothing(tmp_path, content, reason):
+    p = tmp_path / "echo.csv"
+    p.write_bytes(content)
+    with pytest.raises(InputError, match=reason) as err:
+        read_echo_table(p)
+    assert err.value.exit_code == 3 and "ZZPHI" not in str(err.value)
+
+
+def test_a_header_without_rows_is_read_and_the_ingest_warns(tmp_path):
+    p = tmp_path / "echo.csv"
+    p.write_text("patient_id;echo_date;lvef\n")
+    assert read_echo_table(p).counts() == {"rows": 0, "used": 0, "invalid": 0, "duplicates": 0}
+    from lvsdctl.ingest import ingest
+    from lvsdctl.synth import synthesise
+
+    synthesise(tmp_path / "c", n_ecgs=4, n_patients=4, seed=1)
+    s = ingest([tmp_path / "c" / "ecg"], tmp_path / "raw.h5", echo=p, demo_secret=True)
+    assert any("header but no rows" in n for n in s.notes) and s.pairing["unpaired"] == 4
+
+
+def test_a_bad_date_format_option_is_an_input_error(tmp_path):
+    p = tmp_path / "echo.csv"
+    p.write_text("patient_id,echo_date,lvef\n1,01/02/2023,35\n")
+    assert read_echo_table(p, date_format="%d/%m/%Y").frame["echo_date"].iloc[0].month == 2
+    with pytest.raises(InputError, match="is not a strptime format"):
+        read_echo_table(p, date_format="%Q")

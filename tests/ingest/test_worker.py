@@ -53,3 +53,29 @@ def test_parse_chunk_parses_the_hashed_bytes(muse_file):
     for (lead, kind, _, fs, offset, length, scale), seg in zip(segments, record.segments):
         assert (lead, kind, fs, scale) == (seg.lead, seg.kind, seg.fs, seg.scale)
         np.testing.assert_array_equal(i16[offset:offset + length], seg.counts)
+
+
+@pytest.mark.parametrize("site, kept", [("A", "A"), ("3", "3"), ("TS-035", "TS-035"), ("site_9.b", "site_9.b"),
+                                        ("UNIVERSITY OF HOSPITAL", ""), ("ZZPHI-site-QQ", ""), ("", ""), (None, ""),
+                                        ("a\x00b", ""), ("Dr. Who's ward", "")])
+def test_a_site_is_kept_only_as_a_code(site, kept):
+    assert ingest_worker.site_code(site) == kept
+
+
+def test_whatever_a_reader_returns_no_lead_label_or_site_text_gets_through(tmp_path):
+    from lvsdctl.record import ECGRecord, Segment
+
+    def reader(path):
+        sig = np.zeros(100, np.float32)
+        return ECGRecord([Segment("II", sig, 500.0), Segment("ZZPHI-lead", sig, 500.0, kind="ZZPHI-kind")],
+                         "muse", patient_id="x", site="ZZPHI-site-QQ")
+
+    ingest_worker.init_worker(reader)
+    try:
+        p = tmp_path / "f.xml"
+        p.write_text("x")
+        _, _, _, (status, meta, _, segments) = parse_chunk([str(p)])[0]
+    finally:
+        ingest_worker.init_worker(None)
+    assert status == "ok" and meta["site"] == ""
+    assert [s[:2] for s in segments] == [["II", "rhythm"], ["lead2", "rhythm"]]

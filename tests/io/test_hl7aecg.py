@@ -102,7 +102,7 @@ def _mutated(tmp_path: Path, old: str, new: str, count: int = 1) -> Path:
 @pytest.mark.parametrize(
     "old, new, reason",
     [
-        ('<scale value="2.5" unit="uV"/>', '<scale value="2.5" unit="furlong"/>', "unknown unit"),
+        ('<scale value="2.5" unit="uV"/>', '<scale value="2.5" unit="furlong"/>', "unit not one of"),
         ("<digits> -2 -2 -2", "<digits> -2 x -2", "not all numbers"),
         ("<digits> -2 -2 -2", "<digits> -2", "differ in length"),
         ("MDC_ECG_LEAD_AVR", "MDC_ECG_LEAD_AVL", "appears twice"),

@@ -23,7 +23,7 @@ from lvsdctl.record import LEADS12, Segment
         ("Lead I", "I"), ("Lead I (Einthoven)", "I"), ("MDC_ECG_LEAD_III", "III"), ("iii", "III"),
         ("aVF, augmented voltage, foot", "aVF"), ("v5", "V5"), (" V1 ", "V1"),
         ("2:61", "III"), ("5.6.3-9-62", "aVR"), ("2:3", "V1"),  # DICOM MDC / SCPECG codes
-        ("vx", "vx"), ("MDC_ECG_LEAD_V7", "V7"),  # not one of the 12: kept as named
+        ("vx", "VX"), ("MDC_ECG_LEAD_V7", "V7"), ("v4r", "V4R"), ("Lead 7", "unknown"),  # any other label: not kept
     ],
 )
 def test_canonical_lead(name: str, expected: str) -> None:

@@ -3,7 +3,6 @@ exercise custom Huffman tables, and corrupt input."""
 
 from __future__ import annotations
 
-import binascii
 import struct
 from datetime import datetime
 from pathlib import Path
@@ -13,6 +12,7 @@ import pytest
 
 from lvsdctl.errors import ReadError
 from lvsdctl.io import scp
+from tests.hostile.exports import scp_record, scp_section
 from lvsdctl.record import LEADS12
 
 SCP_DIR = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures" / "ecg" / "scp" / "ecg-contec"
@@ -156,25 +156,7 @@ def test_sniff() -> None:
 
 # --- synthetic files: custom Huffman tables, flags the reader must refuse -------------------------
 
-def _section(sid: int, body: bytes) -> bytes:
-    head = struct.pack("<HIBB6s", sid, 16 + len(body), 20, 20, b"SCPECG" if sid == 0 else bytes(6))
-    return struct.pack("<H", binascii.crc_hqx(head + body, 0xFFFF)) + head + body
-
-
-def _build(sections: dict[int, bytes]) -> bytes:
-    sec0_len = 16 + 10 * 12
-    pointers, blobs, pos = [(0, sec0_len, 7)], [], 6 + sec0_len + 1
-    for sid in range(1, 12):
-        if sid in sections:
-            blob = _section(sid, sections[sid])
-            pointers.append((sid, len(blob), pos))
-            blobs.append(blob)
-            pos += len(blob)
-        else:
-            pointers.append((sid, 0, 0))
-    body = _section(0, b"".join(struct.pack("<HII", *p) for p in pointers)) + b"".join(blobs)
-    rest = struct.pack("<I", 6 + len(body)) + body
-    return struct.pack("<H", binascii.crc_hqx(rest, 0xFFFF)) + rest
+_section, _build = scp_section, scp_record  # the SCP-ECG writer the hostile corpus uses too
 
 
 # custom table: 0 -> '0', +1 -> '10', -1 -> '110', anything else -> '111' + 16-bit literal
@@ -275,6 +257,10 @@ def test_huffman_stream_ending_early_is_rejected(tmp_path: Path) -> None:
     # declare more samples than the bit stream holds (section 3 end sample), with valid CRCs
     secs = {sid: body for sid, body in _sections(bytes(blob)).items() if sid}
     secs[3] = secs[3][:2] + struct.pack("<IIB", 1, 99999, 1) + secs[3][11:]
+    path.write_bytes(_build(secs))
+    with pytest.raises(ReadError, match="99999 samples declared, its data holds at most"):  # before allocating
+        scp.read(path)
+    secs[3] = secs[3][:2] + struct.pack("<IIB", 1, 9999, 1) + secs[3][11:]  # fits the bits, not the codes
     path.write_bytes(_build(secs))
     with pytest.raises(ReadError, match="Huffman data end"):
         scp.read(path)

@@ -70,3 +70,124 @@ def test_preprocessing_mismatch_is_exit_code_5():
         check_preprocessing(PRE, {**PRE, "normalisation": "zscore"}, model_path="m.h5", data_path="d.h5")
     assert exc.value.exit_code == 5
     check_preprocessing(PRE, dict(PRE), model_path="m.h5", data_path="d.h5")
+
+
+# ------------------------------------------------------------------ untrusted model files, every family
+#: A small model of every registered family (a family missing here fails the test below by name).
+SMALL = {
+    "fcn": {"filters": [4, 5, 4]},
+    "lstm-fcn": {"filters": [4, 5, 4], "in_samples": 64},
+    "resnet": {"filters": [4, 5, 4]},
+    "inceptiontime": {"filters": 4, "bottleneck": 4, "depth": 3},
+    "ecgfm-lvsd": {"size": "tiny"},
+    "ecgfm-pretrain": "tiny",
+}
+
+
+def _small(name: str, tmp_path):
+    from lvsdctl.models.ecgfm import config_for_size
+
+    spec = SMALL[name]
+    if spec == "tiny":  # the pretraining model takes an ECGFMConfig
+        cfg = config_for_size("tiny")
+        model, config = create_model(name, **cfg.to_dict()), cfg.to_dict()
+    else:
+        model, config = create_model(name, **spec), None
+    path = tmp_path / f"{name}.h5"
+    save_checkpoint(path, model, model_name=name, config=config)
+    return path
+
+
+def _scaled(value, factor):
+    """Every int of a config times `factor` (bools and texts as they are)."""
+    if isinstance(value, bool) or not isinstance(value, (int, list, dict)):
+        return value
+    if isinstance(value, int):
+        return value * factor
+    if isinstance(value, list):
+        return [_scaled(v, factor) for v in value]
+    return {k: _scaled(v, factor) for k, v in value.items()}
+
+
+def _poison(path, **attrs):
+    with h5py.File(path, "r+") as f:
+        for key, value in attrs.items():
+            f.attrs[key] = value if isinstance(value, str) else json.dumps(value)
+
+
+def _peak_mb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def test_every_family_has_a_small_model_here():
+    from lvsdctl.models.registry import list_models
+
+    assert sorted(SMALL) == sorted(list_models()), "add the new family to SMALL: its config must be checked too"
+
+
+@pytest.mark.parametrize("name", sorted(SMALL))
+def test_a_poisoned_config_is_refused_before_any_model_is_built(tmp_path, name):
+    path = _small(name, tmp_path)
+    load_checkpoint(path)  # the file as written loads
+    with h5py.File(path) as f:
+        config = json.loads(f.attrs["config"])
+    before = _peak_mb()
+    for factor in (3_000, 100_000_000):  # within the bounds but not the weights; past the bounds
+        _poison(path, config=_scaled(config, factor))
+        with pytest.raises(InputError, match="do not fit|out of bounds|larger model|buildable") as err:
+            load_checkpoint(path)
+        assert err.value.exit_code == 3
+    assert _peak_mb() - before < 300  # refused before allocating anything of the config's size
+    _poison(path, config={**config, "ZZPHI_option": 1})
+    with pytest.raises(InputError, match="1 option") as err:
+        load_checkpoint(path)
+    assert "ZZPHI" not in str(err.value)
+    for bad in ("[1, 2]", "{not json", json.dumps({**config, "x": "y" * 100})):
+        _poison(path, config=bad)
+        with pytest.raises(InputError):
+            load_checkpoint(path)
+
+
+def test_a_config_of_many_layers_stops_building_early(tmp_path):
+    path = _small("resnet", tmp_path)
+    _poison(path, config={"filters": [4] * 4000, "convs_per_block": [3] * 4000})
+    with pytest.raises(InputError, match="larger model than the weights the file holds"):
+        load_checkpoint(path)
+
+
+@pytest.mark.parametrize("attr, value, shown", [
+    ("model_name", "ZZPHI-name", "unknown model family"),
+    ("lvsdctl_kind", "ZZPHI-kind", "of a kind this lvsdctl does not know"),
+])
+def test_file_text_is_not_quoted(tmp_path, attr, value, shown):
+    path = _small("fcn", tmp_path)
+    _poison(path, **{attr: value})
+    with pytest.raises(InputError, match=shown) as err:
+        load_checkpoint(path)
+    assert "ZZPHI" not in str(err.value)
+
+
+def test_weights_declared_past_the_bound_are_refused_unread(tmp_path):
+    path = _small("fcn", tmp_path)
+    with h5py.File(path, "r+") as f:  # 40 GB declared, nothing stored
+        f["weights"].create_dataset("body.extra", shape=(10_000_000_000,), dtype="f4", chunks=(1 << 20,))
+    with pytest.raises(InputError, match="GiB of weights"):
+        load_checkpoint(path)
+    with h5py.File(path, "r+") as f:
+        del f["weights/body.extra"]
+        f["weights"].create_dataset("body.text", data=np.array([b"ZZPHI"], dtype=object), dtype=h5py.string_dtype())
+    with pytest.raises(InputError, match="not a numeric array") as err:
+        load_checkpoint(path)
+    assert "body.text" not in str(err.value)
+
+
+def test_model_options_are_bounded_on_the_meta_device():
+    from lvsdctl.models.registry import check_model_options
+
+    check_model_options("fcn", {"filters": [4, 5, 4]})
+    with pytest.raises(InputError, match="out of bounds"):
+        check_model_options("fcn", {"filters": [4, 3_000_000_000, 4]})
+    with pytest.raises(InputError, match="parameters"):
+        check_model_options("fcn", {"filters": [16_000_000, 16_000_000, 4]})

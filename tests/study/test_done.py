@@ -36,7 +36,7 @@ def test_done_only_when_complete_same_command_same_inputs(tmp_path):
     assert status.done and status.reason == "done"
     # Another setting: not done, and the reason names the difference.
     status = done(_words(split, out, **{"--epochs 2": "--epochs 3"}))
-    assert not status.done and "'2' where this step has '3'" in status.reason
+    assert not status.done and "differs: this step has '3'" in status.reason
     # An input re-made since: stale, as in make.
     split.write_bytes(b"a new split file")
     assert done(words).reason == f"its input {split} changed since"

@@ -80,14 +80,14 @@ def test_quick_preset_torchrun_and_refusals(split, tmp_path):
     with pytest.raises(InputError, match="unknown preset"):
         script(split, tmp_path / "runs", preset="huge")
     (tmp_path / "afile").write_text("x")
-    with pytest.raises(InputError, match="must be a directory"):
+    with pytest.raises(InputError, match="is a file; give a directory"):
         script(split, tmp_path / "afile")
 
 
 def test_cli_prints_the_script_with_dash(split, tmp_path):
     from lvsdctl.cli.main import app
 
-    res = CliRunner().invoke(app, ["study", "script", str(split), "--out", str(tmp_path / "r"), "--preset", "paper",
+    res = CliRunner().invoke(app, ["study", "script", str(split), "--runs", str(tmp_path / "r"), "--preset", "paper",
                                    "-o", "-", "-q"])
     assert res.exit_code == 0 and res.stdout.startswith("#!/usr/bin/env bash")
     assert not (tmp_path / "r" / "study.sh").exists() and (tmp_path / "r" / "study.json").exists()

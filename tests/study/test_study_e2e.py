@@ -38,7 +38,7 @@ def _ran(stderr: str) -> list[str]:
 def study_run(tmp_path_factory, fork_env, study_cohort, tiny_starts):
     runs = tmp_path_factory.mktemp("runs") / "runs"
     ss, sq = tiny_starts
-    run_lvsdctl(fork_env, "study", "script", study_cohort, "--out", runs, "--preset", "quick",
+    run_lvsdctl(fork_env, "study", "script", study_cohort, "--runs", runs, "--preset", "quick",
                 "--ss-weights", ss, "--sq-weights", sq, "-q")
     first = _bash(runs / "study.sh", fork_env)
     return runs, first

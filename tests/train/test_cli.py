@@ -156,7 +156,7 @@ def test_interrupted_training_resumes_to_the_same_checkpoint(tmp_path, monkeypat
 
 def test_select_best_without_a_tuning_set_is_refused(tmp_path):
     data = make_ecg_file(tmp_path / "split.h5", samples=16)
-    res = invoke(data, "--model", "fcn", "-o", tmp_path / "m.h5", "--select", "best", "--tune-split", "", *FAST)
+    res = invoke(data, "--model", "fcn", "-o", tmp_path / "m.h5", "--select", "best", "--tune-set", "", *FAST)
     assert res.exit_code == 3 and "needs a tuning set" in " ".join(res.output.split())
     res = invoke(data, "--model", "fcn", "-o", tmp_path / "m.h5", "--preset", "keras", *FAST)
     assert res.exit_code == 3 and "unknown preset" in res.output

@@ -23,6 +23,12 @@ def test_list_json_names_every_checkpoint():
         assert {"repo", "filename", "revision", "size", "sha256", "licence", "purpose", "state"} <= set(r)
 
 
+def test_list_o_writes_the_json_document(tmp_path):
+    res = _run("list", "-q", "-o", str(tmp_path / "weights.json"))
+    assert res.exit_code == 0 and res.stdout == ""
+    assert json.loads((tmp_path / "weights.json").read_text()) == json.loads(_run("list", "--json").stdout)
+
+
 def test_fetch_verify_and_their_exit_codes(hub, dirs, test_catalog):
     wdir, cache = dirs
     res = _run("fetch", "tiny-pretrained", "tiny-unpinned", "--cache-dir", str(cache), "--json")
@@ -32,8 +38,9 @@ def test_fetch_verify_and_their_exit_codes(hub, dirs, test_catalog):
     assert (wdir / "mimic_iv_ecg_physionet_pretrained.pt.sha256").is_file()
     human = _run("fetch", "tiny-pretrained", "--cache-dir", str(cache))
     assert human.exit_code == 0 and "present" in human.output and "SHA-256" in human.output
-    res = _run("verify", "--json")
+    res = _run("verify", "--json", "-o", str(wdir.parent / "verify.json"))
     assert res.exit_code == 0 and json.loads(res.stdout)["ok"]
+    assert json.loads((wdir.parent / "verify.json").read_text()) == json.loads(res.stdout)  # -o: the same document
     (wdir / "mimic_iv_ecg_physionet_pretrained.pt").write_bytes(b"truncated")
     res = _run("verify")
     assert res.exit_code == 3 and "mismatch" in res.output
