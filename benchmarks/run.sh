@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh >/dev/null
-all=(synth ingest preprocess train ecgfm ecgfounder pretrain explain bootstrap_ci loader cpu_inference)
+all=(synth ingest preprocess measure train ecgfm ecgfounder pretrain explain bootstrap_ci loader cpu_inference)
 names=("${@:-${all[@]}}")
 for name in "${names[@]}"; do
     script="benchmarks/${name%_bench}_bench.py"

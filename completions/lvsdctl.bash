@@ -14,13 +14,14 @@ _lvsdctl() {
 }
 _lvsdctl_subs() {
     case "$1" in
-        "") echo "calibrate evaluate explain finetune ingest inspect merge predict preprocess pretrain split stats study synth train weights" ;;
+        "") echo "calibrate evaluate explain finetune ingest inspect measure merge predict preprocess pretrain split stats study synth train weights" ;;
         "calibrate") echo "" ;;
         "evaluate") echo "" ;;
         "explain") echo "" ;;
         "finetune") echo "" ;;
         "ingest") echo "" ;;
         "inspect") echo "" ;;
+        "measure") echo "" ;;
         "merge") echo "" ;;
         "predict") echo "" ;;
         "preprocess") echo "" ;;
@@ -46,16 +47,17 @@ _lvsdctl_opts() {
     case "$1" in
         "") echo "--version" ;;
         "calibrate") echo "-o --output --threshold --tune-set --batch-size --device --json -q --quiet" ;;
-        "evaluate") echo "-o --output --threshold --tune-set --set --bootstrap --report --figures --table --no-save-threshold --batch-size --device --seed --json -q --quiet" ;;
-        "explain") echo "--model -m -o --output --format --record --set --figure --method --threshold --threshold-from --limit --batch-size --precision --json -q --quiet" ;;
+        "evaluate") echo "-o --output --threshold --tune-set --set --bootstrap --report --figures --table --measures --no-save-threshold --batch-size --device --seed --json -q --quiet" ;;
+        "explain") echo "--model -m -o --output --format --record --set --figure --method --threshold --threshold-from --limit --batch-size --show-waves --precision --json -q --quiet" ;;
         "finetune") echo "-o --output --backbone --freeze --sequential --weights --size --from-scratch --all-strategies --epochs --lr --batch-size --segments --zscore --no-zscore --proj-kernel --micro-batch --checkpoint-activations --class-weight --train-set --tune-set --resume -j --jobs --device --seed --json -q --quiet" ;;
         "ingest") echo "-o --output --echo --from-list --echo-patient-col --echo-date-col --echo-lvef-col --echo-date-format --window-days --policy --lvef-cutoff --drop-unpaired --secret-file --demo-secret --keep-patient-id --site --synthetic --rejects --compression --resume -j --jobs --strict --json -q --quiet" ;;
         "inspect") echo "-o --output --json" ;;
+        "measure") echo "-o --output -j --jobs --json -q --quiet" ;;
         "merge") echo "-o --output --allow-different-keys --json -q --quiet" ;;
-        "predict") echo "-o --output --threshold --threshold-from --set --table --batch-size --secret-file --demo-secret -j --jobs --device --precision --json -q --quiet" ;;
+        "predict") echo "-o --output --threshold --threshold-from --set --table --batch-size --secret-file --demo-secret --lbbb-check --no-lbbb-check -j --jobs --device --precision --json -q --quiet" ;;
         "preprocess") echo "-o --output --layout --fs --chain --filter --resample --normalise --drop-flagged --chunk --compression -j --jobs --strict --json -q --quiet" ;;
         "pretrain") echo "-o --output --size --weights --epochs --batch-size --lr --set --export-fairseq --resume --amp --no-amp -j --jobs --device --seed --json -q --quiet" ;;
-        "split") echo "-o --output --design --seed --tune-fraction --straddle --include-unlabelled --table --json -q --quiet" ;;
+        "split") echo "-o --output --design --seed --tune-fraction --straddle --include-unlabelled --table --measures --criterion --json -q --quiet" ;;
         "stats") echo "" ;;
         "stats audit") echo "--sizes --study --corrected --decimals -o --output --json -q --quiet" ;;
         "stats cohort") echo "-o --output --separate-tuning --unit --levene-center --json -q --quiet" ;;

@@ -33,6 +33,7 @@ DOORS = {
     "lvsdctl.merge": ["merge"],
     "lvsdctl.signal": ["preprocess"],
     "lvsdctl.data": ["split"],
+    "lvsdctl.measure": ["measure"],
     "lvsdctl.train": ["train"],
     "lvsdctl.pretrain": ["pretrain"],
     "lvsdctl.finetune": ["finetune", "all_strategies"],

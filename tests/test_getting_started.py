@@ -60,9 +60,9 @@ def test_every_python_snippet_runs_and_returns_its_summary(tmp_path, monkeypatch
         result = eval(code, namespace)  # noqa: S307 - the documentation's own examples
         assert type(result).__name__ == returned, (stage, type(result).__name__)
         assert isinstance(result.to_dict(), dict), stage
-    for name in ("raw.h5", "pre.h5", "split.h5", "table1.csv", "fcn.h5", "fm.h5", "ecgfm.h5", "fcn-eval.h5",
-                 "fcn-pred.h5", "fcn-pred.csv", "fcn.h5.threshold.json", "table1.md", "fig3.png", "audit.md",
-                 "table2-corrected.csv", "map.png", "attr.h5", "runs/study.sh", "runs/report.md"):
+    for name in ("raw.h5", "pre.h5", "measures.h5", "split.h5", "table1.csv", "fcn.h5", "fm.h5", "ecgfm.h5",
+                 "fcn-eval.h5", "fcn-pred.h5", "fcn-pred.csv", "fcn.h5.threshold.json", "table1.md", "fig3.png",
+                 "audit.md", "table2-corrected.csv", "map.png", "attr.h5", "runs/study.sh", "runs/report.md"):
         assert os.path.getsize(name) > 0, name
 
 

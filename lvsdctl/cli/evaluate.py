@@ -55,6 +55,7 @@ def evaluate_cmd(
     report: Annotated[Optional[str], typer.Option("--report", metavar="FILE", help="Write a markdown report (TRIPOD+AI items, model card).")] = None,
     figures: Annotated[Optional[str], typer.Option("--figures", metavar="DIR", help="Folder for ROC, PR, reliability and score plots (PNG+SVG).")] = None,
     table: Annotated[Optional[str], typer.Option("--table", metavar="FILE", help="Also write the Table-2 layout as .csv, .md or .json.")] = None,
+    measures: Annotated[Optional[str], typer.Option("--measures", metavar="FILE", help="`lvsdctl measure` output for these ECGs: subgroups by LBBB criterion and QRS width (not needed after `split --measures`).")] = None,
     no_save: Annotated[bool, typer.Option("--no-save-threshold", help="Do not save the frozen threshold as the model's operating point.")] = False,
     batch_size: BatchSize = 64,
     device: DeviceOpt = Device.auto,
@@ -70,7 +71,8 @@ def evaluate_cmd(
     with reporting("evaluate", quiet=quiet) as progress:
         ev = evaluate(model, data, output, threshold=threshold, tune_set=tune_set, sets=split_list(sets),
                       n_boot=n_boot, seed=seed, batch_size=batch_size, device=device.value, report=report,
-                      figures=figures, table=table, save_threshold=not no_save, progress=progress)
+                      figures=figures, table=table, measures=measures, save_threshold=not no_save,
+                      progress=progress)
     if ev.synthetic:
         warn(_SYNTHETIC_MODEL if ev.model_synthetic else _SYNTHETIC_DATA)
     if not quiet:
@@ -131,6 +133,7 @@ def predict_cmd(
     batch_size: BatchSize = 64,
     secret_file: Annotated[Optional[str], typer.Option("--secret-file", metavar="FILE", help="Pseudonymisation secret for exports (else LVSDCTL_PSEUDONYM_SECRET), as for `ingest`.")] = None,
     demo_secret: Annotated[bool, typer.Option("--demo-secret", help="Public demo key: synthetic exports only.")] = False,
+    lbbb_check: Annotated[bool, typer.Option("--lbbb-check/--no-lbbb-check", show_default=False, help="Measure every ECG and warn about those that are not LBBB (the model's intended use).")] = True,
     jobs: Jobs = 1,
     device: DeviceOpt = Device.auto,
     precision: PrecisionOpt = Precision.fp32,
@@ -149,8 +152,10 @@ def predict_cmd(
         summary = predict(model, data, output, threshold=threshold, threshold_from=threshold_from,
                           sets=split_list(sets), batch_size=batch_size, device=device.value,
                           secret_file=secret_file, demo_secret=demo_secret, jobs=jobs, table=table,
-                          precision=precision.value, progress=progress)
+                          check_lbbb=lbbb_check, precision=precision.value, progress=progress)
     # shown even with -q: a file left out, or calls that mean nothing for patients, must never go unnoticed
+    for w in summary.warnings:
+        warn(w)
     for r in summary.rejected:
         line(f"{r['path']}: {r['reason']}", style="yellow", label="rejected")
     for reason, count in summary.not_preprocessable.items():

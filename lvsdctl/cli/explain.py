@@ -18,9 +18,11 @@ from lvsdctl.cli.options import Json, Precision, PrecisionOpt, Quiet, ThresholdF
         "One ECG, straight from an export (MUSE, Philips, HL7 aECG, DICOM, WFDB, digitised XML), run through the "
         "model's own preprocessing: draws the study's Fig. 4 (12 leads as the printout's 2.5 s pieces and the "
         "rhythm strip on ECG paper, coloured by attribution) into -o (default map.png) and writes the share of "
-        "attribution in the P wave, QRS complex and ST-T segment of every lead beside it (MAP.waves.csv / .json). "
-        "The call uses the model's operating point (saved by `lvsdctl evaluate` or `lvsdctl calibrate`), as "
-        "`lvsdctl predict` does; the map says which threshold, and any warning (e.g. QRS too narrow for LBBB).\n\n"
+        "attribution in the P wave, QRS complex and ST-T segment of every lead beside it (MAP.waves.csv / .json, "
+        "and every beat's wave boundaries in MAP.beats.csv), from the beats and boundaries of `lvsdctl "
+        "measure`; --show-waves draws those boundaries faintly on the map. The call uses the model's operating "
+        "point (saved by `lvsdctl evaluate` or `lvsdctl calibrate`), as `lvsdctl predict` does; the map says "
+        "which threshold, and any warning (e.g. not LBBB: the model is meant for LBBB).\n\n"
         "  lvsdctl explain ecg.xml --model sqpf.h5 -o map.png --format svg --format pdf\n\n"
         "  lvsdctl explain split.h5 --record 3fa2c9e01b7d44aa --model sqpf.h5 -o map.png\n\n"
         "A whole set (cohort mode, -o is the attributions file): mean attribution per lead and per wave, by "
@@ -44,6 +46,8 @@ def explain_cmd(
     threshold_from: ThresholdFrom = None,
     limit: Annotated[Optional[int], typer.Option("--limit", min=1, metavar="N", help="Cohort mode: at most this many ECGs.")] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, metavar="N", help="Cohort mode: ECGs per batch.")] = 16,
+    show_waves: Annotated[bool, typer.Option("--show-waves", help="Draw the P, QRS and T boundaries faintly on "
+                                             "the map.")] = False,
     precision: PrecisionOpt = Precision.fp32,
     json_out: Json = False,
     quiet: Quiet = False,
@@ -74,9 +78,13 @@ def explain_cmd(
                                      precision=precision.value)
         if summary.synthetic:
             warn("SYNTHETIC: synthetic ECGs, or a model trained on them; nothing here says anything about patients")
+        for w in summary.warnings:  # shown even with -q: never a silent score
+            warn(w)
         if json_out:
             emit_json(summary)
         elif not quiet:
+            if summary.excluded_failed_delineation:
+                line(f"{summary.excluded_failed_delineation} ECG(s) left out of the wave summary: delineation failed")
             line(f"explained {summary.ecgs} ECGs of set {split!r} -> {output}  groups: {summary.groups}  "
                  f"max |convergence delta| {summary.max_abs_convergence_delta:.2e}")
             line(f"threshold {summary.threshold:.4g}: {summary.threshold_origin}")
@@ -88,13 +96,14 @@ def explain_cmd(
     from lvsdctl.explain import explain
 
     summary = explain(source, model_path=model, record=record, output=output, formats=tuple(formats),
-                      method=method, threshold=threshold, threshold_from=threshold_from, precision=precision.value)
+                      method=method, threshold=threshold, threshold_from=threshold_from, show_waves=show_waves,
+                      precision=precision.value)
     if summary.model_synthetic:
         warn("SYNTHETIC: the model was trained on synthetic ECGs only (lvsdctl synth); its call says nothing "
              "about a patient")
     for note in summary.notes:
         warn(note)
-    for w in summary.warnings:
+    for w in summary.warnings:  # shown even with -q or --json: never a silent score
         warn(w)
     if json_out:
         emit_json(summary)
@@ -107,7 +116,10 @@ def explain_cmd(
          f"({summary.threshold_origin}); convergence delta {summary.convergence_delta:.2e}")
     if summary.caveat:
         line(summary.caveat, style="yellow", label="note")
-    for p in summary.delineation["problems"]:
+    d = summary.delineation
+    line(f"delineation {d['status']}: {d['beats_found']} beats ({d['beats_expected']} expected from the RR), "
+         f"median beat {d['median_source'] or 'none'}")
+    for p in d["problems"]:
         line(p, style="yellow", label="delineation")
     t = Table("lead", "P", "QRS", "ST-T", "other", title="share of |attribution| per wave", title_justify="left")
     for row in summary.waves:

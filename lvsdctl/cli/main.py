@@ -13,6 +13,7 @@ COMMAND_MODULES = [
     "ingest",
     "merge",
     "preprocess",
+    "measure",
     "split",
     "train",
     "finetune",

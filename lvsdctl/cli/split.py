@@ -11,6 +11,13 @@ from lvsdctl.cli.app import app
 from lvsdctl.cli.options import Json, Output, Quiet, Seed
 
 
+class Criterion(str, Enum):
+    statement = "statement"
+    conventional = "conventional"
+    aha2009 = "aha2009"
+    strauss = "strauss"
+
+
 class Straddle(str, Enum):
     first = "first"
     drop = "drop"
@@ -38,6 +45,10 @@ The built-in design (--design study) is the study's: train + tune = site A up to
   site = ["A"]
   from = "2024-01-01"
 
+With --measures (the output of `lvsdctl measure` for these ECGs) the records gain the LBBB criteria, the delineation status and the measured intervals (for `evaluate` subgroups and `stats cohort`), and --criterion statement|conventional|aha2009|strauss keeps ECGs not meeting that LBBB criterion out of every set:
+
+  lvsdctl split pre.h5 --measures measures.h5 --criterion strauss -o split.h5
+
 A patient never lands in two sets: one whose ECGs straddle a rule boundary goes where their first ECG goes (--straddle first), is left out (drop), stops the run (error), or, only if you say so, stays in both (allow). Unlabelled ECGs go to no set unless --include-unlabelled. Table 1 of the study (patients, pairs, age, sex, LVEF, LVSD) is printed per set. """
 
 
@@ -58,6 +69,11 @@ def split_command(
     include_unlabelled: Annotated[bool, typer.Option("--include-unlabelled", help="Assign unlabelled ECGs "
                                                      "(label -1) too.")] = False,
     table: Annotated[Optional[str], typer.Option("--table", metavar="FILE", help="Also write Table 1 as .csv, .md or .json.")] = None,
+    measures: Annotated[Optional[str], typer.Option("--measures", metavar="FILE", help="`lvsdctl measure` output "
+                                                    "(.csv or .h5) for these ECGs: adds LBBB criteria and "
+                                                    "intervals to the records.")] = None,
+    criterion: Annotated[Optional[Criterion], typer.Option("--criterion", help="Only ECGs meeting this LBBB "
+                                                           "criterion go to a set (needs --measures).")] = None,
     json_out: Json = False,
     quiet: Quiet = False,
 ) -> None:
@@ -67,8 +83,14 @@ def split_command(
 
     if json_out and output == "-":
         raise InputError("--json and -o - both write to stdout; choose one")
+    if criterion is not None and measures is None:
+        raise InputError("--criterion needs --measures (the output of `lvsdctl measure` for these ECGs)")
     report = split(input, output, design=design, seed=seed, tune_fraction=tune_fraction,
-                   straddle=straddle.value, include_unlabelled=include_unlabelled, table=table)
+                   straddle=straddle.value, include_unlabelled=include_unlabelled, table=table,
+                   measures=measures, criterion=criterion.value if criterion else None)
+    if report.unmeasured:
+        warn(f"{report.unmeasured} ECG(s) have no row in {measures}: their criteria are unknown "
+             "(they meet no criterion)")
     if report.straddling_patients:
         warn(f"{report.straddling_patients} patient(s) had ECGs in more than one set: "
              f"{report.straddling_ecgs_moved} ECG(s) moved, {report.straddling_ecgs_dropped} dropped "
@@ -82,7 +104,9 @@ def split_command(
         err.print(_table1(report))
         left = report.records - report.assigned
         line(f"{report.assigned} of {report.records} ECGs assigned; {left} in no set "
-                  f"({report.unmatched} match no rule, {report.unlabelled_excluded} unlabelled)")
+             f"({report.unmatched} match no rule, {report.unlabelled_excluded} unlabelled"
+             + (f", {report.criterion_excluded} not LBBB by {report.criterion}" if report.criterion else "")
+             + ")")
     if json_out:
         emit_json(report)
 

@@ -202,10 +202,12 @@ def assign_sets(
     tune_fraction: float | None = None,
     straddle: str = "first",
     include_unlabelled: bool = False,
+    restrict: np.ndarray | None = None,
 ) -> tuple[np.ndarray, dict]:
     """The `split` value of every record of `df` (a /records table) and a report dict.
 
-    Records that go to no set get "". Raises InputError for straddling patients with
+    Records that go to no set get "". `restrict` (bool per record) keeps the others out of every
+    set (an LBBB criterion: `split --criterion`). Raises InputError for straddling patients with
     straddle="error" and, as a safety net, if a patient ended up in two sets without "allow".
     """
     if straddle not in STRADDLE_POLICIES:
@@ -229,6 +231,10 @@ def assign_sets(
     unmatched = int(np.count_nonzero(sets == ""))
     eligible = labels != -1 if not include_unlabelled else np.ones(n, dtype=bool)
     unlabelled_out = int(np.count_nonzero((sets != "") & ~eligible))
+    restricted_out = 0
+    if restrict is not None:
+        restricted_out = int(np.count_nonzero((sets != "") & eligible & ~restrict))
+        eligible &= restrict
     sets = np.where(eligible, sets, "")
 
     # Patients whose (assigned) ECGs fall in more than one set.
@@ -272,6 +278,7 @@ def assign_sets(
         "sets": {s: int(np.count_nonzero(final == s)) for s in order_sets(v for v in final if v)},
         "unmatched": unmatched,
         "unlabelled_excluded": unlabelled_out,
+        "criterion_excluded": restricted_out,
         "data_sites": {str(k): int(v) for k, v in df["site"].fillna("").astype(str).value_counts().items()},
         "records_without_patient": int(anonymous.sum()),
         "straddling_patients": int(len(straddlers)),
@@ -314,6 +321,7 @@ class SplitSummary(Summary):
     sets: dict[str, int]
     unmatched: int  # records no rule matched
     unlabelled_excluded: int
+    criterion_excluded: int  # records kept out of every set by `criterion` (split --criterion)
     data_sites: dict[str, int]
     records_without_patient: int
     straddling_patients: int
@@ -321,6 +329,9 @@ class SplitSummary(Summary):
     straddling_ecgs_dropped: int
     patients_in_two_sets: int
     table1: list[dict] = field(default_factory=list)  # one row per set (lvsdctl.stats.table1.table1)
+    criterion: str | None = None  # the LBBB criterion the sets were restricted to
+    measures: str | None = None  # the `lvsdctl measure` output joined to the records
+    unmeasured: int = 0  # records the measures did not cover
     input: str = ""
     output: str = ""
     synthetic: bool = False  # the input is synthetic data
@@ -336,11 +347,16 @@ def split(
     straddle: str = "first",
     include_unlabelled: bool = False,
     table: str | Path | None = None,
+    measures: str | None = None,
+    criterion: str | None = None,
 ) -> SplitSummary:
     """Write a copy of `input` (an `ecg` or `ecg-raw` file) with the `split` column filled.
 
-    Returns the report of `assign_sets` with Table 1 (also written to `table`: .csv, .md or .json).
-    Signals are copied chunk by chunk by HDF5 itself (no decompression into memory).
+    `measures` (a `lvsdctl measure` output for these ECGs) adds the LBBB criteria, delineation status
+    and measured intervals to the records (lvsdctl.measure.join); `criterion` then keeps ECGs not
+    meeting that LBBB criterion out of every set. Returns the report of `assign_sets` with Table 1
+    (also written to `table`: .csv, .md or .json). Signals are copied chunk by chunk by HDF5 itself
+    (no decompression into memory).
     """
     from lvsdctl.hdf5 import atomic_output, open_input, read_records, write_records
     from lvsdctl.hdf5.core import check_file
@@ -357,11 +373,14 @@ def split(
         df = read_records(f)
         if len(df) == 0:
             raise InputError(f"{input}: has no records to split")
+        df, restrict, unmeasured = _lbbb_restriction(df, measures, criterion)
         values, report = assign_sets(df, des, seed=seed, tune_fraction=tune_fraction, straddle=straddle,
-                                     include_unlabelled=include_unlabelled)
+                                     include_unlabelled=include_unlabelled, restrict=restrict)
+        report.update(criterion=criterion, measures=measures, unmeasured=unmeasured)
         params = {"design": des.to_json(), "seed": seed, "tune_fraction": report["tune_fraction"],
-                  "straddle": straddle, "include_unlabelled": include_unlabelled}
-        with atomic_output(output, kind=kind, inputs=[f], parameters=params) as out:
+                  "straddle": straddle, "include_unlabelled": include_unlabelled, "criterion": criterion}
+        with atomic_output(output, kind=kind, inputs=[f, *([measures] if measures else [])],
+                           parameters=params) as out:
             for key, value in f.attrs.items():
                 if key not in out.attrs:
                     out.attrs[key] = value
@@ -378,3 +397,16 @@ def split(
                     caption="Table 1 per set; patients counted once, every other count per ECG-echo pair")
     rows = tab.astype(object).where(tab.notna(), None).to_dict(orient="records")
     return SplitSummary(**report, table1=rows, input=str(input), output=str(output), synthetic=synthetic)
+
+
+def _lbbb_restriction(df: pd.DataFrame, measures: str | None, criterion: str | None
+                      ) -> tuple[pd.DataFrame, np.ndarray | None, int]:
+    """(records with the measures joined, who meets the criterion or None, records not measured)."""
+    from lvsdctl.measure.join import annotate, meets
+
+    unmeasured = 0
+    if measures:
+        df, unmeasured = annotate(df, measures)
+    if criterion is None:
+        return df, None, unmeasured
+    return df, meets(df, criterion), unmeasured

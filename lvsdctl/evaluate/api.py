@@ -150,6 +150,8 @@ class PredictSummary(Summary):
     rejects_csv: str | None = None
     not_preprocessable: dict[str, int] = field(default_factory=dict)
     results: list[dict] = field(default_factory=list)  # one row per ECG (and per rejected/duplicate export)
+    not_lbbb: int = 0  # ECGs outside the model's intended use (not LBBB, or not assessable)
+    warnings: list[str] = field(default_factory=list)  # cohort-level: how many ECGs are not LBBB
 
     @property
     def synthetic(self) -> bool:
@@ -192,7 +194,7 @@ def predict(model_path: str, data: str | list[str], output: str, *, threshold: s
             threshold_from: str | None = None, sets: list[str] | None = None, batch_size: int = 64,
             device: str = "cpu", secret_file: str | None = None, demo_secret: bool = False, jobs: int = 1,
             table: str | None = None, progress: Callable[[int, int], None] | None = None,
-            precision: str = "fp32") -> PredictSummary:
+            precision: str = "fp32", check_lbbb: bool = True) -> PredictSummary:
     """Score ECGs and write a `predictions` file (and the per-ECG `table`, .csv, .md or .json); returns
     what it did, every ECG's result included.
 
@@ -225,6 +227,8 @@ def predict(model_path: str, data: str | list[str], output: str, *, threshold: s
                             progress=progress, precision=precision)
         choice, policy = _choose(threshold, threshold_from, model_path, scored, data_path)
         pred = predict_labels(scored.score, choice.value)
+        lbbb = _not_lbbb(data_path, scored) if check_lbbb else np.full(len(scored.rows), "", dtype=object)
+        scored.records["lbbb_warning"] = lbbb  # one of the per-ECG warnings (lvsdctl.evaluate.scope)
         if ingested is not None:
             shown = relative_names([*ingested.sources.values(), *(r.path for r in ingested.rejects),
                                     *(d.path for d in ingested.duplicate_files),
@@ -242,7 +246,7 @@ def predict(model_path: str, data: str | list[str], output: str, *, threshold: s
                               extra={"operating_point": choice.operating_point.to_dict()} if choice.operating_point
                               else {})
         params = {"threshold": threshold, "threshold_from": threshold_from, "sets": sets or "all",
-                  "batch_size": batch_size, "precision": precision,
+                  "batch_size": batch_size, "precision": precision, "check_lbbb": check_lbbb,
                   "exports": None if data_path == inputs[0] else len(inputs)}
         kept = scored.records.assign(file=results["file"].to_numpy()[:len(pred)],
                                      warnings=results["warnings"].to_numpy()[:len(pred)])
@@ -257,7 +261,8 @@ def predict(model_path: str, data: str | list[str], output: str, *, threshold: s
                              model=meta.model_name, model_synthetic=model_synthetic,
                              data_synthetic=scored.synthetic, table=table,
                              notes=[choice.warning] if choice.warning else [],
-                             results=results.to_dict(orient="records"))
+                             results=results.to_dict(orient="records"),
+                             not_lbbb=int((lbbb != "").sum()), warnings=_lbbb_summary(lbbb, check_lbbb))
     if ingested is not None:
         summary.inputs, summary.accepted, summary.duplicates = ingested.inputs, ingested.accepted, ingested.duplicates
         summary.rejected = [{"path": r.path, "reason": r.reason} for r in ingested.rejects]
@@ -265,11 +270,26 @@ def predict(model_path: str, data: str | list[str], output: str, *, threshold: s
     return summary
 
 
+def _not_lbbb(data_path: str, scored: Scored) -> np.ndarray:
+    """Per scored ECG, why it may be outside the model's intended use (not LBBB), "" when it is LBBB."""
+    from lvsdctl.measure.join import intended_use
+
+    return intended_use(data_path, scored.rows, scored.records)
+
+
+def _lbbb_summary(warnings: np.ndarray, checked: bool) -> list[str]:
+    if not checked:
+        return ["LBBB not checked (--no-lbbb-check): the model is meant for ECGs with LBBB"]
+    n = int((warnings != "").sum())
+    return [f"{n} of {len(warnings)} ECG(s) are not LBBB by the conventional criteria or the machine's statement, "
+            "or could not be assessed: the model is meant for ECGs with LBBB; see each ECG's warnings"] if n else []
+
+
 @claims_outputs("output", "report", "table", dirs=("figures",))
 def evaluate(model_path: str, data_path: str, output: str | None = None, *, threshold: str = "0.5",
              tune_set: str = "tune", sets: list[str] | None = None, n_boot: int = 1000, seed: int = 0,
              batch_size: int = 64, device: str = "cpu", report: str | None = None, figures: str | None = None,
-             table: str | None = None, save_threshold: bool = True,
+             table: str | None = None, save_threshold: bool = True, measures: str | None = None,
              progress: Callable[[int, int], None] | None = None) -> Evaluation:
     """Score the tuning and validation sets, freeze the threshold on the tuning set, compute metrics with
     patient-bootstrap CIs and calibration, write an `evaluation` file (and the report, figures and Table 2
@@ -322,6 +342,13 @@ def evaluate(model_path: str, data_path: str, output: str | None = None, *, thre
         _save_operating_point(ev, point, model_path)
     synthetic = ev.model_synthetic or ev.data_synthetic
     scored_df = scored.records.assign(score=scored.score, pred=ev.pred)
+    if measures:  # LBBB criteria and measured QRS width for the subgroups (split --measures stores them)
+        from lvsdctl.measure.join import annotate
+
+        scored_df, _ = annotate(scored_df, measures)
+    from lvsdctl.evaluate.report import subgroup_table
+
+    ev.subgroups = subgroup_table(scored_df, val, ev.threshold.value, formatted=False).to_dict(orient="records")
     if figures:
         from lvsdctl.evaluate.plots import evaluation_figures
 

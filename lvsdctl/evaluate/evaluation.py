@@ -3,7 +3,7 @@ per validation set, the "Average" row, and calibration. Pure (no files), so note
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -31,6 +31,7 @@ class Evaluation(Summary):
     validation_sets: list[str]
     n_boot: int
     seed: int
+    subgroups: list[dict] = field(default_factory=list)  # filled by `evaluate` (evaluate.report.subgroup_table)
     model_synthetic: bool = False  # the model was trained on synthetic data
     data_synthetic: bool = False
     operating_point_file: str | None = None  # where the frozen threshold was saved for predict/explain
@@ -45,7 +46,8 @@ class Evaluation(Summary):
                 "replaced_threshold": self.replaced_threshold, "synthetic": self.synthetic,
                 "validation_sets": self.validation_sets, "metrics": self.metrics.to_dict(orient="records"),
                 "calibration": {s: {k: c[k] for k in ("brier", "intercept", "slope", "n")}
-                                for s, c in self.calibration.items()}}
+                                for s, c in self.calibration.items()},
+                "subgroups": self.subgroups}
 
 
 #: Report order of the standard validation set names (`lvsdctl split`); other names follow in file order.

@@ -47,8 +47,9 @@ def data_section(records: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def subgroup_table(df: pd.DataFrame, sets: list[str], threshold: float) -> pd.DataFrame:
-    """Sensitivity, specificity and AUROC by sex, age band, site and QRS duration, validation sets pooled."""
+def subgroup_table(df: pd.DataFrame, sets: list[str], threshold: float, *, formatted: bool = True) -> pd.DataFrame:
+    """Sensitivity, specificity and AUROC by sex, age band, site and QRS duration, and (when the records
+    carry `lvsdctl measure` columns) by LBBB criterion and measured QRS width; validation sets pooled."""
     d = df[df["split"].isin(sets) & df["label"].isin([0, 1])].copy()
     groups: list[tuple[str, str, pd.Series]] = []
     if "sex" in d:
@@ -62,6 +63,9 @@ def subgroup_table(df: pd.DataFrame, sets: list[str], threshold: float) -> pd.Da
     if "qrs_ms" in d and d["qrs_ms"].notna().any():
         band = pd.cut(d["qrs_ms"], QRS_BANDS, right=False, labels=QRS_LABELS)
         groups += [("QRS duration", lab, band == lab) for lab in QRS_LABELS]
+    from lvsdctl.measure.join import subgroups as measured_subgroups
+
+    groups += [(var, name, pd.Series(mask, index=d.index)) for var, name, mask in measured_subgroups(d)]
     rows = []
     for var, name, mask in groups:
         g = d[mask.to_numpy()]
@@ -73,7 +77,7 @@ def subgroup_table(df: pd.DataFrame, sets: list[str], threshold: float) -> pd.Da
                      "AUROC": m["auroc"]})
     out = pd.DataFrame(rows)
     for c in ("Sensitivity", "Specificity", "AUROC"):
-        if c in out:
+        if c in out and formatted:
             out[c] = out[c].map(lambda v: "n/a" if not np.isfinite(v) else f"{v:.3f}")
     return out
 

@@ -4,8 +4,7 @@ per-ECG table and predictions file, and `explain`'s map and JSON, all call `ecg_
 
 A check takes the ECGs' records (a DataFrame with the `/records` columns it needs, any of which may be
 missing) and returns one message per row, "" when the ECG passes. Add a check by appending it to
-CHECKS (a full LBBB check from lvsdctl.measure belongs here, beside the QRS-duration one). Messages
-never quote an input's text: only numbers and fixed words.
+CHECKS. Messages never quote an input's text: only numbers and fixed words.
 """
 
 from __future__ import annotations
@@ -38,6 +37,15 @@ def narrow_qrs(records: pd.DataFrame) -> list[str]:
             "intended use" if np.isfinite(q) and q < LBBB_MIN_QRS_MS else "" for q in qrs]
 
 
+def measured_lbbb(records: pd.DataFrame) -> list[str]:
+    """Not LBBB by lvsdctl's own measurement of the model's input (the conventional criteria, the machine's
+    statement, pacing: lvsdctl.measure.join.intended_use), put in the `lbbb_warning` column by `predict`
+    and `explain` (absent when the check was turned off)."""
+    if "lbbb_warning" not in records.columns:
+        return [""] * len(records)
+    return ["" if pd.isna(w) else str(w) for w in records["lbbb_warning"]]
+
+
 def not_adult(records: pd.DataFrame) -> list[str]:
     age = _column(records, "age")
     if age is None:
@@ -57,7 +65,7 @@ def quality_flags(records: pd.DataFrame) -> list[str]:
 
 
 #: The checks, in the order their messages are listed.
-CHECKS: list[Check] = [narrow_qrs, not_adult, quality_flags]
+CHECKS: list[Check] = [narrow_qrs, measured_lbbb, not_adult, quality_flags]
 
 
 def ecg_warnings(records: pd.DataFrame) -> list[list[str]]:

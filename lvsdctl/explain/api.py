@@ -15,7 +15,7 @@ import numpy as np
 from lvsdctl.errors import InputError, MismatchError, MissingResourceError, ReadError
 from lvsdctl.explain.attribute import Attribution, attribute
 from lvsdctl.explain.figure import LeadTrace, plot_attribution_map
-from lvsdctl.explain.waves import WAVES, Delineation, delineate, wave_shares
+from lvsdctl.explain.waves import BEAT_COLUMNS, WAVES, Delineation, from_analysis, wave_shares
 from lvsdctl.io.synthetic import is_synthetic_export
 from lvsdctl.outputs import claims_outputs
 from lvsdctl.signal.layout import PIECE_S, PRINTOUT_ROWS, RHYTHM_KEY, RHYTHM_LEAD, pieces_from_4ch
@@ -116,16 +116,26 @@ def load_dataset_record(path: str, record_id: str, pre: dict, model_path: str) -
         return x, df.iloc[row].to_dict(), bool(f.attrs.get("synthetic", False))
 
 
+def measure_input(x: np.ndarray, layout: str, fs: float, normalised: bool = False):
+    """`lvsdctl measure` of what the model saw (the printout's pieces, or 12 leads); `normalised`
+    amplitudes (not mV) leave the LBBB criteria unassessed."""
+    from lvsdctl.measure import measure_leads
+    from lvsdctl.measure.leads import from_four_channel, from_twelve
+
+    lm = from_four_channel(x, fs) if str(layout).split("x")[0] == "4" else from_twelve(x, fs)
+    return measure_leads(lm, normalised=normalised)
+
+
 def explain_array(model, x: np.ndarray, layout: str, fs: float, method: str = "deeplift",
-                  precision: str = "fp32") -> Explanation:
-    """Attribute, delineate the rhythm strip, and summarise attribution per lead and wave."""
+                  precision: str = "fp32", measured=None) -> Explanation:
+    """Attribute, delineate (with `measured`, an `lvsdctl.measure.Measured` of this ECG, else by
+    measuring `x` itself), and summarise attribution per lead and wave."""
     if not np.isfinite(x).all():
         raise InputError("the ECG contains NaN or infinite samples after preprocessing")
     attr = attribute(model, x[None], method=method, precision=precision)
-    pieces = lead_pieces(x, layout, fs)
     apieces = lead_pieces(attr.values[0], layout, fs)
-    rhythm = pieces[RHYTHM_KEY][1]
-    d = delineate(rhythm, fs)
+    measured = measured if measured is not None else measure_input(x, layout, fs)
+    d = from_analysis(measured.analysis, x.shape[-1], fs)
     rows = []
     for lead, (t0, a) in apieces.items():
         start = int(round(t0 * fs))
@@ -135,26 +145,36 @@ def explain_array(model, x: np.ndarray, layout: str, fs: float, method: str = "d
 
 
 def figure_for(expl: Explanation, title: str, outputs: list[str | Path],
-               subtitle: str | list[str] | None = None) -> list[Path]:
+               subtitle: str | list[str] | None = None, show_waves: bool = False) -> list[Path]:
     pieces = lead_pieces(expl.x, expl.layout, expl.fs)
     apieces = lead_pieces(expl.attribution.values[0], expl.layout, expl.fs)
     traces = [LeadTrace(lead, t0, sig, apieces[lead][1]) for lead, (t0, sig) in pieces.items() if lead != RHYTHM_KEY]
     rhythm = LeadTrace(RHYTHM_LEAD, 0.0, pieces[RHYTHM_KEY][1], apieces[RHYTHM_KEY][1])
-    return plot_attribution_map(traces, rhythm, expl.fs, title, outputs, subtitle=subtitle)
+    boundaries = expl.delineation.boundary_times_s() if show_waves and expl.delineation.usable else None
+    return plot_attribution_map(traces, rhythm, expl.fs, title, outputs, subtitle=subtitle, boundaries=boundaries)
+
+
+def delineation_summary(d: Delineation) -> dict:
+    """The delineation as `explain` reports it: status, method, what failed, how sure, the beats."""
+    return {"status": d.status, "method": d.method, "problems": d.problems, **d.info, "beats": d.beats}
 
 
 def write_wave_table(expl: Explanation, base: Path, meta: dict) -> list[Path]:
-    """`<base>.waves.csv` and `<base>.waves.json` beside the figure."""
+    """`<base>.waves.csv` (shares per lead) and `<base>.waves.json` (shares, delineation and every
+    beat's boundaries), and `<base>.beats.csv` (the beats as a table) beside the figure."""
     import pandas as pd
 
     csv_path = base.with_suffix(".waves.csv")
     json_path = base.with_suffix(".waves.json")
+    beats_path = base.with_suffix(".beats.csv")
+    synthetic = True if meta.get("synthetic") else "model" if meta.get("model_synthetic") else False
     write_frame(pd.DataFrame(expl.waves, columns=["lead", *WAVES, "abs_attribution"]).round(6), csv_path,
-                synthetic=True if meta.get("synthetic") else "model" if meta.get("model_synthetic") else False)
-    write_json({**meta, "delineation": {"method": expl.delineation.method, "problems": expl.delineation.problems,
-                                        "r_peaks": len(expl.delineation.r_peaks)},
-                "waves": expl.waves}, json_path)
-    return [csv_path, json_path]
+                synthetic=synthetic)
+    beats = pd.DataFrame(expl.delineation.beats, columns=list(BEAT_COLUMNS))
+    beats.insert(0, "beat", np.arange(1, len(beats) + 1))
+    write_frame(beats, beats_path, synthetic=synthetic)
+    write_json({**meta, "delineation": delineation_summary(expl.delineation), "waves": expl.waves}, json_path)
+    return [csv_path, json_path, beats_path]
 
 
 @dataclass
@@ -177,11 +197,12 @@ class ExplainSummary(Summary):
     caveat: str | None
     synthetic: bool  # the ECG is synthetic
     model_synthetic: bool  # the model was trained on synthetic data: its call says nothing about patients
-    warnings: list[str]  # per-ECG warnings (lvsdctl.evaluate.scope), on the map too
+    warnings: list[str]  # per-ECG warnings (lvsdctl.evaluate.scope; not LBBB among them), on the map too
     notes: list[str]  # what a reader must not miss (e.g. no operating point saved)
+    lbbb: dict  # the LBBB criteria and QRS duration measured on the ECG (lvsdctl.measure)
     files: list[str]
     waves: list[dict]  # per lead: lead, P, QRS, ST-T, other, abs_attribution
-    delineation: dict  # method, problems
+    delineation: dict  # status, method, problems, how sure, every beat's boundaries
 
 
 def map_title(prediction: str, score: float, threshold: float, source: str, model_path: str, name: str,
@@ -201,16 +222,18 @@ def map_title(prediction: str, score: float, threshold: float, source: str, mode
 def explain(source: str, *, model_path: str | None = None, record: str | None = None,
             output: str | Path | None = None, formats: tuple[str, ...] = (), method: str = "deeplift",
             threshold: float | None = None, threshold_from: str | None = None,
-            out: str | Path | None = None, precision: str = "fp32") -> ExplainSummary:
+            out: str | Path | None = None, show_waves: bool = False, precision: str = "fp32") -> ExplainSummary:
     """Explain one ECG and write the figure `output` (default map.png; .png, .svg or .pdf, plus
-    `formats`) and the per-wave tables beside it (MAP.waves.csv / .json). The call uses the model's
-    operating point (saved by `lvsdctl evaluate` or `calibrate`) unless `threshold` or
-    `threshold_from` says otherwise. `out` is the former name of `output`. ``precision``: fp32 or bf16
-    (autocast; `lvsdctl.evaluate.precision`)."""
+    `formats`) and the per-wave tables beside it (MAP.waves.csv / .json, the beats in MAP.beats.csv).
+    The call uses the model's operating point (saved by `lvsdctl evaluate` or `calibrate`) unless
+    `threshold` or `threshold_from` says otherwise. `out` is the former name of `output`; `show_waves`
+    draws the wave boundaries faintly on the map; ``precision``: fp32 or bf16 (autocast;
+    `lvsdctl.evaluate.precision`)."""
     import pandas as pd
 
     from lvsdctl.evaluate.operating_point import resolve_threshold
     from lvsdctl.evaluate.scope import ecg_warnings
+    from lvsdctl.measure.lbbb import intended_use_warning
     from lvsdctl.models.checkpoint import load_checkpoint
 
     if out is not None:
@@ -235,12 +258,13 @@ def explain(source: str, *, model_path: str | None = None, record: str | None = 
         label = -1
         synthetic = is_synthetic_export(source)
     layout, fs = pre["layout"], float(pre["fs"])
-    expl = explain_array(model, x, layout, fs, method=method, precision=precision)
+    measured = _measure_source(source, record, x, layout, fs, pre.get("normalisation", "none") != "none")
+    expl = explain_array(model, x, layout, fs, method=method, precision=precision, measured=measured)
     thr = choice.value
     predicted = "LVSD" if expl.score >= thr else "no LVSD"
     name = meta.get("model_name", "model")
     model_synthetic = bool(meta.get("synthetic", False))
-    warnings_ = ecg_warnings(pd.DataFrame([rec]))[0]
+    warnings_ = ecg_warnings(pd.DataFrame([{**rec, "lbbb_warning": intended_use_warning(measured.row) or ""}]))[0]
     title = map_title(predicted, expl.score, thr, choice.source, model_path, name, method, model_synthetic)
     notes = ["SYNTHETIC ECG (lvsdctl synth), not a patient"] if synthetic else []
     notes += [f"Warning: {w}" for w in warnings_]
@@ -251,10 +275,12 @@ def explain(source: str, *, model_path: str | None = None, record: str | None = 
         notes.append("Amplitudes z-scored over the whole ECG (the model's input), not mV")
     if expl.attribution.caveat:
         notes.append(expl.attribution.caveat)
+    if not expl.delineation.usable:
+        notes.append("delineation failed: the wave shares are not meaningful")
     notes.extend(expl.delineation.problems)
     outputs = [output] + [output.with_suffix("." + f.lstrip(".")) for f in formats
                           if "." + f.lstrip(".") != output.suffix]
-    written = figure_for(expl, title, outputs, subtitle=notes)
+    written = figure_for(expl, title, outputs, subtitle=notes, show_waves=show_waves)
     summary = {
         "source": str(source) if record is None else f"{source}#{record}",
         "model": str(model_path), "model_name": name, "method": method, "score": expl.score,
@@ -263,7 +289,22 @@ def explain(source: str, *, model_path: str | None = None, record: str | None = 
         "log_odds": float(expl.attribution.logit[0]), "caveat": expl.attribution.caveat,
         "synthetic": synthetic, "model_synthetic": model_synthetic, "warnings": warnings_,
         "notes": [choice.warning] if choice.warning else [],
+        "lbbb": {k: measured.row[k] for k in ("lbbb_statement", "lbbb_conventional", "lbbb_aha2009",
+                                               "lbbb_strauss", "qrs_ms")},
     }
     written += write_wave_table(expl, output, summary)
     return ExplainSummary(**summary, files=[str(p) for p in written], waves=expl.waves,
-                          delineation={"method": expl.delineation.method, "problems": expl.delineation.problems})
+                          delineation=delineation_summary(expl.delineation))
+
+
+def _measure_source(source: str, record: str | None, x: np.ndarray, layout: str, fs: float, normalised: bool):
+    """An export is measured as exported (all leads, its own median beat and statements: beats and
+    boundaries on the same timeline as the model's input); a dataset record as the model sees it."""
+    if record is None:
+        from lvsdctl.measure import measure_export
+
+        try:
+            return measure_export(str(source))
+        except ReadError:
+            pass  # preprocessing read it: measure what the model saw
+    return measure_input(x, layout, fs, normalised)

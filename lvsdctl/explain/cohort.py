@@ -2,6 +2,9 @@
 
 The study's limitation was that its explanations were only local; this gives the global view: mean
 absolute attribution per lead and per wave, separately for true/false positives and negatives.
+Waves come from `lvsdctl measure` on each ECG as the model saw it; an ECG whose delineation failed
+keeps its attribution map but is left out of the wave summary (and counted), so failed delineation
+never shows as model behaviour.
 """
 
 from __future__ import annotations
@@ -13,9 +16,10 @@ from pathlib import Path
 import numpy as np
 
 from lvsdctl.errors import InputError
-from lvsdctl.explain.api import lead_pieces
+from lvsdctl.explain.api import lead_pieces, measure_input
 from lvsdctl.explain.attribute import attribute
-from lvsdctl.explain.waves import WAVES, delineate, wave_shares
+from lvsdctl.explain.waves import WAVES, from_analysis, wave_shares
+from lvsdctl.measure.lbbb import intended_use_warning
 from lvsdctl.outputs import claims_outputs
 from lvsdctl.record import LEADS12
 from lvsdctl.signal.layout import RHYTHM_KEY
@@ -47,6 +51,10 @@ class CohortExplanation(Summary):
     max_abs_convergence_delta: float
     delineation_problems: dict[str, int]
     groups: dict[str, int]  # ECGs per outcome group
+    delineation: dict[str, int]  # ECGs per delineation status (ok, partial, failed)
+    excluded_failed_delineation: int  # left out of `summary`: their wave shares would mean nothing
+    not_lbbb: int  # ECGs outside the model's intended use (not LBBB, or not assessable)
+    warnings: list[str]
     summary: dict  # per group: mean |attribution| per lead, mean share per lead and wave
     output: str
     files: list[str]
@@ -80,6 +88,7 @@ def explain_cohort(data_path: str, *, model_path: str, output: str, split: str |
         found = read_preprocessing(signals)
         check_preprocessing(pre, found, model_path=model_path, data_path=data_path)
         layout, fs = found["layout"], float(found["fs"])
+        normalised = found.get("normalisation", "none") not in ("none", None)  # LBBB criteria need mV
         synthetic = bool(f.attrs.get("synthetic", False)) or bool(meta.get("synthetic", False))
         df = read_records(f)
         rows = np.arange(len(df)) if split is None else np.flatnonzero(df["split"].to_numpy() == split)
@@ -95,6 +104,9 @@ def explain_cohort(data_path: str, *, model_path: str, output: str, split: str |
         scores = np.zeros(n)
         deltas = np.zeros(n)
         problems: dict[str, int] = {}
+        status = np.full(n, "", dtype=object)
+        lbbb = np.full(n, "", dtype=object)  # the intended-use warning, "" for an LBBB ECG
+        beat_cols: dict[str, list] = {}
         caveat = None
         with atomic_output(output, kind="attributions", inputs=[f, model_path],
                            parameters={"model": str(model_path), "set": split, "method": method,
@@ -113,17 +125,21 @@ def explain_cohort(data_path: str, *, model_path: str, output: str, split: str |
                 deltas[lo:lo + len(idx)] = attr.delta
                 if maps is not None:
                     maps[lo:lo + len(idx)] = attr.values
-                pieces = lead_pieces(x, layout, fs)
                 apieces = lead_pieces(attr.values, layout, fs)
                 for b in range(len(idx)):
-                    d = delineate(pieces[RHYTHM_KEY][1][b], fs)
+                    m = measure_input(x[b], layout, fs, normalised)
+                    d = from_analysis(m.analysis, x.shape[-1], fs)
+                    status[lo + b] = d.status
+                    lbbb[lo + b] = intended_use_warning(m.row)
+                    _collect_beats(beat_cols, m.beats, lo + b)
                     for p in d.problems:
                         problems[p] = problems.get(p, 0) + 1
                     for j, lead in enumerate(leads):
                         t0, a = apieces[lead]
                         lead_abs[lo + b, j] = np.abs(a[b]).mean()
-                        sh = wave_shares(a[b], d.masks, int(round(t0 * fs)))
-                        shares[lo + b, j] = [sh[w] for w in WAVES]
+                        if d.usable:  # a failed delineation's shares would show as model behaviour
+                            sh = wave_shares(a[b], d.masks, int(round(t0 * fs)))
+                            shares[lo + b, j] = [sh[w] for w in WAVES]
                 if progress is not None:
                     progress(lo + len(idx), n)
             sub = df.iloc[np.sort(rows)].reset_index(drop=True)
@@ -133,7 +149,12 @@ def explain_cohort(data_path: str, *, model_path: str, output: str, split: str |
             sub["score"] = scores
             sub["outcome"] = groups
             sub["convergence_delta"] = deltas
+            sub["delineation"] = status
+            sub["lbbb_warning"] = lbbb
             write_records(out, sub)
+            g = out.create_group("beats", track_order=True)
+            for c, parts in beat_cols.items():
+                g.create_dataset(c, data=np.concatenate(parts) if parts else np.zeros(0))
             out.create_dataset("lead_abs_attribution", data=lead_abs)
             out.create_dataset("wave_shares", data=shares)
             out.attrs["leads"] = leads
@@ -142,7 +163,9 @@ def explain_cohort(data_path: str, *, model_path: str, output: str, split: str |
             out.attrs["threshold"] = thr
             out.attrs["threshold_origin"] = choice.origin
             out.attrs["synthetic"] = synthetic
-            summary = aggregate(leads, lead_abs, shares, groups)
+            usable = np.isin(status, ("ok", "partial"))
+            summary = aggregate(leads, lead_abs[usable], shares[usable], groups[usable])
+            summary["excluded_failed_delineation"] = int((~usable).sum())
             write_json_attr(out, "summary", summary)
     files = []
     if figure:
@@ -151,11 +174,22 @@ def explain_cohort(data_path: str, *, model_path: str, output: str, split: str |
         title = synthetic_title(f"{Path(model_path).name} on set {split or 'all'} ({n} ECGs, {method}; threshold "
                                 f"{thr:.3g}, {choice.source})", synthetic)
         files = plot_cohort_summary(summary, leads, figure, title=title)
+    not_lbbb = int((lbbb != "").sum())
+    warnings = ([f"{not_lbbb} of {n} ECGs are not LBBB by the conventional criteria or could not be assessed: "
+                 "the model is meant for ECGs with LBBB (records column lbbb_warning)"] if not_lbbb else [])
     return CohortExplanation(input=str(data_path), model=str(model_path), set=split, ecgs=n, method=method,
                              threshold=thr, threshold_source=choice.source, threshold_origin=choice.origin,
                              synthetic=synthetic, caveat=caveat, max_abs_convergence_delta=float(np.abs(deltas).max()),
                              delineation_problems=problems, groups={g: int((groups == g).sum()) for g in GROUPS},
-                             summary=summary, output=str(output), files=[str(p) for p in files])
+                             delineation={st: int((status == st).sum()) for st in ("ok", "partial", "failed")},
+                             excluded_failed_delineation=int((~usable).sum()), not_lbbb=not_lbbb,
+                             warnings=warnings, summary=summary, output=str(output), files=[str(p) for p in files])
+
+
+def _collect_beats(cols: dict[str, list], beats: dict[str, np.ndarray], row: int) -> None:
+    """Append one ECG's beats (lvsdctl.measure.table.BEAT_COLUMNS) to the per-beat columns."""
+    for k, v in beats.items():
+        cols.setdefault(k, []).append(np.full(len(v), row, dtype=np.int64) if k == "record" else v)
 
 
 def aggregate(leads: list[str], lead_abs: np.ndarray, shares: np.ndarray, groups: np.ndarray) -> dict:

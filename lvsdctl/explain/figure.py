@@ -47,6 +47,22 @@ def _grid(ax, x_max: float, y_min: float, y_max: float) -> None:
         ax.add_collection(LineCollection(lines, colors=colour, linewidths=width, zorder=0))
 
 
+#: How `--show-waves` draws each boundary: faint, QRS boundaries a little less so.
+BOUNDARY_STYLE = {"p_onset": ("#2b8a3e", ":"), "p_offset": ("#2b8a3e", ":"), "qrs_onset": ("#1c3f94", "-"),
+                  "qrs_offset": ("#1c3f94", "-"), "t_offset": ("#7b2cbf", "--")}
+
+
+def _draw_boundaries(ax, boundaries: dict[str, list[float]], x0: float, x1: float, baseline: float) -> None:
+    """Faint vertical lines at the wave boundaries falling within [x0, x1) of one printed row."""
+    half = ROW_SPACING_MV / 2 * 0.9
+    for kind, times in boundaries.items():
+        colour, style = BOUNDARY_STYLE.get(kind, ("grey", ":"))
+        xs = [t for t in times if x0 <= t < x1]
+        if xs:
+            ax.vlines(xs, baseline - half, baseline + half, colors=colour, linestyles=style,
+                      linewidths=0.6, alpha=0.45 if kind.startswith("qrs") else 0.3, zorder=2)
+
+
 def _wrapped(text: str | list[str] | None, chars: int) -> list[str]:
     """Lines of `text` (a string or a list of paragraphs) wrapped at `chars` characters."""
     import textwrap
@@ -64,10 +80,11 @@ TITLE_CHARS, NOTE_CHARS = 115, 165
 
 def plot_attribution_map(traces: list[LeadTrace], rhythm: LeadTrace | None, fs: float, title: str,
                          outputs: list[str | Path], *, subtitle: str | list[str] | None = None,
-                         cmap: str = "turbo") -> list[Path]:
+                         cmap: str = "turbo", boundaries: dict[str, list[float]] | None = None) -> list[Path]:
     """Draw the map and save it once per output path (format from the suffix: png, svg, pdf). The title
     and the notes (`subtitle`: one string or a list of notes) are wrapped, and the figure grows to hold
-    them: nothing is clipped."""
+    them: nothing is clipped. `boundaries` (seconds, by kind: p_onset, p_offset, qrs_onset, qrs_offset,
+    t_offset) are drawn faintly on every lead piece and on the rhythm strip (`explain --show-waves`)."""
     from matplotlib.collections import LineCollection
     from matplotlib.colors import Normalize
 
@@ -110,10 +127,14 @@ def plot_attribution_map(traces: list[LeadTrace], rhythm: LeadTrace | None, fs: 
         for lead, start in row:
             if lead in by_lead:
                 draw(by_lead[lead], start, baseline, lead)
+                if boundaries:
+                    _draw_boundaries(ax, boundaries, start, start + PIECE_S, baseline)
             else:
                 ax.text(start + 0.05, baseline, f"{lead}: missing", fontsize=8, color="grey")
     if rhythm is not None:
         draw(rhythm, 0.0, -ROW_SPACING_MV * 3.5, f"{rhythm.lead} (rhythm)")
+        if boundaries:
+            _draw_boundaries(ax, boundaries, 0.0, 10.0, -ROW_SPACING_MV * 3.5)
 
     ax.set_xlim(0, 10)
     ax.set_ylim(y_bottom, y_top)

@@ -1,114 +1,81 @@
-"""Where the attribution sits: P wave, QRS complex, ST-T segment, per lead.
+"""Where the attribution sits: P wave, QRS complex, ST-T segment, per lead, beat by beat.
 
-neurokit2 delineates the 10 s lead II rhythm strip (every piece of the printout shares its timeline).
-Its DWT delineator is known to miss or misplace P and T waves in wide-QRS rhythms such as LBBB: a
-missing wave is reported, never fatal: a beat left without a QRS or ST-T gets fixed windows around its
-R peak (reported, method `dwt+fixed`), and when delineation fails outright fixed windows stand in for
-every beat (`fallback`).
+The waves are the per-beat boundaries of `lvsdctl measure` (docs/measure.md): beats found on all
+leads at once and the median beat's global boundaries placed under every beat. That replaced
+neurokit2's delineation of the lead II rhythm strip alone, which on LBBB found 2 of 13 beats of a
+demo ECG, sat on P waves and reported V1-V3 as 100% "other". Every printed piece shares the
+recording's timeline, so one set of boundaries serves all leads. An ECG whose delineation failed
+gets no wave masks (everything is "other") and says so: its shares mean nothing, and the cohort
+summary leaves it out.
 """
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 
-WAVES = ("P", "QRS", "ST-T", "other")
+from lvsdctl.measure.analyse import BEAT_FIELDS, Analysis
+from lvsdctl.measure.leads import FS as MEASURE_FS
 
-# Fallback windows around each R peak, seconds (wide for LBBB: QRS >= 120 ms).
-_FALLBACK = {"P": (-0.26, -0.10), "QRS": (-0.08, 0.10), "ST-T": (0.10, 0.45)}
+WAVES = ("P", "QRS", "ST-T", "other")
+#: One beat as `explain` stores it: its centre and boundaries, ms from the start (None: not found).
+BEAT_COLUMNS = ("time_ms", *(f"{k}_ms" for k in BEAT_FIELDS))
+#: Delineation statuses whose wave shares are used (a failed one is reported, never summarised).
+USABLE = ("ok", "partial")
 
 
 @dataclass
 class Delineation:
-    masks: dict[str, np.ndarray]  # wave -> bool (samples,) over the 10 s timeline
-    r_peaks: np.ndarray
-    method: str  # "dwt", "dwt+fixed" (some beats given fixed windows), "fallback" (all) or "none"
+    masks: dict[str, np.ndarray]  # wave -> bool (samples,) over the model's timeline
+    status: str  # "ok", "partial" or "failed" (lvsdctl.measure.analyse)
+    beats: list[dict] = field(default_factory=list)  # per beat: time_ms and boundaries in ms (None: none)
     problems: list[str] = field(default_factory=list)
+    method: str = "lvsdctl.measure"
+    info: dict = field(default_factory=dict)  # beats_expected, leads_used, median_source, paced
+
+    @property
+    def usable(self) -> bool:
+        return self.status in USABLE
+
+    def boundary_times_s(self) -> dict[str, list[float]]:
+        """Every beat's boundaries in seconds, by kind (for drawing them on the map)."""
+        out: dict[str, list[float]] = {k: [] for k in BEAT_FIELDS}
+        for b in self.beats:
+            for k in BEAT_FIELDS:
+                if b.get(f"{k}_ms") is not None:
+                    out[k].append(b[f"{k}_ms"] / 1000.0)
+        return out
 
 
-def _valid(values, n: int) -> np.ndarray:
-    arr = np.asarray(values if values is not None else [], dtype=float)
-    return arr[np.isfinite(arr) & (arr >= 0) & (arr < n)].astype(int)
-
-
-def _pair_mask(onsets, offsets, n: int, max_len: int) -> np.ndarray:
-    """Mark [onset, next offset] intervals; unmatched or implausible pairs are skipped."""
-    mask = np.zeros(n, dtype=bool)
-    offsets = np.sort(offsets)
-    for on in np.sort(onsets):
-        after = offsets[offsets > on]
-        if len(after) and after[0] - on <= max_len:
-            mask[on:after[0] + 1] = True
-    return mask
-
-
-def _fill_missing_beats(mask: np.ndarray, r_peaks: np.ndarray, window: tuple[float, float], fs: float) -> int:
-    """Mark the fixed window of every beat whose window holds none of `mask` (in place); returns how many."""
-    n, filled = len(mask), 0
-    for peak in r_peaks:
-        a, b = max(0, peak + int(window[0] * fs)), min(n, peak + int(window[1] * fs))
-        if a < b and not mask[a:b].any():
-            mask[a:b] = True
-            filled += 1
-    return filled
-
-
-def delineate(lead_ii: np.ndarray, fs: float) -> Delineation:
-    """Masks of P, QRS and ST-T over the strip's samples."""
-    import neurokit2 as nk
-
-    n = len(lead_ii)
-    problems: list[str] = []
-    signal = np.nan_to_num(np.asarray(lead_ii, dtype=float))
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            _, info = nk.ecg_peaks(signal, sampling_rate=int(fs))
-        r = _valid(info.get("ECG_R_Peaks"), n)
-    except Exception as exc:  # neurokit2 raises many kinds on odd signals
-        r = np.array([], dtype=int)
-        problems.append(f"R-peak detection failed ({type(exc).__name__})")
-    if len(r) < 2:
-        problems.append(f"only {len(r)} R peak(s) found: no wave masks")
-        empty = {w: np.zeros(n, dtype=bool) for w in WAVES[:-1]}
-        empty["other"] = np.ones(n, dtype=bool)
-        return Delineation(empty, r, "none", problems)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            _, waves = nk.ecg_delineate(signal, rpeaks=r, sampling_rate=int(fs), method="dwt")
-        g = lambda key: _valid(waves.get(key), n)  # noqa: E731
-        masks = {
-            "P": _pair_mask(g("ECG_P_Onsets"), g("ECG_P_Offsets"), n, int(0.2 * fs)),
-            "QRS": _pair_mask(g("ECG_R_Onsets"), g("ECG_R_Offsets"), n, int(0.25 * fs)),
-            "ST-T": _pair_mask(g("ECG_R_Offsets"), g("ECG_T_Offsets"), n, int(0.6 * fs)),
-        }
-        for wave, mask in masks.items():
-            if not mask.any():
-                problems.append(f"no {wave} wave delineated")
-        method = "dwt"
-        # DWT often leaves single beats without QRS or T boundaries in LBBB; those beats get the fixed
-        # windows, so the beat is not counted as "other". P waves are left as found (a missing P may be
-        # real, e.g. atrial fibrillation).
-        for wave in ("QRS", "ST-T"):
-            filled = _fill_missing_beats(masks[wave], r, _FALLBACK[wave], fs)
-            if filled:
-                problems.append(f"{filled} of {len(r)} beats without a delineated {wave}: fixed window used")
-                method = "dwt+fixed"
-    except Exception as exc:
-        problems.append(f"DWT delineation failed ({type(exc).__name__}): fixed windows around R peaks used")
-        masks = {w: np.zeros(n, dtype=bool) for w in _FALLBACK}
-        for peak in r:
-            for wave, (a, b) in _FALLBACK.items():
-                masks[wave][max(0, peak + int(a * fs)):min(n, peak + int(b * fs))] = True
-        method = "fallback"
+def from_analysis(a: Analysis, n: int, fs: float) -> Delineation:
+    """Masks of P, QRS and ST-T over `n` samples at `fs` from an analysed ECG's per-beat boundaries."""
+    masks = {w: np.zeros(n, dtype=bool) for w in WAVES[:-1]}
+    beats = []
+    times = a.beat_times_ms()
+    scale = fs / MEASURE_FS
+    for i in range(a.n_beats):
+        b = {k: (int(v) if v >= 0 else None) for k, v in zip(BEAT_FIELDS, a.beat_bounds[i])} if len(a.beat_bounds) else {}
+        beats.append({"time_ms": round(float(times[i]), 1),
+                      **{f"{k}_ms": (None if v is None else round(v * 1000.0 / MEASURE_FS, 1)) for k, v in b.items()}})
+        if a.status not in USABLE:
+            continue
+        spans = {"P": ("p_onset", "p_offset"), "QRS": ("qrs_onset", "qrs_offset"), "ST-T": ("qrs_offset", "t_offset")}
+        for wave, (lo, hi) in spans.items():
+            if b.get(lo) is None or b.get(hi) is None:
+                continue
+            start, stop = int(round(b[lo] * scale)), int(round(b[hi] * scale))
+            if wave == "ST-T":
+                start += 1  # the J point belongs to the QRS
+            masks[wave][max(0, start):max(0, min(n, stop + 1))] = True
     # Waves never overlap in the summary: QRS wins over ST-T, ST-T over P.
     masks["ST-T"] &= ~masks["QRS"]
     masks["P"] &= ~(masks["QRS"] | masks["ST-T"])
     masks["other"] = ~(masks["P"] | masks["QRS"] | masks["ST-T"])
-    return Delineation(masks, r, method, problems)
+    info = {"beats_found": a.n_beats, "beats_expected": round(a.beats.expected, 2) if np.isfinite(a.beats.expected)
+            else None, "leads_used": a.beats.leads_used, "median_source": a.median_source,
+            "paced": a.ventricular_paced}
+    return Delineation(masks, a.status, beats, list(dict.fromkeys(a.problems)), info=info)
 
 
 def wave_shares(attr_piece: np.ndarray, masks: dict[str, np.ndarray], start: int) -> dict[str, float]:

@@ -41,6 +41,7 @@ KINDS = {
     "predictions": "per-ECG LVSD scores (predict)",
     "evaluation": "metrics, confidence intervals and predictions (evaluate)",
     "attributions": "per-ECG attribution maps and their summaries (explain)",
+    "measures": "per-ECG beats, wave boundaries, intervals and LBBB criteria (measure)",
 }
 
 _STR = h5py.string_dtype(encoding="utf-8")

@@ -20,7 +20,7 @@ import pandas as pd
 from lvsdctl.errors import FormatError
 from lvsdctl.hdf5.deflate import decompress, unshuffle
 from lvsdctl.hdf5.records import write_records
-from lvsdctl.record import Segment, counts_to_mv
+from lvsdctl.record import Segment
 
 _STR = h5py.string_dtype(encoding="utf-8")
 #: Samples per HDF5 chunk of either stream: about one 12-lead 10 s ECG at 500 Hz.

@@ -34,9 +34,12 @@ SET_LABELS = {"train": "Training", "tune": "Tuning", "train+tune": "Training & t
 
 SHORT_NAMES = {"Number of patients": "Patients", "Number of ECG-echo pairs": "ECG-echo pairs",
                "Age, mean ± SD (years)": "Age (y)", "Females, n (%)": "Female, n (%)", "LVEF, mean ± SD (%)": "LVEF (%)",
-               "LVSD, n (%)": "LVSD, n (%)"}
+               "LVSD, n (%)": "LVSD, n (%)", "QRS duration (measured), mean ± SD (ms)": "QRS (ms)",
+               "LBBB, conventional criteria, n (%)": "LBBB conv., n (%)",
+               "LBBB, Strauss strict criteria, n (%)": "LBBB Strauss, n (%)"}
 #: Rows whose n counts pairs (or patients with unit="patient"): their label says which.
-COUNTED_ROWS = ("Females, n (%)", "LVSD, n (%)")
+COUNTED_ROWS = ("Females, n (%)", "LVSD, n (%)", "LBBB, conventional criteria, n (%)",
+                "LBBB, Strauss strict criteria, n (%)")
 SHORT_TESTS = {"one-way ANOVA": "ANOVA", "Welch's ANOVA": "Welch", "chi-square": "chi2"}
 
 
@@ -96,6 +99,20 @@ def lvsd(d: pd.DataFrame) -> tuple[int, int]:
     return int((label == 1).sum()), int(label.isin([0, 1]).sum())
 
 
+#: LBBB criteria that `split --measures` adds, as Table 1 rows.
+CRITERIA_ROWS = (("lbbb_conventional", "LBBB, conventional criteria, n (%)"),
+                 ("lbbb_strauss", "LBBB, Strauss strict criteria, n (%)"))
+
+
+def criterion(column: str):
+    """(pairs meeting an LBBB criterion, pairs where it was assessed) of a records frame: the
+    measures' 1 / 0 / -1 (not assessed)."""
+    def counts(d: pd.DataFrame) -> tuple[int, int]:
+        v = pd.to_numeric(d[column], errors="coerce")
+        return int((v == 1).sum()), int((v >= 0).sum())
+    return counts
+
+
 def _mean_sd(x: pd.Series | None) -> tuple[float, float]:
     x = pd.to_numeric(x, errors="coerce").dropna() if x is not None else pd.Series(dtype=float)
     if len(x) == 0:
@@ -107,8 +124,9 @@ def table1(records: pd.DataFrame, split: np.ndarray | None = None) -> pd.DataFra
     """Table 1's numbers, one row per set (plus "train+tune" when both train and tune are present).
 
     Columns: set, patients, pairs, age_mean, age_sd, females_n, females_pct, lvef_mean, lvef_sd,
-    lvsd_n, lvsd_pct. Counts are per ECG-echo pair, as in the article; `split` overrides the
-    records' `split` column.
+    lvsd_n, lvsd_pct (and, for records from `split --measures`, measured_qrs_ms_mean/_sd and
+    lbbb_conventional/lbbb_strauss _n/_pct). Counts are per ECG-echo pair, as in the article; `split`
+    overrides the records' `split` column.
     """
     split = records["split"].to_numpy(dtype=object) if split is None else np.asarray(split, dtype=object)
     names = order_sets(s for s in pd.unique(split) if s)
@@ -128,8 +146,15 @@ def table1(records: pd.DataFrame, split: np.ndarray | None = None) -> pd.DataFra
             "lvef_mean": lvef_m, "lvef_sd": lvef_sd,
             "lvsd_n": l_n, "lvsd_pct": 100 * l_n / l_known if l_known else math.nan,
         })
-    return pd.DataFrame(rows, columns=["set", "patients", "pairs", "age_mean", "age_sd", "females_n", "females_pct",
-                                       "lvef_mean", "lvef_sd", "lvsd_n", "lvsd_pct"])
+        if "measured_qrs_ms" in records.columns:
+            rows[-1]["measured_qrs_ms_mean"], rows[-1]["measured_qrs_ms_sd"] = _mean_sd(sub["measured_qrs_ms"])
+        for column, _ in CRITERIA_ROWS:
+            if column in records.columns:
+                n, known = criterion(column)(sub)
+                rows[-1][f"{column}_n"], rows[-1][f"{column}_pct"] = n, 100 * n / known if known else math.nan
+    columns = ["set", "patients", "pairs", "age_mean", "age_sd", "females_n", "females_pct",
+               "lvef_mean", "lvef_sd", "lvsd_n", "lvsd_pct"]
+    return pd.DataFrame(rows, columns=columns + [c for c in (rows[0] if rows else {}) if c not in columns])
 
 
 def continuous_test(groups: list[np.ndarray], *, alpha: float = 0.05, levene_center: str = "median") -> dict:
@@ -213,4 +238,10 @@ def cohort_table(records: pd.DataFrame, *, combine_train_tune: bool = True, unit
     cat_row("Females, n (%)", "females", females)
     cont_row("LVEF, mean ± SD (%)", "lvef")
     cat_row("LVSD, n (%)", "lvsd", lvsd)
+    # With `split --measures`, the measured QRS and the LBBB criteria (the article's limitation).
+    if "measured_qrs_ms_mean" in numbers.columns:
+        cont_row("QRS duration (measured), mean ± SD (ms)", "measured_qrs_ms")
+    for column, label in CRITERIA_ROWS:
+        if f"{column}_n" in numbers.columns:
+            cat_row(label, column, criterion(column))
     return CohortTable(sets, rows, tests, unit)

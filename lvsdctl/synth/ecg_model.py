@@ -30,6 +30,8 @@ MEDIAN_ONSET = 215  # QRS onset sample in the median beat (real exports: ~210-22
 STORED_LEADS = ("I", "II", "V1", "V2", "V3", "V4", "V5", "V6")
 LEADS12 = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
 
+QRS_RAMP_S = 0.012  # the QRS waves fade in and out over 12 ms at the QRS onset and offset
+
 # Wave components of one beat, columns of the tables below.
 P, R0, R1, R2, S, ST, T1, T2 = range(8)
 N_COMPONENTS = 8
@@ -103,6 +105,36 @@ class SimulatedECG:
     onsets_s: np.ndarray  # QRS onsets inside the 10 s, seconds
     params: ECGParams
     measurements: dict[str, int] = field(default_factory=dict)
+    #: QRS onsets (s) of every beat whose QRS overlaps the 10 s, including one cut by either edge.
+    visible_onsets_s: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    def fiducials(self) -> dict[str, np.ndarray]:
+        """The wave boundaries the generator drew, per visible beat, in seconds from the start of the
+        recording (keys and meaning: FIDUCIALS)."""
+        return beat_fiducials(self.params, self.visible_onsets_s)
+
+    def median_fiducials(self) -> dict[str, int]:
+        """The same boundaries on the median beat, as sample indices of its 500 Hz timeline."""
+        f = beat_fiducials(self.params, np.array([MEDIAN_ONSET / FS]))
+        return {k: int(round(float(v[0]) * FS)) for k, v in f.items()}
+
+
+#: What the generator's fiducials mean, relative to a beat's QRS onset (the waves are Gaussians: a
+#: wave is taken to span its centre +- ~2.5 sigma, the extent the wave table was built for).
+FIDUCIALS = {
+    "p_onset": "P wave start: QRS onset - PR",
+    "p_offset": "P wave end: P onset + 100 ms (P centred 50 ms after its onset, sigma 22 ms)",
+    "qrs_onset": "QRS onset: the beat's onset",
+    "qrs_offset": "QRS offset (J point): QRS onset + the drawn QRS duration",
+    "t_offset": "T wave end: QRS onset + QT",
+}
+
+
+def beat_fiducials(params: "ECGParams", onsets_s: np.ndarray) -> dict[str, np.ndarray]:
+    """Wave boundaries (s) of beats whose QRS starts at `onsets_s` (keys: FIDUCIALS)."""
+    on = np.asarray(onsets_s, dtype=np.float64)
+    return {"p_onset": on - params.pr_s, "p_offset": on - params.pr_s + 0.10, "qrs_onset": on,
+            "qrs_offset": on + params.qrs_s, "t_offset": on + params.qt_s}
 
 
 def draw_patient(rng: np.random.Generator, mains_hz: float = 60.0) -> PatientMorphology:
@@ -174,7 +206,22 @@ def beat_waveform(params: ECGParams, t_rel: np.ndarray) -> np.ndarray:
     # float32: numpy's float64 exp is several times slower, and the waves are later quantised to
     # 4.88 uV steps, far coarser than float32's precision.
     z = ((t_rel[None, None, :] - params.center[:, :, None]) / params.sigma[:, :, None]).astype(np.float32)
-    return np.einsum("lk,lkt->lt", params.amp.astype(np.float32), np.exp(np.float32(-0.5) * z * z))
+    waves = np.exp(np.float32(-0.5) * z * z)
+    # Ventricular depolarisation lasts exactly the QRS duration: the QRS waves are faded in and out
+    # over the first and last QRS_RAMP_S of [onset, onset + QRS] (raised cosine) and are zero
+    # outside it, so the QRS boundaries the generator reports (FIDUCIALS) are where the QRS visibly
+    # starts and ends, as on a real ECG (Gaussian tails alone would smear both by ~15 ms).
+    waves[:, R0:S + 1] *= qrs_window(t_rel, params.qrs_s)[None, None, :]
+    return np.einsum("lk,lkt->lt", params.amp.astype(np.float32), waves)
+
+
+def qrs_window(t_rel: np.ndarray, qrs_s: float) -> np.ndarray:
+    """1 inside the QRS, raised-cosine ramps of QRS_RAMP_S at its two ends, 0 outside (float32)."""
+    t = np.asarray(t_rel, dtype=np.float64)
+    ramp = min(QRS_RAMP_S, qrs_s / 4)
+    up = np.clip(t / ramp, 0.0, 1.0)
+    down = np.clip((qrs_s - t) / ramp, 0.0, 1.0)
+    return (0.25 * (1 - np.cos(np.pi * up)) * (1 - np.cos(np.pi * down))).astype(np.float32)
 
 
 def limb_leads(i: np.ndarray, ii: np.ndarray) -> dict[str, np.ndarray]:
@@ -263,8 +310,9 @@ def simulate(params: ECGParams, rng: np.random.Generator, noise: bool = True) ->
     if noise:  # what averaging ~10 noisy beats leaves
         median += rng.normal(0.0, 0.003, median.shape)
     inside = onsets[(onsets >= 0) & (onsets < N_RHYTHM / FS)]
+    visible = onsets[(onsets + params.qrs_s > 0) & (onsets < N_RHYTHM / FS)]
     return SimulatedECG(rhythm=rhythm, median=median, onsets_s=inside, params=params,
-                        measurements=measurements(params, median, inside, rng))
+                        measurements=measurements(params, median, inside, rng), visible_onsets_s=visible)
 
 
 def _axis(i: np.ndarray, ii: np.ndarray) -> int:

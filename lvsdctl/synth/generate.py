@@ -42,7 +42,10 @@ patient data into its outputs).
                         {n_dig} image-digitised printouts (DIGITISED_*.xml, 99-221 Hz per piece)
   echo.csv              {n_echo} echocardiograms: patient_id, echo_date, lvef (%)
   generator_truth.csv   what the generator knows and the study did not (latent driver, true QRS
-                        width, pairing): for checking the generator, never an input of the pipeline
+                        width, pairing, the median beat's wave boundaries): for checking the
+                        generator and lvsdctl measure, never an input of the pipeline
+  generator_fiducials.csv  the wave boundaries of every beat the generator drew (ms from the start
+                        of the recording; digitised printouts share the same timeline)
 
 Patients: {n_patients}; sites A, B, C; LVSD (LVEF < 40 in the nearest echo within 30 days) in
 {prevalence:.1%} of the paired ECGs; {unpaired} ECGs have no echo within 30 days.
@@ -68,7 +71,10 @@ def _render(task: dict) -> dict:
     age = co.age_at(task["dob"], acquired)
     stamp = acquired.strftime("%Y%m%d_%H%M%S")
     truth = {"qrs_ms": round(params.qrs_s * 1000.0, 2), "hr_bpm": round(params.hr, 2),
-             "cart_qrs_ms": ecg.measurements["QRSDuration"]}
+             "cart_qrs_ms": ecg.measurements["QRSDuration"], "qt_ms": round(params.qt_s * 1000.0, 2),
+             "pr_ms": round(params.pr_s * 1000.0, 2),
+             **{f"median_{k}": v for k, v in ecg.median_fiducials().items()},
+             "beats": ecg.fiducials()}
     if task["format"] == "digitised":
         name = f"DIGITISED_{stamp}_{idx:05d}.xml"
         pieces = trace_printout(ecg.rhythm, rng)
@@ -202,6 +208,18 @@ def _publish(tmp: Path, out_dir: Path) -> None:
     tmp.rmdir()
 
 
+def _fiducial_table(truth: pd.DataFrame) -> pd.DataFrame:
+    """One row per beat drawn: file, beat number and its wave boundaries in ms (FIDUCIALS)."""
+    from lvsdctl.synth.ecg_model import FIDUCIALS
+
+    frames = []
+    for file, beats in zip(truth.file, truth.beats):
+        n = len(beats["qrs_onset"])
+        frames.append(pd.DataFrame({"file": [file] * n, "beat": np.arange(1, n + 1),
+                                    **{f"{k}_ms": np.round(beats[k] * 1000.0, 1) for k in FIDUCIALS}}))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["file", "beat"])
+
+
 def _write_tables(tmp: Path, ecg: pd.DataFrame, echo: pd.DataFrame, truth: pd.DataFrame, seed: int) -> dict:
     paired = co.pair_echoes(ecg, echo)
     label = np.where(paired.echo_lvef.isna(), -1, (paired.echo_lvef < co.LVSD_THRESHOLD).astype(int))
@@ -212,7 +230,10 @@ def _write_tables(tmp: Path, ecg: pd.DataFrame, echo: pd.DataFrame, truth: pd.Da
         "hr_bpm": truth.hr_bpm, "strip_hz": truth.strip_hz, "echo_lvef": paired.echo_lvef,
         "echo_delta_days": paired.echo_delta_days, "label": label,
     })
+    for col in [c for c in truth.columns if c.startswith("median_")] + ["qt_ms", "pr_ms"]:
+        table[col] = truth[col]
     table.to_csv(tmp / "generator_truth.csv", index=False, lineterminator="\n")
+    _fiducial_table(truth).to_csv(tmp / "generator_fiducials.csv", index=False, lineterminator="\n")
     out_echo = echo.assign(echo_date=[d.isoformat() for d in echo.echo_date], lvef=echo.lvef.astype(int))
     out_echo.to_csv(tmp / "echo.csv", index=False, lineterminator="\n")
     n_dig = int((ecg.format == "digitised").sum())

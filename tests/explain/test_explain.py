@@ -92,7 +92,7 @@ class SlopeDetector(nn.Module):
 def test_planted_qrs_feature_lands_in_the_qrs_share():
     x = _ecg(seed=3)
     expl = explain_array(SlopeDetector().eval(), x, "4x5000", FS)
-    assert expl.delineation.method in ("dwt", "fallback")
+    assert expl.delineation.method == "lvsdctl.measure" and expl.delineation.status == "ok"
     rhythm = next(r for r in expl.waves if r["lead"] == RHYTHM_KEY)
     assert rhythm["QRS"] > 0.6, rhythm
     assert rhythm["QRS"] > rhythm["P"] + rhythm["ST-T"]
@@ -133,7 +133,7 @@ def test_explain_a_real_muse_export(tmp_path, fcn_checkpoint, fixtures_dir):
     src = fixtures_dir / "ecg" / "muse_xml" / "ecg2dcm" / "guangxi_teaching_sinus_rhythm.xml"
     out = tmp_path / "map.png"
     summary = explain(str(src), model_path=str(fcn_checkpoint), output=out, formats=("svg", "pdf"))
-    for suffix in (".png", ".svg", ".pdf", ".waves.csv", ".waves.json"):
+    for suffix in (".png", ".svg", ".pdf", ".waves.csv", ".waves.json", ".beats.csv"):
         assert out.with_suffix(suffix).exists(), suffix
     assert 0.0 <= summary.score <= 1.0
     # a child's sinus rhythm with a 74 ms QRS (the export's own measurement): out of the model's scope, said
@@ -146,6 +146,14 @@ def test_explain_a_real_muse_export(tmp_path, fcn_checkpoint, fixtures_dir):
     assert out.with_suffix(".png").read_bytes()[:4] == b"\x89PNG"
     doc = json.loads(out.with_suffix(".waves.json").read_text())
     assert {r["lead"] for r in doc["waves"]} >= {"I", "aVR", "V6", RHYTHM_KEY}
+    # the beats and how sure the delineation is, measured on the export itself (its own median beat)
+    d = doc["delineation"]
+    assert d["status"] == "ok" and d["beats_found"] == 16 and d["median_source"] == "export"
+    assert len(d["beats"]) == 16 and all(b["qrs_onset_ms"] < b["time_ms"] < b["qrs_offset_ms"] for b in d["beats"])
+    assert len(pd.read_csv(out.with_suffix(".beats.csv"))) == 16
+    # a normal ECG: scored, but never silently (the model is meant for LBBB)
+    assert summary.warnings and "not LBBB" in summary.warnings[0]
+    assert summary.lbbb["lbbb_conventional"] is False
     table = pd.read_csv(out.with_suffix(".waves.csv"))
     shares = table[["P", "QRS", "ST-T", "other"]].sum(axis=1)
     assert np.allclose(shares.dropna(), 1.0)
@@ -160,11 +168,38 @@ def test_explain_dataset_record_and_cohort(tmp_path, fcn_checkpoint):
                              figure=tmp_path / "cohort.png", batch_size=3)
     assert summary.ecgs == 4 and sum(summary.groups.values()) == 4
     assert summary.max_abs_convergence_delta < 1e-3
+    assert summary.delineation["ok"] == 4 and summary.excluded_failed_delineation == 0
+    assert summary.not_lbbb == 4 and summary.warnings
     assert (tmp_path / "cohort.png").exists()
     with h5py.File(out) as f:
         assert f.attrs["lvsdctl_kind"] == "attributions"
         assert f["attributions"].shape == (4, 4, 5000)
         assert f["wave_shares"].shape == (4, 13, 4)
+        assert set(f["records/delineation"].asstr()[()]) == {"ok"}
+        assert set(f["beats/record"][()]) == {0, 1, 2, 3}
+
+
+def test_failed_delineation_is_left_out_of_the_cohort_summary(tmp_path, fcn_checkpoint):
+    data = _dataset(tmp_path / "split.h5")
+    with h5py.File(data, "r+") as f:
+        f["signals"][1] = 0.0  # a flat ECG: no beat to delineate
+    summary = explain_cohort(str(data), model_path=str(fcn_checkpoint), output=str(tmp_path / "a.h5"),
+                             split="internal")
+    assert summary.delineation["failed"] == 1 and summary.excluded_failed_delineation == 1
+    assert summary.summary["all"]["n"] == 3
+    with h5py.File(tmp_path / "a.h5") as f:
+        status = f["records/delineation"].asstr()[()]
+        shares = f["wave_shares"][()]
+    assert np.isnan(shares[status == "failed"]).all() and np.isfinite(shares[status == "ok"]).any()
+
+
+def test_show_waves_draws_the_boundaries(tmp_path, fcn_checkpoint, fixtures_dir):
+    src = fixtures_dir / "ecg" / "muse_xml" / "braveheart" / "example1.xml"
+    plain = explain(str(src), model_path=str(fcn_checkpoint), output=tmp_path / "a.svg")
+    shown = explain(str(src), model_path=str(fcn_checkpoint), output=tmp_path / "b.svg", show_waves=True)
+    assert plain.score == shown.score
+    a, b = (tmp_path / "a.svg").read_text(), (tmp_path / "b.svg").read_text()
+    assert b.count("<path") > a.count("<path") + 8 * 5 * 0.5  # faint lines at every beat's boundaries
 
 
 def test_mismatched_preprocessing_and_missing_model_are_refused(tmp_path, fcn_checkpoint, monkeypatch):
@@ -183,13 +218,18 @@ def test_mismatched_preprocessing_and_missing_model_are_refused(tmp_path, fcn_ch
         explain(str(bad), model_path=str(fcn_checkpoint), output=tmp_path / "b.png")
 
 
-def test_beats_the_delineator_missed_get_fixed_windows():
-    from lvsdctl.explain.waves import _fill_missing_beats
+def test_wave_masks_follow_every_beat():
+    from lvsdctl.explain.waves import from_analysis
+    from lvsdctl.measure.analyse import analyse
+    from lvsdctl.measure.leads import from_four_channel
 
-    fs, n = 100.0, 1000
-    mask = np.zeros(n, dtype=bool)
-    mask[195:210] = True  # the delineated QRS of the beat at 200; the beats at 500 and 800 were missed
-    filled = _fill_missing_beats(mask, np.array([200, 500, 800]), (-0.08, 0.10), fs)
-    assert filled == 2
-    assert mask[492:510].all() and mask[792:810].all()
-    assert not mask[185:195].any()  # the delineated beat keeps its own boundaries
+    x = _ecg(seed=2)
+    a = analyse(from_four_channel(x, FS))
+    d = from_analysis(a, x.shape[-1], FS)
+    assert d.status == "ok" and len(d.beats) == a.n_beats >= 10
+    for b in d.beats:  # every beat's QRS is in the QRS mask, its ST-T after it
+        on, off = int(b["qrs_onset_ms"] * FS / 1000), int(b["qrs_offset_ms"] * FS / 1000)
+        assert d.masks["QRS"][on:off + 1].all()
+        assert d.masks["ST-T"][off + 1:int(b["t_offset_ms"] * FS / 1000)].all()
+    total = sum(d.masks[w].astype(int) for w in ("P", "QRS", "ST-T", "other"))
+    assert (total == 1).all()

@@ -188,6 +188,20 @@ def explain(c: Corpus) -> None:
           c.out / "bad.png", "-q", codes=3)
 
 
+def measure(c: Corpus) -> None:
+    formats = c.inputs / "phi_markers" / "formats"
+    stdout, _ = c.run("measure", formats, c.inputs / "phi_markers" / "bad", "-o", c.out / "measures.csv", "--json",
+                      "-q")  # bad exports are rejected, listed by file and reason
+    s = json.loads(stdout)
+    assert s["inputs"] == s["measured"] + len(s["rejected"]) + s["duplicates"] and s["rejected"]
+    c.run("measure", c.out / "raw.h5", "-o", c.out / "measures.h5", "-q")
+    c.run("measure", c.out / "pre.h5", "-o", c.out / "measures-pre.csv", "-q")
+    c.run("measure", c.out / "nan.h5", "-o", c.out / "measures-nan.csv", "-q")  # failed rows, the file goes on
+    c.run("measure", crafted(c, "marked-kind"), "-o", c.out / "measures-bad.csv", "-q", codes=3)
+    for bad_output in ("/proc/measures.csv", c.out / "raw.h5" / "m.csv", c.out):
+        c.run("measure", c.out / "raw.h5", "-o", bad_output, "-q", codes=3)
+
+
 def calibrate(c: Corpus) -> None:
     c.run("calibrate", c.out / "fcn.h5", c.out / "split.h5", "--tune-set", "tune", "-o", c.out / "fcn.threshold.json",
           "-q")
@@ -347,7 +361,7 @@ def weights_verify(c: Corpus) -> None:
 COMMANDS = {
     "synth": synth, "ingest": ingest, "preprocess": preprocess, "split": split, "train": train,
     "pretrain": pretrain, "finetune": finetune, "evaluate": evaluate, "predict": predict, "explain": explain,
-    "calibrate": calibrate, "merge": merge,
+    "calibrate": calibrate, "merge": merge, "measure": measure,
     "stats cohort": stats_cohort, "stats compare": stats_compare, "stats audit": stats_audit, "inspect": inspect,
     "study script": study_script, "study done": study_done, "study report": study_report,
     "weights list": weights_list, "weights fetch": weights_fetch, "weights verify": weights_verify,

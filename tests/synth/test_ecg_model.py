@@ -24,12 +24,13 @@ def qrs_bounds(median: np.ndarray, rel: float = 0.2) -> tuple[int, int]:
 
 def qrs_only_width_ms(params: em.ECGParams) -> float:
     """Width of the ventricular depolarisation alone (P, ST and T waves switched off in the latent
-    wave table): where the spatial magnitude exceeds 5% of its peak."""
+    wave table): where the spatial magnitude exceeds 1% of its peak (the QRS waves fade in and out
+    over the first and last 12 ms of the QRS, and are zero outside it)."""
     latent = copy.deepcopy(params)
     latent.amp[:, [em.P, em.ST, em.T1, em.T2]] = 0.0
     beat = em.beat_waveform(latent, (np.arange(em.N_MEDIAN) - em.MEDIAN_ONSET) / FS)
     magnitude = np.sqrt((beat.astype(np.float64) ** 2).sum(axis=0))
-    above = np.flatnonzero(magnitude > 0.05 * magnitude.max())
+    above = np.flatnonzero(magnitude > 0.01 * magnitude.max())
     return (above.max() - above.min() + 1) * 1000 / FS
 
 
