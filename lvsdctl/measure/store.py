@@ -44,23 +44,19 @@ def _csv_value(v, kind: str) -> str:
     return str(v)
 
 
-def _atomic_text(path: str, text: str) -> None:
-    if path == "-":
-        sys.stdout.write(text)
-        sys.stdout.flush()
-        return
-    from lvsdctl.tables import write_text  # checked, locked and atomic like every output
-
-    write_text(path, text)
-
-
 def write_csv(rows: list[dict], path: str) -> None:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(list(COLUMNS))
     for r in rows:
         w.writerow([_csv_value(r.get(c), kind) for c, kind in COLUMNS.items()])
-    _atomic_text(path, buf.getvalue())
+    if path == "-":
+        sys.stdout.write(buf.getvalue())
+        sys.stdout.flush()
+        return
+    from lvsdctl.tables import write_text  # checked, locked and atomic like every output
+
+    write_text(path, buf.getvalue())
 
 
 def _bool_code(v) -> int:
